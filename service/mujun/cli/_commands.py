@@ -1,0 +1,12 @@
+"""Registers every command group on the app; one line per module keeps the CLI easy to see."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    from mujun.cli import score, packs
+
+    score.register(app)
+    packs.register(app)
