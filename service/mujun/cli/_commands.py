@@ -6,7 +6,8 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from mujun.cli import score, packs
+    from mujun.cli import score, packs, synth
 
     score.register(app)
     packs.register(app)
+    synth.register(app)
