@@ -4,9 +4,18 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test bench clean
+.PHONY: setup proto run test bench clean
 
-setup: $(STAMP)
+# gRPC code is generated from proto/ by the build, never committed.
+PROTOS      := $(wildcard proto/mujun/v1/*.proto)
+PROTO_STAMP := service/mujun/_proto/__init__.py
+
+setup: $(STAMP) $(PROTO_STAMP)
+
+proto: $(PROTO_STAMP)
+
+$(PROTO_STAMP): $(PROTOS) service/mujun/server/_codegen.py | $(STAMP)
+	$(PY) service/mujun/server/_codegen.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
