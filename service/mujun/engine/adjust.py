@@ -1,0 +1,39 @@
+"""Stage 6 — score and adjustments: sum of items, plus bonuses, minus deductions; vetoes force a tier."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from mujun.engine.columns import OK, STATUS, VETO, adjust_col, compile_expr, item_col
+from mujun.engine.compile import Plan
+
+__all__ = ["score_and_adjust", "SCORE"]
+
+SCORE = "score"
+
+
+def score_and_adjust(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    items = [pl.col(item_col(name)) for name in plan.pack.items]
+    total = pl.sum_horizontal(items) if items else pl.lit(0.0)
+    rated = pl.col(STATUS) == OK
+    # adjustments read `score` as the item total, before any adjustment
+    frame = frame.with_columns(pl.when(rated).then(total).otherwise(None).alias(SCORE))
+    adjustments: list[pl.Expr] = []
+    veto: pl.Expr | pl.When | pl.Then = pl
+    has_veto = False
+    for i, adj in enumerate(plan.pack.adjustments):
+        hit = rated & compile_expr(plan, f"adjustments.{i}.when").fill_null(False)
+        if adj.veto is not None:
+            veto = veto.when(hit).then(pl.lit(adj.veto))  # type: ignore[union-attr]
+            has_veto = True
+        points = compile_expr(plan, f"adjustments.{i}.points")
+        adjustments.append(pl.when(hit).then(points).when(rated).then(0.0).otherwise(None).alias(adjust_col(adj.name)))
+    frame = frame.with_columns([*adjustments,
+                                (veto.otherwise(None) if has_veto else pl.lit(None, dtype=pl.String)).alias(VETO)])  # type: ignore[union-attr]
+    if adjustments:
+        adjusted = pl.col(SCORE) + pl.sum_horizontal([pl.col(adjust_col(a.name)) for a in plan.pack.adjustments])
+        frame = frame.with_columns(adjusted.alias(SCORE))
+    digits = plan.pack.tiers.score_round if plan.pack.tiers else None
+    if digits is not None:
+        frame = frame.with_columns(pl.col(SCORE).round(digits, mode="half_away_from_zero"))
+    return frame

@@ -1,0 +1,67 @@
+"""Column names of the evaluation frame, and the resolver that maps pack names onto them.
+
+One place decides that indicator ``tax_per_mu`` lives in column ``indicator.tax_per_mu``, so the
+stages, the explanation and the reference evaluator cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from mujun.engine.compile import Plan
+from mujun.packs.expr import to_polars
+
+__all__ = ["ROW", "STATUS", "ERROR", "REASON", "VETO", "SCOPE_TIER", "GROUP_N", "OK", "UNRATED",
+           "FAILED", "indicator_col", "benchmark_col", "item_col", "adjust_col", "measure_col",
+           "column_of", "resolver", "compile_expr"]
+
+ROW = "__row"
+STATUS, ERROR, REASON = "status", "error", "reason"
+VETO, SCOPE_TIER, GROUP_N = "__veto", "__scope_tier", "__group_n"
+OK, UNRATED, FAILED = "ok", "unrated", "error"
+
+
+def indicator_col(name: str) -> str:
+    return f"indicator.{name}"
+
+
+def benchmark_col(name: str) -> str:
+    return f"benchmark.{name}"
+
+
+def item_col(name: str) -> str:
+    return f"item.{name}"
+
+
+def adjust_col(name: str) -> str:
+    return f"adjust.{name}"
+
+
+def measure_col(name: str) -> str:
+    return f"measure.{name}"
+
+
+def column_of(plan: Plan, name: str) -> str | None:
+    """The frame column holding a pack name, or None for a parameter (a literal)."""
+    if name in plan.numbers:
+        return None
+    if name in plan.pack.indicators:
+        return indicator_col(name)
+    if name in plan.pack.benchmarks:
+        return benchmark_col(name)
+    return name  # fields, item.x, measure.x, score, tier, rank, tier_streak keep their own names
+
+
+def resolver(plan: Plan) -> Callable[[str], pl.Expr]:
+    def resolve(name: str) -> pl.Expr:
+        column = column_of(plan, name)
+        return pl.lit(plan.numbers[name], dtype=pl.Float64) if column is None else pl.col(column)
+
+    return resolve
+
+
+def compile_expr(plan: Plan, path: str) -> pl.Expr:
+    """The Polars expression for the pack expression at YAML ``path``."""
+    return to_polars(plan.node(path), resolver(plan), plan.tables.__getitem__)

@@ -1,0 +1,381 @@
+"""Compiler: a validated pack model → a checked :class:`Plan`.
+
+The passes run in the order of :data:`PASSES`; each adds what it finds to one list of issues, so an
+editor sees every problem of a pack at once, each with its YAML path. Order matters: names must be
+declared before expressions that read them are checked, and an expression is parsed before its
+names and types are checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from mujun.errors import PackError, PackIssue
+from mujun.packs import expr as ex
+from mujun.packs.fields import CANONICAL_FIELDS, ID_FIELD, TIER_FIELD
+from mujun.packs.model import InputSpec, Pack
+
+__all__ = ["Plan", "InputField", "compile_plan", "PASSES"]
+
+NUM, STR, BOOL, FLAGS = "number", "string", "bool", "flags"
+STAGE_NAMES = {"score": NUM, "tier": STR, "rank": NUM, "tier_streak": NUM}
+
+
+@dataclass(frozen=True)
+class InputField:
+    name: str
+    type: str
+    require: str
+    allowed: tuple[str, ...] | None
+    aliases: tuple[str, ...]
+    unit: str | None
+    label: str | None
+
+
+@dataclass
+class Plan:
+    """Everything evaluation needs, checked: parsed expressions by YAML path, inputs, parameters."""
+
+    pack: Pack
+    pack_hash: str
+    exprs: dict[str, ex.Node] = field(default_factory=dict)
+    inputs: dict[str, InputField] = field(default_factory=dict)
+    numbers: dict[str, float] = field(default_factory=dict)
+    tables: dict[str, dict[str, float]] = field(default_factory=dict)
+    order_by: list[tuple[str, bool]] = field(default_factory=list)  # (name, descending)
+
+    def node(self, path: str) -> ex.Node:
+        return self.exprs[path]
+
+    def expr_at(self, path: str) -> ex.Node | None:
+        return self.exprs.get(path)
+
+    @property
+    def tier_names(self) -> list[str]:
+        return self.pack.tiers.tier_names() if self.pack.tiers else []
+
+
+@dataclass
+class _Compiler:
+    plan: Plan
+    issues: list[PackIssue] = field(default_factory=list)
+    types: dict[str, str] = field(default_factory=dict)  # name -> type, grows as stages are declared
+    used_fields: set[str] = field(default_factory=set)
+
+    def fail(self, path: str, message: str) -> None:
+        self.issues.append(PackIssue(path, message))
+
+    def expression(self, path: str, text: object, scope: dict[str, str], want: str | None = NUM) -> None:
+        """Parse, check names and type of one expression; remember it by path."""
+        try:
+            node = ex.parse(text)  # type: ignore[arg-type]
+        except ex.ExpressionSyntaxError as exc:
+            self.fail(path, str(exc))
+            return
+        unknown = sorted(n for n in ex.names(node) if n not in scope and n not in self.plan.tables)
+        if unknown:
+            self.fail(path, f"unknown name(s) {', '.join(unknown)}; known here: {_describe(scope)}")
+            return
+        self.used_fields.update(n for n in ex.names(node) if n in self._field_types())
+        try:
+            got = _infer(node, scope, self.plan.tables)
+        except TypeError as exc:
+            self.fail(path, f"{text!r}: {exc}")
+            return
+        if want is not None and got != want:
+            self.fail(path, f"{text!r} gives a {got}, a {want} is needed here")
+            return
+        self.plan.exprs[path] = node
+
+    def _field_types(self) -> dict[str, str]:
+        return {name: spec.type for name, spec in _all_fields(self.plan.pack).items()}
+
+
+def _describe(scope: dict[str, str]) -> str:
+    shown = sorted(scope)
+    return ", ".join(shown[:25]) + (" …" if len(shown) > 25 else "")
+
+
+def _all_fields(pack: Pack) -> dict[str, InputSpec]:
+    fields = {
+        name: InputSpec(type=f.type, require="optional" if f.type == "flags" else "present",
+                        aliases=list(f.aliases), unit=f.unit, label=f.label)
+        for name, f in CANONICAL_FIELDS.items()
+    }
+    for name, spec in pack.inputs.items():
+        base = fields.get(name)
+        merged_aliases = list(dict.fromkeys([*(base.aliases if base else []), *spec.aliases]))
+        fields[name] = spec.model_copy(update={"aliases": merged_aliases,
+                                               "unit": spec.unit or (base.unit if base else None),
+                                               "label": spec.label or (base.label if base else None)})
+    return fields
+
+
+def _infer(node: ex.Node, scope: dict[str, str], tables: dict[str, dict[str, float]]) -> str:
+    """The type of an expression (number, string, bool); raises TypeError on a mismatch."""
+    if isinstance(node, ex.Num):
+        return NUM
+    if isinstance(node, ex.Str):
+        return STR
+    if isinstance(node, ex.Name):
+        if node.name in tables:
+            raise TypeError(f"{node.name} is a table; read it with lookup({node.name}, key)")
+        return scope[node.name]
+    if isinstance(node, ex.Unary):
+        inner = _infer(node.operand, scope, tables)
+        want = NUM if node.op == "-" else BOOL
+        if inner != want:
+            raise TypeError(f"'{node.op}' needs a {want}, got a {inner}")
+        return want
+    if isinstance(node, ex.Binary):
+        for side in (node.left, node.right):
+            if (t := _infer(side, scope, tables)) != NUM:
+                raise TypeError(f"'{node.op}' needs numbers, got a {t}")
+        return NUM
+    if isinstance(node, ex.Compare):
+        left, right = _infer(node.left, scope, tables), _infer(node.right, scope, tables)
+        if left != right or left not in (NUM, STR):
+            raise TypeError(f"cannot compare a {left} with a {right}")
+        return BOOL
+    if isinstance(node, ex.Logic):
+        for part in node.operands:
+            if (t := _infer(part, scope, tables)) != BOOL:
+                raise TypeError(f"'{node.op}' needs conditions, got a {t}")
+        return BOOL
+    if isinstance(node, ex.InList):
+        inner = _infer(node.operand, scope, tables)
+        kinds = {NUM if isinstance(o, float) else STR for o in node.options}
+        if kinds and kinds != {inner}:
+            raise TypeError(f"'in' compares a {inner} with a list of {'/'.join(sorted(kinds))}")
+        return BOOL
+    return _infer_call(node, scope, tables)
+
+
+def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str, float]]) -> str:
+    if node.func == "has_flag":
+        if not isinstance(node.args[0], ex.Str):
+            raise TypeError("has_flag() takes a quoted flag, as in has_flag('high_tech')")
+        return BOOL
+    if node.func == "lookup":
+        table = node.args[0]
+        if not isinstance(table, ex.Name) or table.name not in tables:
+            raise TypeError(f"lookup() needs a table parameter first; tables: {', '.join(tables) or 'none'}")
+        _infer(node.args[1], scope, tables)
+        return NUM
+    args = [_infer(a, scope, tables) for a in node.args]
+    if node.func == "is_missing":
+        return BOOL
+    if node.func == "when":
+        if args[0] != BOOL:
+            raise TypeError(f"when() needs a condition first, got a {args[0]}")
+        if args[1] != args[2]:
+            raise TypeError(f"when() branches differ: {args[1]} and {args[2]}")
+        return args[1]
+    if node.func == "coalesce":
+        if len(set(args)) != 1:
+            raise TypeError("coalesce() arguments must have one type")
+        return args[0]
+    if node.func == "round" and len(node.args) > 1 and not isinstance(node.args[1], ex.Num):
+        raise TypeError("round() takes a constant number of digits")
+    if any(a != NUM for a in args):
+        raise TypeError(f"{node.func}() needs numbers")
+    return NUM
+
+
+# ---------------------------------------------------------------- passes
+
+
+def _pass_parameters(c: _Compiler) -> None:
+    for name, param in c.plan.pack.parameters.items():
+        if isinstance(param.value, dict):
+            c.plan.tables[name] = dict(param.value)
+        else:
+            c.plan.numbers[name] = float(param.value)
+            c.types[name] = NUM
+
+
+def _pass_fields(c: _Compiler) -> None:
+    for name, spec in _all_fields(c.plan.pack).items():
+        if name in c.types:
+            c.fail(f"inputs.{name}", f"{name} is also a parameter; names must be unique")
+        c.types[name] = spec.type
+
+
+def _pass_scope(c: _Compiler) -> None:
+    for i, rule in enumerate(c.plan.pack.scope):
+        c.expression(f"scope.{i}.when", rule.when, dict(c.types), want=BOOL)
+        if rule.tier is not None and rule.tier not in c.plan.tier_names:
+            c.fail(f"scope.{i}.tier", f"unknown tier {rule.tier!r}; tiers: {', '.join(c.plan.tier_names)}")
+
+
+def _pass_indicators(c: _Compiler) -> None:
+    for name, indicator in c.plan.pack.indicators.items():
+        path = f"indicators.{name}"
+        if name in c.types:
+            c.fail(path, f"{name} is already a field or parameter; choose another name")
+            continue
+        c.expression(path, indicator.expr, dict(c.types))
+        c.types[name] = NUM
+
+
+def _pass_benchmarks(c: _Compiler) -> None:
+    base = dict(c.types)
+    indicators = c.plan.pack.indicators
+    for name, bm in c.plan.pack.benchmarks.items():
+        path = f"benchmarks.{name}"
+        if name in c.types:
+            c.fail(path, f"{name} is already a field, parameter or indicator; choose another name")
+            continue
+        if bm.value is not None:
+            c.expression(f"{path}.value", bm.value, base)
+        else:
+            if bm.of not in indicators:
+                c.fail(f"{path}.of", f"unknown indicator {bm.of!r}; indicators: {', '.join(indicators)}")
+            c.expression(f"{path}.factor", bm.factor, {k: v for k, v in base.items() if k in c.plan.numbers})
+            _check_group_fields(c, f"{path}.group_by", bm.group_by)
+            if bm.where is not None:
+                c.expression(f"{path}.where", bm.where, base, want=BOOL)
+        c.types[name] = NUM
+
+
+def _check_group_fields(c: _Compiler, path: str, group_by: list[str]) -> None:
+    fields = _all_fields(c.plan.pack)
+    for name in group_by:
+        if name not in fields or fields[name].type != STR:
+            c.fail(path, f"{name!r} is not a text field to group by (e.g. region, industry, size_class)")
+        else:
+            c.used_fields.add(name)
+
+
+def _pass_items(c: _Compiler) -> None:
+    scope = dict(c.types)
+    for name, item in c.plan.pack.items.items():
+        path = f"items.{name}"
+        if item.indicator is not None and item.indicator not in c.plan.pack.indicators:
+            c.fail(f"{path}.indicator", f"unknown indicator {item.indicator!r}")
+        for key in ("weight", "benchmark", "cap", "floor", "expr"):
+            value = getattr(item, key)
+            if value is not None:
+                c.expression(f"{path}.{key}", value, scope)
+        for i, step in enumerate(item.steps):
+            c.expression(f"{path}.steps.{i}.points", step.points, scope)
+        if item.when is not None:
+            c.expression(f"{path}.when", item.when, scope, want=BOOL)
+        _check_group_fields(c, f"{path}.cohort", item.cohort)
+        if item.method == "steps" and any(s.min is None for s in item.steps[:-1]):
+            c.fail(f"{path}.steps", "only the last step may leave out 'min'")
+    for name in c.plan.pack.items:
+        c.types[f"item.{name}"] = NUM
+    c.types["score"] = NUM
+
+
+def _pass_adjustments(c: _Compiler) -> None:
+    tiers = c.plan.tier_names
+    for i, adj in enumerate(c.plan.pack.adjustments):
+        path = f"adjustments.{i}"
+        c.expression(f"{path}.when", adj.when, dict(c.types), want=BOOL)
+        c.expression(f"{path}.points", adj.points, dict(c.types))
+        if adj.veto is not None and adj.veto not in tiers:
+            c.fail(f"{path}.veto", f"unknown tier {adj.veto!r}; tiers: {', '.join(tiers)}")
+
+
+def _pass_tiers(c: _Compiler) -> None:
+    tiers = c.plan.pack.tiers
+    if tiers is None:
+        if c.plan.pack.measures:
+            c.fail("tiers", "measures need tiers: add a 'tiers' section (method 'input' reads a tier column)")
+        return
+    if tiers.method == "input":
+        c.used_fields.add(TIER_FIELD)
+    _check_group_fields(c, "tiers.group_by", tiers.group_by)
+    if tiers.method == "thresholds":
+        mins = [t.min for t in tiers.thresholds]
+        if any(m is None for m in mins[:-1]) or any(
+            a < b for a, b in zip(mins[:-1], mins[1:]) if a is not None and b is not None
+        ):
+            c.fail("tiers.thresholds", "list thresholds from the highest 'min' down; only the last may omit 'min'")
+    for i, spec in enumerate(tiers.order_by):
+        name, _, direction = spec.strip().partition(" ")
+        direction = direction.strip() or "desc"
+        if direction not in ("asc", "desc"):
+            c.fail(f"tiers.order_by.{i}", f"direction must be asc or desc, got {direction!r}")
+        elif name not in c.types or c.types[name] not in (NUM, STR):
+            c.fail(f"tiers.order_by.{i}", f"unknown name {name!r} to order by")
+        else:
+            c.plan.order_by.append((name, direction == "desc"))
+            if name in _all_fields(c.plan.pack):
+                c.used_fields.add(name)
+    c.types.update({"tier": STR, "rank": NUM, "tier_streak": NUM})
+
+
+def _pass_measures(c: _Compiler) -> None:
+    tiers = c.plan.tier_names
+    for name, measure in c.plan.pack.measures.items():
+        path = f"measures.{name}"
+        scope = dict(c.types)
+        if isinstance(measure.by_tier, str):
+            table = c.plan.tables.get(measure.by_tier)
+            if table is None:
+                c.fail(f"{path}.by_tier", f"{measure.by_tier!r} is not a table parameter")
+            else:
+                _check_tier_keys(c, f"{path}.by_tier", table, tiers)
+        elif isinstance(measure.by_tier, dict):
+            _check_tier_keys(c, f"{path}.by_tier", measure.by_tier, tiers)
+            for tier, value in measure.by_tier.items():
+                c.expression(f"{path}.by_tier.{tier}", value, scope)
+        if measure.by_tier is not None and measure.default is not None:
+            c.expression(f"{path}.default", measure.default, scope)
+        if measure.expr is not None:
+            c.expression(f"{path}.expr", measure.expr, scope)
+        c.types[f"measure.{name}"] = NUM
+
+
+def _check_tier_keys(c: _Compiler, path: str, table: dict, tiers: list[str]) -> None:
+    unknown = [k for k in table if k not in tiers]
+    if unknown:
+        c.fail(path, f"unknown tier(s) {', '.join(unknown)}; tiers: {', '.join(tiers)}")
+
+
+def _pass_inputs(c: _Compiler) -> None:
+    """Only the fields the pack reads are required from the input table (plus the id)."""
+    fields = _all_fields(c.plan.pack)
+    wanted = {ID_FIELD} | c.used_fields | set(c.plan.pack.inputs)
+    for name in sorted(wanted, key=lambda n: (n != ID_FIELD, n)):
+        spec = fields[name]
+        c.plan.inputs[name] = InputField(
+            name=name, type=spec.type, require=spec.require,
+            allowed=tuple(spec.allowed) if spec.allowed else None,
+            aliases=tuple(spec.aliases), unit=spec.unit, label=spec.label,
+        )
+
+
+PASSES: tuple[tuple[str, Callable[[_Compiler], None]], ...] = (
+    # parameters and fields first: every later expression is checked against these names
+    ("parameters", _pass_parameters),
+    ("fields", _pass_fields),
+    ("scope", _pass_scope),
+    ("indicators", _pass_indicators),  # in declaration order: an indicator may read earlier ones
+    ("benchmarks", _pass_benchmarks),
+    ("items", _pass_items),
+    ("adjustments", _pass_adjustments),
+    ("tiers", _pass_tiers),  # declares tier, rank for measures
+    ("measures", _pass_measures),  # in declaration order: a measure may read earlier ones
+    ("inputs", _pass_inputs),  # last: collects every field the expressions above read
+)
+
+
+def compile_plan(pack: Pack, pack_hash: str) -> Plan:
+    compiler = _Compiler(Plan(pack=pack, pack_hash=pack_hash))
+    for _name, run in PASSES:
+        run(compiler)
+    if compiler.issues:
+        raise PackError(compiler.issues, source=pack.id)
+    return compiler.plan
+
+
+def iter_item_exprs(plan: Plan, name: str) -> Iterator[tuple[str, ex.Node]]:
+    prefix = f"items.{name}."
+    for path, node in plan.exprs.items():
+        if path.startswith(prefix):
+            yield path.removeprefix(prefix), node

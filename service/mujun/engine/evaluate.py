@@ -1,0 +1,98 @@
+"""Evaluation: the ordered stages of a compiled plan, run over a whole table at once.
+
+The same stages run over the prior-year table (up to the indicators) when a benchmark needs it.
+Output keeps the input's row order and length: every input row appears exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from mujun.engine.adjust import SCORE, score_and_adjust
+from mujun.engine.benchmarks import BASIS, compute_benchmarks
+from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, adjust_col, benchmark_col, indicator_col,
+                                  item_col, measure_col)
+from mujun.engine.compile import Plan
+from mujun.engine.indicators import compute_indicators
+from mujun.engine.items import score_items
+from mujun.engine.measures import apply_measures, prepare_history
+from mujun.engine.prepare import prepare, to_frame
+from mujun.engine.scope import apply_scope
+from mujun.engine.tiers import GROUP, RANK, TIER, assign_tiers
+from mujun.packs.fields import ID_FIELD
+
+__all__ = ["Run", "run_plan", "output_columns", "STAGES"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """The full evaluation frame (every intermediate column) and the inputs it came from."""
+
+    frame: pl.DataFrame
+    prior: pl.DataFrame | None
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    prior: pl.DataFrame | None
+    history: pl.DataFrame | None
+    cycle: int | None
+
+
+Stage = Callable[[pl.DataFrame, Plan, _Inputs], pl.DataFrame]
+
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("scope", lambda f, p, i: apply_scope(f, p)),
+    ("indicators", lambda f, p, i: compute_indicators(f, p)),
+    # benchmarks need indicators of the current and the prior year
+    ("benchmarks", lambda f, p, i: compute_benchmarks(f, p, i.prior)),
+    ("items", lambda f, p, i: score_items(f, p)),
+    ("score", lambda f, p, i: score_and_adjust(f, p)),
+    ("tiers", lambda f, p, i: assign_tiers(f, p)),  # after score: vetoes and quotas need it
+    ("measures", lambda f, p, i: apply_measures(f, p, i.history, i.cycle)),
+)
+
+
+def _prior_frame(plan: Plan, prior: Any) -> pl.DataFrame | None:
+    if prior is None or not any(b.source != "current" for b in plan.pack.benchmarks.values()):
+        return None
+    frame = prepare(prior, plan, tier_names=plan.tier_names)
+    return compute_indicators(apply_scope(frame, plan), plan)
+
+
+def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, cycle: int | None = None) -> Run:
+    history_frame = prepare_history(None if history is None else to_frame(history))
+    inputs = _Inputs(prior=_prior_frame(plan, prior), history=history_frame, cycle=cycle)
+    frame = prepare(data, plan, tier_names=plan.tier_names)
+    for _name, stage in STAGES:
+        frame = stage(frame, plan, inputs)
+    return Run(frame=frame, prior=inputs.prior)
+
+
+def output_columns(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
+    """The published result: per-record status, score, tier, rank, items, measures and provenance."""
+    ok = pl.col(STATUS) == OK
+    graded = pl.col(TIER).is_not_null() & (pl.col(STATUS) != FAILED)
+    pack = plan.pack
+    columns = [
+        pl.col(ID_FIELD), pl.col(STATUS), pl.col(ERROR), pl.col(REASON),
+        pl.when(ok).then(pl.col(SCORE)).alias(SCORE),
+        pl.when(graded).then(pl.col(TIER)).alias(TIER),
+        pl.when(ok).then(pl.col(RANK)).alias(RANK),
+        pl.when(pl.col(STATUS) != FAILED).then(pl.col(GROUP)).alias(GROUP),
+    ]
+    columns += [pl.when(ok).then(pl.col(item_col(n))).alias(item_col(n)) for n in pack.items]
+    columns += [pl.when(ok).then(pl.col(adjust_col(a.name))).alias(adjust_col(a.name)) for a in pack.adjustments]
+    columns += [pl.when(graded).then(pl.col(measure_col(n))).alias(measure_col(n)) for n in pack.measures]
+    columns += [pl.when(pl.col(STATUS) != FAILED).then(pl.col(indicator_col(n))).alias(indicator_col(n))
+                for n in pack.indicators]
+    columns += [pl.when(ok).then(pl.col(benchmark_col(n))).alias(benchmark_col(n)) for n in pack.benchmarks]
+    if BASIS in frame.columns:
+        columns.append(pl.when(ok).then(pl.col(BASIS)).alias(BASIS))
+    columns += [pl.lit(pack.id).alias("pack_id"), pl.lit(pack.version).alias("pack_version"),
+                pl.lit(plan.pack_hash).alias("pack_hash")]
+    return columns

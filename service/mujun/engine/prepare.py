@@ -1,0 +1,170 @@
+"""Stage 1 — prepare: any table in, one typed Polars frame out, every bad record marked, none lost.
+
+Columns are found by canonical name or alias, numbers are parsed without failing the batch (a
+non-numeric cell becomes that record's error, naming the field and the value), and the checks the
+pack declares (required, > 0, allowed values, unique id) become per-record error messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from mujun.engine.columns import ERROR, FAILED, OK, REASON, ROW, STATUS
+from mujun.engine.compile import InputField, Plan
+from mujun.errors import InputError
+from mujun.packs.fields import ID_FIELD
+
+__all__ = ["to_frame", "prepare"]
+
+_FLAG_SEPARATORS = r"[;,|，；、]"
+
+
+def to_frame(data: Any) -> pl.DataFrame:
+    """Accept a Polars or pandas DataFrame, a pyarrow Table, or a list of dicts."""
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, pl.LazyFrame):
+        return data.collect()
+    if isinstance(data, list):
+        return _from_records(data)
+    module = type(data).__module__
+    try:
+        if module.startswith("pyarrow"):
+            return pl.from_arrow(data)  # type: ignore[return-value]
+        if module.startswith("pandas"):
+            return pl.from_pandas(data)
+    except Exception as exc:  # noqa: BLE001 - any conversion failure means the table is unusable
+        raise InputError(f"cannot read the input table: {exc}") from exc
+    raise InputError(f"unsupported input type {type(data).__name__}: give a DataFrame, Arrow table or list of dicts")
+
+
+def _from_records(rows: list[Any]) -> pl.DataFrame:
+    """Build columns one by one so a single odd cell cannot make the whole list unreadable."""
+    if not all(isinstance(r, dict) for r in rows):
+        raise InputError("a list input must hold one dict per enterprise")
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        present = [v for v in values if v is not None]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+            columns[name] = pl.Series(name, values, dtype=pl.Float64)
+        elif all(isinstance(v, (list, tuple)) for v in present):
+            columns[name] = pl.Series(name, [list(map(str, v)) if v is not None else None for v in values],
+                                      dtype=pl.List(pl.String))
+        else:
+            columns[name] = pl.Series(name, [None if v is None else str(v) for v in values], dtype=pl.String)
+    return pl.DataFrame(columns, height=len(rows))
+
+
+def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None) -> pl.DataFrame:
+    frame = _apply_aliases(to_frame(data), plan)
+    _require_columns(frame, plan)
+    frame = frame.with_row_index(ROW)
+    checks: list[pl.Expr] = []
+    casts: list[pl.Expr] = []
+    for spec in plan.inputs.values():
+        cast, problems = _field_checks(frame, spec, tier_names)
+        casts.append(cast)
+        checks.extend(problems)
+    checks.append(_duplicate_check())
+    keep = [ROW, *plan.inputs]
+    frame = frame.select([pl.col(ROW), *[pl.col(c) for c in plan.inputs if c in frame.columns]]).with_columns(
+        pl.concat_str(checks, separator="; ", ignore_nulls=True).alias(ERROR)
+    ).with_columns(casts)
+    frame = frame.with_columns(
+        pl.when(pl.col(ERROR) == "").then(None).otherwise(pl.col(ERROR)).alias(ERROR),
+    ).with_columns(
+        pl.when(pl.col(ERROR).is_null()).then(pl.lit(OK)).otherwise(pl.lit(FAILED)).alias(STATUS),
+        pl.lit(None, dtype=pl.String).alias(REASON),
+    )
+    return frame.select([*keep, STATUS, ERROR, REASON])
+
+
+def _apply_aliases(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    renames: dict[str, str] = {}
+    stripped = {c.strip(): c for c in frame.columns}
+    for spec in plan.inputs.values():
+        if spec.name in frame.columns:
+            continue
+        for alias in spec.aliases:
+            if alias in stripped and stripped[alias] not in renames:
+                renames[stripped[alias]] = spec.name
+                break
+    return frame.rename(renames) if renames else frame
+
+
+def _require_columns(frame: pl.DataFrame, plan: Plan) -> None:
+    missing = [s for s in plan.inputs.values() if s.name not in frame.columns and s.require != "optional"]
+    if missing:
+        described = "; ".join(
+            s.name + (f" (or {', '.join(s.aliases)})" if s.aliases else "") for s in missing
+        )
+        raise InputError(f"the input has no column for: {described}. Columns present: {', '.join(frame.columns)}")
+
+
+def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] | None) -> tuple[pl.Expr, list[pl.Expr]]:
+    """The cast of one field and the expressions that describe its problems per record."""
+    name = spec.name
+    if name not in frame.columns:
+        dtype = {"number": pl.Float64, "string": pl.String, "flags": pl.List(pl.String)}[spec.type]
+        return pl.lit(None, dtype=dtype).alias(name), []
+    source = pl.col(name)
+    dtype = frame.schema[name]
+    problems: list[pl.Expr] = []
+    if spec.type == "number":
+        if dtype == pl.String:
+            text = source.str.strip_chars()
+            value = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+            unparsable = text.is_not_null() & (text != "") & value.is_null()
+            problems.append(pl.when(unparsable).then(pl.format("{}: not a number: '{}'", pl.lit(name), text)))
+            value = pl.when(unparsable).then(pl.lit(float("nan"))).otherwise(value)
+        elif dtype.is_numeric():
+            value = source.cast(pl.Float64).fill_nan(None)  # pandas writes missing as NaN
+        else:
+            value = source.cast(pl.String).cast(pl.Float64, strict=False)
+            problems.append(pl.when(source.is_not_null() & value.is_null())
+                            .then(pl.lit(f"{name}: not a number")))
+        problems.extend(_value_checks(name, value, spec.require))
+        return value.fill_nan(None).alias(name), problems
+    if spec.type == "flags":
+        if dtype == pl.List(pl.String):
+            value = source
+        elif isinstance(dtype, pl.List):
+            value = source.cast(pl.List(pl.String))
+        else:
+            value = (source.cast(pl.String).str.strip_chars().str.split_by_regex(_FLAG_SEPARATORS)
+                     .list.eval(pl.element().str.strip_chars()).list.eval(pl.element().filter(pl.element() != "")))
+        return value.fill_null(pl.lit([], dtype=pl.List(pl.String))).alias(name), []
+    value = source.cast(pl.String).str.strip_chars()
+    value = pl.when(value == "").then(None).otherwise(value)
+    if spec.require != "optional":
+        problems.append(pl.when(value.is_null()).then(pl.lit(f"{name}: missing required value")))
+    allowed = list(spec.allowed or (tier_names if name == "tier" and tier_names else []))
+    if allowed:
+        problems.append(pl.when(value.is_not_null() & ~value.is_in(allowed)).then(
+            pl.format("{}: '{}' is not one of {}", pl.lit(name), value, pl.lit(", ".join(allowed)))))
+    return value.alias(name), problems
+
+
+def _value_checks(name: str, value: pl.Expr, require: str) -> list[pl.Expr]:
+    checks: list[pl.Expr] = []
+    if require != "optional":  # NaN marks a cell already reported as not a number
+        checks.append(pl.when(value.is_null()).then(pl.lit(f"{name}: missing required value")))
+        value = value.fill_nan(None)
+    if require == "positive":
+        checks.append(pl.when(value <= 0).then(pl.format("{}: must be > 0, got {}", pl.lit(name), value)))
+    if require == "non_negative":
+        checks.append(pl.when(value < 0).then(pl.format("{}: must be ≥ 0, got {}", pl.lit(name), value)))
+    return checks
+
+
+def _duplicate_check() -> pl.Expr:
+    """Every row of a duplicated id is an error: the bureau must say which record is right."""
+    ident = pl.col(ID_FIELD).cast(pl.String).str.strip_chars()
+    count = pl.len().over(ident)
+    return pl.when(ident.is_not_null() & (ident != "") & (count > 1)).then(
+        pl.format("{}: duplicate '{}' ({} rows share it)", pl.lit(ID_FIELD), ident, count)
+    )

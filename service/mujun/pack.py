@@ -1,0 +1,87 @@
+"""The public face of a rule pack: load it, evaluate data with it, change its parameters."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mujun.engine.compile import Plan, compile_plan
+from mujun.engine.evaluate import run_plan
+from mujun.engine.result import Result
+from mujun.packs.load import PackSource, bundled_pack_files, content_hash, override_parameters, parse_pack_text, read_pack_source
+from mujun.packs.model import Pack as PackModel
+
+__all__ = ["Pack", "load_pack", "load_pack_text", "list_packs"]
+
+
+class Pack:
+    """A validated, compiled rule pack. Compiled once; evaluate as often as you like."""
+
+    def __init__(self, source: PackSource):
+        self._source = source
+        self.plan: Plan = compile_plan(source.model, source.hash)
+
+    # -- identity
+    @property
+    def model(self) -> PackModel:
+        return self._source.model
+
+    @property
+    def id(self) -> str:
+        return self.model.id
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    @property
+    def title(self) -> str:
+        return self.model.title
+
+    @property
+    def source(self) -> str:
+        return self.model.source
+
+    @property
+    def hash(self) -> str:
+        return self._source.hash
+
+    @property
+    def text(self) -> str:
+        return self._source.text
+
+    @property
+    def path(self) -> Path | None:
+        return self._source.path
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {name: p.value for name, p in self.model.parameters.items()}
+
+    def __repr__(self) -> str:
+        return f"Pack({self.id!r}, version={self.version!r}, hash={self.hash[:12]})"
+
+    # -- use
+    def evaluate(self, data: Any, prior: Any = None, history: Any = None, *, cycle: int | None = None) -> Result:
+        return Result(self.plan, run_plan(self.plan, data, prior=prior, history=history, cycle=cycle))
+
+    def with_parameters(self, overrides: dict[str, Any]) -> Pack:
+        """The same pack with some parameters changed (a new hash: results say exactly what ran)."""
+        if not overrides:
+            return self
+        model = override_parameters(self.model, overrides)
+        return Pack(PackSource(model=model, text=self._source.text, hash=content_hash(model), path=self.path))
+
+
+def load_pack(id_or_path: str | os.PathLike[str]) -> Pack:
+    """A bundled pack by id (``rules/<id>/pack.yaml``) or a pack file by path."""
+    return Pack(read_pack_source(id_or_path))
+
+
+def load_pack_text(text: str, name: str = "<text>") -> Pack:
+    return Pack(parse_pack_text(text, name=name))
+
+
+def list_packs() -> list[Pack]:
+    return [load_pack(path) for path in bundled_pack_files().values()]

@@ -1,0 +1,379 @@
+"""The pack expression language: parsed, checked, then compiled to Polars or evaluated row by row.
+
+Policy editors write formulas such as ``tax_wan / land_mu`` or ``when(size_class == 'above', 1, 0)``.
+Python's own parser reads the text (``ast.parse``, never ``eval``) and only the node kinds listed
+here are accepted, so no input can run code. The tree is then turned into our own small node types,
+which have exactly two interpreters: :func:`to_polars` (the vectorized plan) and :func:`eval_row`
+(the row-by-row reference evaluator). Both follow the same null rules:
+
+- arithmetic and comparisons with a missing operand give missing; ``x / 0`` gives missing;
+- ``and`` / ``or`` follow three-valued logic; a missing condition counts as false in ``when``;
+- ``min`` / ``max`` give missing when any argument is missing; ``coalesce`` takes the first present.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+__all__ = [
+    "Node", "Num", "Str", "Name", "Unary", "Binary", "Compare", "Logic", "Call", "InList",
+    "ExpressionSyntaxError", "parse", "names", "to_polars", "eval_row", "FUNCTIONS",
+]
+
+
+class ExpressionSyntaxError(ValueError):
+    """An expression that cannot be parsed or uses something outside the language."""
+
+
+@dataclass(frozen=True)
+class Num:
+    value: float
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+
+
+@dataclass(frozen=True)
+class Name:
+    """A field, parameter, indicator, benchmark, or a dotted reference such as ``item.tax``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # "-" | "not"
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str  # + - * /
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # < <= > >= == !=
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Logic:
+    op: str  # "and" | "or"
+    operands: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class InList:
+    operand: Node
+    options: tuple[str | float, ...]
+    negate: bool
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple[Node, ...]
+
+
+Node = Num | Str | Name | Unary | Binary | Compare | Logic | InList | Call
+
+# name -> (min args, max args or None); the meaning lives in the two interpreters below.
+FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "min": (2, None),
+    "max": (2, None),
+    "abs": (1, 1),
+    "when": (3, 3),
+    "coalesce": (2, None),
+    "is_missing": (1, 1),
+    "has_flag": (1, 1),
+    "round": (1, 2),
+    "lookup": (2, 2),
+}
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+def parse(text: str | float | int) -> Node:
+    """Parse one expression; numbers in YAML are accepted as they are."""
+    if isinstance(text, bool):
+        raise ExpressionSyntaxError("expected a number or an expression, got true/false")
+    if isinstance(text, (int, float)):
+        return Num(float(text))
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionSyntaxError("expected an expression such as 'tax_wan / land_mu'")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionSyntaxError(f"cannot parse {text!r}: {exc.msg} at column {exc.offset}") from exc
+    return _convert(tree.body, text)
+
+
+def _convert(node: ast.AST, text: str) -> Node:
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or node.value is None:
+            raise ExpressionSyntaxError(f"{text!r}: constants true/false/None are not part of the language")
+        if isinstance(node.value, (int, float)):
+            return Num(float(node.value))
+        if isinstance(node.value, str):
+            return Str(node.value)
+    if isinstance(node, ast.Name):
+        return Name(node.id)
+    if isinstance(node, ast.Attribute):
+        return Name(f"{_dotted(node.value, text)}.{node.attr}")
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        return Binary(_BINOPS[type(node.op)], _convert(node.left, text), _convert(node.right, text))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        operand = _convert(node.operand, text)
+        return Num(-operand.value) if isinstance(operand, Num) else Unary("-", operand)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
+        return _convert(node.operand, text)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return Unary("not", _convert(node.operand, text))
+    if isinstance(node, ast.BoolOp):
+        op = "and" if isinstance(node.op, ast.And) else "or"
+        return Logic(op, tuple(_convert(v, text) for v in node.values))
+    if isinstance(node, ast.Compare):
+        return _convert_compare(node, text)
+    if isinstance(node, ast.IfExp):
+        args = (_convert(node.test, text), _convert(node.body, text), _convert(node.orelse, text))
+        return Call("when", args)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        return _convert_call(node, text)
+    raise ExpressionSyntaxError(
+        f"{text!r}: '{ast.unparse(node)}' is not allowed; use numbers, names, + - * /, comparisons, "
+        f"and/or/not, 'a if cond else b' and the functions {', '.join(sorted(FUNCTIONS))}"
+    )
+
+
+def _dotted(node: ast.AST, text: str) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value, text)}.{node.attr}"
+    raise ExpressionSyntaxError(f"{text!r}: only names may be dotted, as in item.tax")
+
+
+def _convert_compare(node: ast.Compare, text: str) -> Node:
+    parts: list[Node] = []
+    left = _convert(node.left, text)
+    for op, comparator in zip(node.ops, node.comparators):
+        if isinstance(op, (ast.In, ast.NotIn)):
+            parts.append(InList(left, _constant_list(comparator, text), isinstance(op, ast.NotIn)))
+            continue
+        if type(op) not in _CMPOPS:
+            raise ExpressionSyntaxError(f"{text!r}: comparison '{ast.unparse(node)}' is not allowed")
+        right = _convert(comparator, text)
+        parts.append(Compare(_CMPOPS[type(op)], left, right))
+        left = right
+    return parts[0] if len(parts) == 1 else Logic("and", tuple(parts))
+
+
+def _constant_list(node: ast.AST, text: str) -> tuple[str | float, ...]:
+    if not isinstance(node, (ast.Tuple, ast.List)):
+        raise ExpressionSyntaxError(f"{text!r}: 'in' needs a list of constants, as in industry in ('44', '45')")
+    values: list[str | float] = []
+    for element in node.elts:
+        converted = _convert(element, text)
+        if not isinstance(converted, (Num, Str)):
+            raise ExpressionSyntaxError(f"{text!r}: 'in' lists may hold only numbers and strings")
+        values.append(converted.value)
+    return tuple(values)
+
+
+def _convert_call(node: ast.Call, text: str) -> Node:
+    func = node.func.id  # type: ignore[attr-defined]
+    if func not in FUNCTIONS:
+        raise ExpressionSyntaxError(
+            f"{text!r}: unknown function {func!r}; available: {', '.join(sorted(FUNCTIONS))}"
+        )
+    low, high = FUNCTIONS[func]
+    count = len(node.args)
+    if count < low or (high is not None and count > high):
+        expected = str(low) if low == high else f"{low}+" if high is None else f"{low}-{high}"
+        raise ExpressionSyntaxError(f"{text!r}: {func}() takes {expected} arguments, got {count}")
+    args = tuple(_convert(a, text) for a in node.args)
+    if func in ("has_flag", "lookup") and not isinstance(args[0 if func == "has_flag" else 0], (Str, Name)):
+        raise ExpressionSyntaxError(f"{text!r}: {func}() needs a name or a quoted string as first argument")
+    return Call(func, args)
+
+
+def names(node: Node) -> set[str]:
+    """Every name an expression reads (a lookup table's name included)."""
+    if isinstance(node, Name):
+        return {node.name}
+    if isinstance(node, (Unary,)):
+        return names(node.operand)
+    if isinstance(node, (Binary, Compare)):
+        return names(node.left) | names(node.right)
+    if isinstance(node, Logic):
+        return set().union(*(names(n) for n in node.operands))
+    if isinstance(node, InList):
+        return names(node.operand)
+    if isinstance(node, Call):
+        found = set().union(*(names(n) for n in node.args)) if node.args else set()
+        if node.func == "has_flag":
+            found.add("flags")
+        return found
+    return set()
+
+
+# ---------------------------------------------------------------- vectorized interpreter (Polars)
+
+Resolver = Callable[[str], pl.Expr]
+TableResolver = Callable[[str], Mapping[str, float]]
+
+
+def to_polars(node: Node, resolve: Resolver, tables: TableResolver) -> pl.Expr:
+    """Compile a node to one Polars expression; ``resolve`` maps a name to a column or literal."""
+    if isinstance(node, Num):
+        return pl.lit(node.value, dtype=pl.Float64)
+    if isinstance(node, Str):
+        return pl.lit(node.value, dtype=pl.String)
+    if isinstance(node, Name):
+        return resolve(node.name)
+    if isinstance(node, Unary):
+        inner = to_polars(node.operand, resolve, tables)
+        return -inner if node.op == "-" else ~inner
+    if isinstance(node, Binary):
+        left, right = to_polars(node.left, resolve, tables), to_polars(node.right, resolve, tables)
+        if node.op == "/":
+            return pl.when(right != 0).then(left / right).otherwise(None)
+        return {"+": left + right, "-": left - right, "*": left * right}[node.op]
+    if isinstance(node, Compare):
+        left, right = to_polars(node.left, resolve, tables), to_polars(node.right, resolve, tables)
+        return {
+            "<": left < right, "<=": left <= right, ">": left > right,
+            ">=": left >= right, "==": left == right, "!=": left != right,
+        }[node.op]
+    if isinstance(node, Logic):
+        parts = [to_polars(n, resolve, tables) for n in node.operands]
+        out = parts[0]
+        for part in parts[1:]:
+            out = (out & part) if node.op == "and" else (out | part)
+        return out
+    if isinstance(node, InList):
+        inner = to_polars(node.operand, resolve, tables)
+        member = pl.when(inner.is_null()).then(None).otherwise(inner.is_in(list(node.options)))
+        return ~member if node.negate else member
+    return _call_polars(node, resolve, tables)
+
+
+def _call_polars(node: Call, resolve: Resolver, tables: TableResolver) -> pl.Expr:
+    func = node.func
+    if func == "has_flag":
+        flag = _literal_name(node.args[0])
+        return resolve("flags").list.contains(pl.lit(flag)).fill_null(False)
+    if func == "lookup":
+        table = tables(_literal_name(node.args[0]))
+        key = to_polars(node.args[1], resolve, tables)
+        return key.replace_strict(list(table), list(table.values()), default=None, return_dtype=pl.Float64)
+    args = [to_polars(n, resolve, tables) for n in node.args]
+    if func in ("min", "max"):
+        any_missing = pl.any_horizontal([a.is_null() for a in args])
+        combined = pl.min_horizontal(args) if func == "min" else pl.max_horizontal(args)
+        return pl.when(any_missing).then(None).otherwise(combined)
+    if func == "abs":
+        return args[0].abs()
+    if func == "when":
+        return pl.when(args[0]).then(args[1]).otherwise(args[2])
+    if func == "coalesce":
+        return pl.coalesce(args)
+    if func == "is_missing":
+        return args[0].is_null()
+    if func == "round":
+        digits = int(node.args[1].value) if len(node.args) > 1 and isinstance(node.args[1], Num) else 0
+        return args[0].round(digits, mode="half_away_from_zero")
+    raise ExpressionSyntaxError(f"unknown function {func!r}")  # unreachable after parse()
+
+
+def _literal_name(node: Node) -> str:
+    return node.value if isinstance(node, Str) else node.name  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- row interpreter (reference)
+
+
+def eval_row(node: Node, env: Mapping[str, Any], tables: TableResolver) -> Any:
+    """Evaluate a node for one record; ``None`` is missing. The oracle for :func:`to_polars`."""
+    if isinstance(node, (Num, Str)):
+        return node.value
+    if isinstance(node, Name):
+        return env[node.name]
+    if isinstance(node, Unary):
+        value = eval_row(node.operand, env, tables)
+        if value is None:
+            return None
+        return -value if node.op == "-" else not value
+    if isinstance(node, Binary):
+        left, right = eval_row(node.left, env, tables), eval_row(node.right, env, tables)
+        if left is None or right is None:
+            return None
+        if node.op == "/":
+            return None if right == 0 else left / right
+        return {"+": left + right, "-": left - right, "*": left * right}[node.op]
+    if isinstance(node, Compare):
+        left, right = eval_row(node.left, env, tables), eval_row(node.right, env, tables)
+        if left is None or right is None:
+            return None
+        return {
+            "<": left < right, "<=": left <= right, ">": left > right,
+            ">=": left >= right, "==": left == right, "!=": left != right,
+        }[node.op]
+    if isinstance(node, Logic):
+        return _kleene(node.op, [eval_row(n, env, tables) for n in node.operands])
+    if isinstance(node, InList):
+        value = eval_row(node.operand, env, tables)
+        if value is None:
+            return None
+        return (value in node.options) != node.negate
+    return _call_row(node, env, tables)
+
+
+def _kleene(op: str, values: list[Any]) -> Any:
+    if op == "and":
+        if any(v is False for v in values):
+            return False
+        return None if any(v is None for v in values) else True
+    if any(v is True for v in values):
+        return True
+    return None if any(v is None for v in values) else False
+
+
+def _call_row(node: Call, env: Mapping[str, Any], tables: TableResolver) -> Any:
+    func = node.func
+    if func == "has_flag":
+        return _literal_name(node.args[0]) in (env.get("flags") or ())
+    if func == "lookup":
+        key = eval_row(node.args[1], env, tables)
+        return tables(_literal_name(node.args[0])).get(key)
+    args = [eval_row(n, env, tables) for n in node.args]
+    if func in ("min", "max"):
+        return None if any(a is None for a in args) else (min(args) if func == "min" else max(args))
+    if func == "abs":
+        return None if args[0] is None else abs(args[0])
+    if func == "when":
+        return args[1] if args[0] is True else args[2]
+    if func == "coalesce":
+        return next((a for a in args if a is not None), None)
+    if func == "is_missing":
+        return args[0] is None
+    if func == "round":
+        if args[0] is None:
+            return None
+        digits = int(args[1]) if len(args) > 1 else 0
+        scale = 10.0**digits
+        return math.copysign(math.floor(abs(args[0]) * scale + 0.5), args[0]) / scale
+    raise ExpressionSyntaxError(f"unknown function {func!r}")

@@ -1,0 +1,261 @@
+"""The pack language as data: frozen pydantic models that a YAML rule pack must fit.
+
+Every model forbids unknown keys, so a typo such as ``wieght`` is reported with its YAML path
+instead of being ignored. Expressions stay strings here; :mod:`mujun.engine.compile` parses and
+checks them against the names the pack defines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Pack", "InputSpec", "Parameter", "ScopeRule", "Indicator", "Benchmark", "Step", "Item",
+    "Adjustment", "Threshold", "Quota", "Tiers", "Measure", "Effective", "Expression",
+]
+
+Expression = str | float
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Effective(_Model):
+    """The period a policy is in force; ``to`` empty means until replaced."""
+
+    from_: dt.date = Field(alias="from")
+    to: dt.date | None = None
+
+
+class InputSpec(_Model):
+    """How an input field is checked before any rule sees it.
+
+    ``present``: required, any number; ``positive``: required and > 0 (land); ``non_negative``;
+    ``optional``: may be missing, and the items that use it apply their ``missing`` policy.
+    """
+
+    type: Literal["number", "string", "flags"] = "number"
+    require: Literal["present", "positive", "non_negative", "optional"] = "present"
+    allowed: list[str] | None = None
+    aliases: list[str] = []
+    unit: str | None = None
+    label: str | None = None
+
+
+class Parameter(_Model):
+    """A named number (or a table of numbers keyed by tier or code) that an editor may change."""
+
+    value: float | dict[str, float]
+    unit: str | None = None
+    label: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {"value": data}
+        if isinstance(data, dict) and "value" not in data:
+            return {"value": data}
+        return data
+
+
+class ScopeRule(_Model):
+    """Who is not rated: firms matching ``when`` get status ``unrated`` with ``reason``.
+
+    ``tier`` optionally manages them as a tier anyway (Anhui: ungraded firms are handled as B).
+    """
+
+    when: Expression
+    reason: str
+    tier: str | None = None
+
+
+class Indicator(_Model):
+    expr: Expression
+    unit: str | None = None
+    label: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"expr": data} if isinstance(data, (str, int, float)) else data
+
+
+class Benchmark(_Model):
+    """A cohort statistic of an indicator × factor, or a fixed ``value``.
+
+    The cohort is the rated firms (optionally those matching ``where``) sharing the ``group_by``
+    fields, taken from the current data, the prior-year data, or prior falling back to current.
+    """
+
+    value: Expression | None = None
+    stat: Literal["mean", "median", "percentile", "min", "max"] | None = None
+    of: str | None = None
+    percentile: float | None = Field(default=None, ge=0, le=100)
+    factor: Expression = 1.0
+    group_by: list[str] = []
+    where: Expression | None = None
+    source: Literal["current", "prior", "prior_or_current"] = "current"
+    unit: str | None = None
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Benchmark:
+        if (self.value is None) == (self.stat is None):
+            raise ValueError("give either 'value' (a fixed number) or 'stat' with 'of' (a cohort statistic)")
+        if self.stat is not None and not self.of:
+            raise ValueError("a cohort benchmark needs 'of': the indicator it summarises")
+        if self.stat == "percentile" and self.percentile is None:
+            raise ValueError("stat 'percentile' needs 'percentile' (0-100)")
+        return self
+
+
+class Step(_Model):
+    """One step of a step table: ``points`` when the indicator is ≥ ``min`` (no ``min``: otherwise)."""
+
+    min: float | None = None
+    points: Expression
+
+
+class Item(_Model):
+    """One scored item.
+
+    ``ratio``: weight × indicator / benchmark, the ratio capped at ``cap_ratio``;
+    ``minmax``: weight × (20 + 80 × (x − min)/(max − min)) / 100 within the ``cohort`` group;
+    ``steps``: the first step whose ``min`` the indicator reaches; ``expr``: points from ``expr``.
+    Then ``negative`` (indicator < 0) and ``missing`` policies, then ``floor`` and ``cap`` in points.
+    """
+
+    label: str | None = None
+    method: Literal["ratio", "minmax", "steps", "expr"] = "ratio"
+    indicator: str | None = None
+    weight: Expression = 0.0
+    benchmark: Expression | None = None
+    cap_ratio: float | None = Field(default=None, gt=0)
+    cap: Expression | None = None
+    floor: Expression | None = None
+    steps: list[Step] = []
+    expr: Expression | None = None
+    when: Expression | None = None
+    cohort: list[str] = []
+    missing: Literal["zero", "cohort_mean", "unrated", "error"] = "zero"
+    negative: Literal["keep", "zero", "unrated", "error"] = "keep"
+
+    @model_validator(mode="after")
+    def _method_fields(self) -> Item:
+        needs = {
+            "ratio": ("indicator", "benchmark"),
+            "minmax": ("indicator",),
+            "steps": ("indicator", "steps"),
+            "expr": ("expr",),
+        }[self.method]
+        missing = [name for name in needs if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"method '{self.method}' needs {', '.join(missing)}")
+        return self
+
+
+class Adjustment(_Model):
+    """A bonus (points > 0), a deduction (points < 0) or a veto that forces a tier, when ``when`` holds."""
+
+    name: Identifier
+    label: str | None = None
+    when: Expression
+    points: Expression = 0.0
+    veto: str | None = None
+
+
+class Threshold(_Model):
+    tier: str
+    min: float | None = None
+
+
+class Quota(_Model):
+    tier: str
+    percent: float = Field(ge=0, le=100)
+
+
+class Tiers(_Model):
+    """How scores become tiers.
+
+    ``thresholds``: the first tier whose ``min`` the score reaches. ``quota``: shares of each
+    ``group_by`` group in ``order_by`` order; the cumulative count of each tier is rounded by
+    ``rounding`` (exact integer arithmetic). ``input``: the tier comes from the input column ``tier``.
+    """
+
+    method: Literal["thresholds", "quota", "input"]
+    names: list[str] = []
+    group_by: list[str] = []
+    order_by: list[str] = ["score desc"]
+    thresholds: list[Threshold] = []
+    quotas: list[Quota] = []
+    rounding: Literal["half_up", "floor", "ceil"] = "half_up"
+    score_round: int | None = Field(default=None, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _method_fields(self) -> Tiers:
+        if self.method == "thresholds" and not self.thresholds:
+            raise ValueError("method 'thresholds' needs a 'thresholds' list")
+        if self.method == "quota":
+            if not self.quotas:
+                raise ValueError("method 'quota' needs a 'quotas' list")
+            total = sum(q.percent for q in self.quotas)
+            if abs(total - 100) > 1e-9:
+                raise ValueError(f"quota percents must add up to 100, they add up to {total:g}")
+        if self.method == "input" and not self.names:
+            raise ValueError("method 'input' needs 'names': the tiers an input column may hold")
+        return self
+
+    def tier_names(self) -> list[str]:
+        if self.method == "thresholds":
+            return [t.tier for t in self.thresholds]
+        if self.method == "quota":
+            return [q.tier for q in self.quotas]
+        return list(self.names)
+
+
+class Measure(_Model):
+    """A per-tier output: ``by_tier`` (a mapping, or the name of a table parameter), else ``expr``."""
+
+    label: str | None = None
+    unit: str | None = None
+    by_tier: dict[str, Expression] | str | None = None
+    default: Expression | None = 0.0
+    expr: Expression | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Measure:
+        if (self.by_tier is None) == (self.expr is None):
+            raise ValueError("give either 'by_tier' or 'expr'")
+        return self
+
+
+class Pack(_Model):
+    """A whole rule pack, after ``extends`` has been resolved."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    version: str
+    title: str
+    source: str
+    leaves_out: str | None = None
+    effective: Effective | None = None
+    regions: list[str] = []
+    inputs: dict[Identifier, InputSpec] = {}
+    parameters: dict[Identifier, Parameter] = {}
+    scope: list[ScopeRule] = []
+    indicators: dict[Identifier, Indicator] = {}
+    benchmarks: dict[Identifier, Benchmark] = {}
+    items: dict[Identifier, Item] = {}
+    adjustments: list[Adjustment] = []
+    tiers: Tiers | None = None
+    measures: dict[Identifier, Measure] = {}
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, (int, float)) else value
