@@ -1,0 +1,245 @@
+"""Benchmark baseline: js-huaian-2024 written by hand with numpy, the bar the compiled engine must clear.
+
+This is what a good data engineer would write for this one pack without a rule engine: one pass of
+vectorized arithmetic, ``np.bincount`` for county means, one ``np.lexsort`` for the quota ranking.
+numpy has no hash table, so the two string jobs use the columnar libraries already loaded: county
+codes come from Arrow's ``dictionary_encode`` and duplicate ids from Polars' 64-bit row hash (with
+exact string comparison for the few hash matches).  Everything else is numpy.
+
+Semantics (the pack's, exactly):
+
+* error   — land null or <= 0, tax or revenue null, region null, or an id that occurs more than once;
+* unrated — years_in_production < 2 (T class); every other row is rated ("ok");
+* indicators — tax_per_mu, revenue_per_mu, tax_per_energy (energy = energy_tce, else kWh × 1.229e-4);
+* benchmark per county and indicator — 2 × the prior year's mean over its rated rows with a value,
+  else 2 × the current year's mean;
+* items — weight × min(x / benchmark, 1) floored at 0 (weights 45/35/20), 0 when x or the benchmark
+  is missing or the benchmark <= 0; score = their sum;
+* veto — env_violation or safety_accident → tier D, no rank;
+* quota tiers per county over rated non-vetoed rows ordered by score, tax_per_mu, revenue desc and id
+  asc: cumulative cuts round(20 %, 60 %, 95 % of n) in integer arithmetic → A, B, C, else D;
+* measures — D pays 0.30 元/kWh on its electricity; land-use-tax reduction A 100 %, B 50 %, C/D 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["county_benchmarks", "evaluate"]
+
+PACK_ID = "js-huaian-2024"
+TCE_PER_KWH = 1.229e-4
+WEIGHTS = {"tax": 45.0, "revenue": 35.0, "energy": 20.0}
+INDICATOR_OF_ITEM = {"tax": "tax_per_mu", "revenue": "revenue_per_mu", "energy": "tax_per_energy"}
+BENCHMARK_FACTOR = 2.0
+QUOTA_BASIS_POINTS = np.array([2000, 6000, 9500], dtype=np.int64)  # cumulative A, B, C
+VETO_FLAGS = ["env_violation", "safety_accident"]
+TIERS = ["A", "B", "C", "D"]
+D = 3
+SURCHARGE_YUAN_PER_KWH = np.array([0.0, 0.0, 0.0, 0.30])
+LAND_TAX_REDUCTION_PCT = np.array([100.0, 50.0, 0.0, 0.0])
+STATUSES = ["ok", "unrated", "error"]
+OK, UNRATED, ERROR = 0, 1, 2
+ERRORS = ["land_mu missing or <= 0", "tax_wan missing", "revenue_wan missing", "region missing",
+          "duplicate enterprise_id"]
+
+
+@dataclass
+class _Rows:
+    """One year's rows after validation, scope and indicators, with counties coded as integers."""
+
+    county: np.ndarray  # int32 code into the current year's county dictionary, -1 if unknown
+    status: np.ndarray  # int8: OK, UNRATED, ERROR
+    error: np.ndarray  # int8 index into ERRORS, -1 if none
+    revenue: np.ndarray  # 万元, the second tie-break
+    indicators: dict[str, np.ndarray]  # float64, NaN = missing
+
+
+def evaluate(current: pl.DataFrame, prior: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Score, tier and price every row of ``current``; one output row per input row, in input order."""
+    counties = pc.dictionary_encode(current["region"].to_arrow())
+    dictionary = counties.dictionary
+    now = _prepare(current, _codes(counties.indices))
+    benchmarks = _benchmarks(now, _prepare(prior, _codes(pc.index_in(prior["region"].to_arrow(), dictionary)))
+                             if prior is not None else None, len(dictionary))
+    items = {name: _item(now.indicators[INDICATOR_OF_ITEM[name]], benchmarks[name][now.county], weight)
+             for name, weight in WEIGHTS.items()}
+    score = items["tax"] + items["revenue"] + items["energy"]
+    rated = now.status == OK
+    vetoed = rated & _vetoed(current["flags"])
+    rank, tier = _quota_tiers(current["enterprise_id"], now, score, rated & ~vetoed, len(dictionary))
+    tier[vetoed] = D
+    return _table(current, now, items, score, rank, tier, rated)
+
+
+def county_benchmarks(current: pl.DataFrame, prior: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The benchmark of each item per county (``region``, ``bm_tax``, ``bm_revenue``, ``bm_energy``)."""
+    counties = pc.dictionary_encode(current["region"].to_arrow())
+    dictionary = counties.dictionary
+    now = _prepare(current, _codes(counties.indices))
+    benchmarks = _benchmarks(now, _prepare(prior, _codes(pc.index_in(prior["region"].to_arrow(), dictionary)))
+                             if prior is not None else None, len(dictionary))
+    return pl.DataFrame({"region": pl.from_arrow(dictionary), **{f"bm_{k}": v for k, v in benchmarks.items()}},
+                        nan_to_null=True)
+
+
+def _codes(indices: pa.Array) -> np.ndarray:
+    """Arrow indices with nulls → int32 codes with -1 for a missing county."""
+    return pc.fill_null(indices.cast(pa.int32()), -1).to_numpy()
+
+
+def _prepare(table: pl.DataFrame, county: np.ndarray) -> _Rows:
+    """Validation, scope and indicators for one year (the prior year gets exactly the same)."""
+    land = table["land_mu"].to_numpy()
+    tax = table["tax_wan"].to_numpy()
+    revenue = table["revenue_wan"].to_numpy()
+    checks = [np.isnan(land) | ~(land > 0), np.isnan(tax), np.isnan(revenue), county < 0,
+              _duplicated(table["enterprise_id"])]
+    error = np.full(len(land), -1, dtype=np.int8)
+    for code in range(len(checks) - 1, -1, -1):  # reversed so the first failing check names the error
+        error[checks[code]] = code
+    status = np.where(error >= 0, ERROR, np.where(table["years_in_production"].to_numpy() < 2, UNRATED, OK))
+    energy = table["energy_tce"].to_numpy()
+    energy = np.where(np.isnan(energy), table["electricity_kwh"].to_numpy() * TCE_PER_KWH, energy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        indicators = {
+            "tax_per_mu": tax / land,
+            "revenue_per_mu": revenue / land,
+            "energy_equiv_tce": energy,
+            "tax_per_energy": np.where(energy != 0, tax / energy, np.nan),
+        }
+    return _Rows(county, status.astype(np.int8), error, revenue, indicators)
+
+
+def _duplicated(ids: pl.Series) -> np.ndarray:
+    """Every row whose id occurs more than once: 64-bit hashes first, exact strings for hash matches."""
+    hashes = ids.hash().to_numpy()
+    order = np.argsort(hashes)
+    ordered = hashes[order]
+    repeat = ordered[1:] == ordered[:-1]
+    duplicated = np.zeros(len(hashes), dtype=bool)
+    if repeat.any():
+        candidates = order[np.concatenate([[False], repeat]) | np.concatenate([repeat, [False]])]
+        duplicated[candidates] = ids.gather(candidates).is_duplicated().to_numpy()
+    return duplicated
+
+
+def _benchmarks(now: _Rows, prior: _Rows | None, counties: int) -> dict[str, np.ndarray]:
+    """2 × the county mean of each indicator, prior year first, current year where the prior has none."""
+    result = {}
+    for name, indicator in INDICATOR_OF_ITEM.items():
+        mean = _county_mean(now, indicator, counties)
+        if prior is not None:
+            prior_mean = _county_mean(prior, indicator, counties)
+            mean = np.where(np.isnan(prior_mean), mean, prior_mean)
+        result[name] = BENCHMARK_FACTOR * mean
+    return result
+
+
+def _county_mean(rows: _Rows, indicator: str, counties: int) -> np.ndarray:
+    """Mean over rated rows with a value, per county code; NaN for a county without any."""
+    x = rows.indicators[indicator]
+    use = (rows.status == OK) & ~np.isnan(x) & (rows.county >= 0)
+    total = np.bincount(rows.county[use], weights=x[use], minlength=counties)
+    count = np.bincount(rows.county[use], minlength=counties)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _item(x: np.ndarray, benchmark: np.ndarray, weight: float) -> np.ndarray:
+    """weight × min(x / benchmark, 1), floored at 0; 0 when x or a positive benchmark is missing."""
+    usable = ~np.isnan(x) & (benchmark > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(usable, weight * np.clip(x / benchmark, 0.0, 1.0), 0.0)
+
+
+def _vetoed(flags: pl.Series) -> np.ndarray:
+    """Rows carrying a flag that sends a firm straight to D."""
+    listed = flags.to_arrow()
+    hit = pc.is_in(pc.list_flatten(listed), pa.array(VETO_FLAGS)).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(listed).to_numpy()
+    return np.bincount(parents[hit], minlength=len(flags)) > 0
+
+
+def _quota_tiers(ids: pl.Series, rows: _Rows, score: np.ndarray, pool: np.ndarray, counties: int):
+    """Rank the pool within each county and cut it into A/B/C/D by cumulative quota.
+
+    One lexsort orders county, score desc, tax_per_mu desc, revenue desc; exact ties on all of those
+    are rare (copied filings), so they are re-ordered by id in a small Python pass.
+    """
+    members = np.flatnonzero(pool)
+    county = rows.county[members]
+    keys = (-rows.revenue[members], -rows.indicators["tax_per_mu"][members], -score[members], county)
+    order = np.lexsort(keys)
+    order = _break_ties_by_id(order, keys, ids.gather(members))
+    size = np.bincount(county, minlength=counties)
+    start = np.concatenate([[0], np.cumsum(size)[:-1]])
+    rank_sorted = np.arange(len(order)) - start[county[order]] + 1
+    cuts = (2 * QUOTA_BASIS_POINTS[None, :] * size[:, None] + 10_000) // 20_000  # round half up, exactly
+    tier_sorted = (rank_sorted[:, None] > cuts[county[order]]).sum(axis=1)
+    rank = np.zeros(len(score), dtype=np.int64)
+    tier = np.full(len(score), -1, dtype=np.int8)
+    rank[members[order]] = rank_sorted
+    tier[members[order]] = tier_sorted
+    return rank, tier
+
+
+def _break_ties_by_id(order: np.ndarray, keys: tuple, ids: pl.Series) -> np.ndarray:
+    """Within runs equal on every sort key, put ids in ascending order (the pack's last tie-break)."""
+    same = np.ones(len(order) - 1, dtype=bool) if len(order) > 1 else np.zeros(0, dtype=bool)
+    for key in keys:
+        sorted_key = key[order]
+        same &= sorted_key[1:] == sorted_key[:-1]
+    if not same.any():
+        return order
+    order = order.copy()
+    starts = np.flatnonzero(np.diff(np.concatenate([[False], same, [False]]).astype(np.int8)) == 1)
+    ends = np.flatnonzero(np.diff(np.concatenate([[False], same, [False]]).astype(np.int8)) == -1) + 1
+    for start, end in zip(starts, ends):
+        run = order[start:end]
+        order[start:end] = run[np.argsort(ids.gather(run).to_numpy().astype(str), kind="stable")]
+    return order
+
+
+def _table(current: pl.DataFrame, rows: _Rows, items: dict, score: np.ndarray, rank: np.ndarray,
+           tier: np.ndarray, rated: np.ndarray) -> pl.DataFrame:
+    """The engine's result layout: nulls where a value does not apply, so both tables compare cell by cell."""
+    has_tier = rated & (tier >= 0)
+    tier_index = np.maximum(tier, 0)
+    electricity = current["electricity_kwh"].to_numpy()
+    rate = SURCHARGE_YUAN_PER_KWH[tier_index]
+    not_error = rows.status != ERROR
+    reason = np.where(rows.status == UNRATED, 0, np.where(rated & (rank == 0), 1, -1))
+    columns = {
+        "enterprise_id": current["enterprise_id"],
+        "status": _labels(STATUSES, rows.status, np.ones(len(score), dtype=bool)),
+        "error": _labels(ERRORS, rows.error, rows.error >= 0),
+        "reason": _labels(["years_in_production < 2 (T class, not rated)", "veto: env_violation or safety_accident"],
+                          reason, reason >= 0),
+        "score": _masked(score, rated),
+        "tier": _labels(TIERS, tier_index, has_tier),
+        "rank": _masked(rank, rank > 0),
+        "group": current["region"],
+        **{f"item.{name}": _masked(value, rated) for name, value in items.items()},
+        "measure.electricity_surcharge_yuan_per_kwh": _masked(rate, rated),
+        "measure.electricity_surcharge_yuan": _masked(rate * electricity, rated & ~np.isnan(electricity)),
+        "measure.land_tax_reduction_pct": _masked(LAND_TAX_REDUCTION_PCT[tier_index], rated),
+        **{f"indicator.{name}": _masked(value, not_error & ~np.isnan(value))
+           for name, value in rows.indicators.items()},
+    }
+    return pl.DataFrame(columns).with_columns(pack_id=pl.lit(PACK_ID), pack_hash=pl.lit("numpy-baseline"))
+
+
+def _masked(values: np.ndarray, valid: np.ndarray) -> pl.Series:
+    """A numpy column with nulls where ``valid`` is false (Arrow takes the mask without a Python loop)."""
+    return pl.from_arrow(pa.array(values, mask=~valid))
+
+
+def _labels(labels: list[str], codes: np.ndarray, valid: np.ndarray) -> pl.Series:
+    """Codes → strings through a small Arrow dictionary; null where ``valid`` is false."""
+    return pl.from_arrow(pa.array(labels).take(pa.array(np.maximum(codes, 0).astype(np.int32), mask=~valid)))
