@@ -1,0 +1,14 @@
+"""The store (a stage after the engine): pack versions, activations, cycles, decisions, tokens, audit.
+
+``open_database(url)`` gives a :class:`Database`; the repositories are modules of functions taking a
+session (``packs``, ``cycles``, ``tokens``, ``audit``) so every service call decides its own transaction.
+"""
+
+from __future__ import annotations
+
+from mujun.store import audit, cycles, packs, tokens
+from mujun.store.db import Database, open_database, sqlite_url
+from mujun.store.errors import AlreadyExists, LimitExceeded, PermissionDenied, PreconditionFailed, Unauthenticated
+
+__all__ = ["Database", "open_database", "sqlite_url", "audit", "cycles", "packs", "tokens", "AlreadyExists",
+           "LimitExceeded", "PermissionDenied", "PreconditionFailed", "Unauthenticated"]

@@ -1,0 +1,190 @@
+"""Cycles and their decisions: draft (scored, may be re-run) → frozen → published.
+
+A run is two transactions around the evaluation: ``begin_run`` marks the cycle ``running`` (so two
+runs cannot overlap), ``complete_run`` swaps in the new decisions and the cycle's summary at once.
+A process killed in between leaves the previous decisions untouched; ``recover_interrupted`` at the
+next start puts the cycle back to ``draft`` and records the interruption.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session, aliased
+
+from mujun.errors import NotFound
+from mujun.store import audit
+from mujun.store.errors import PreconditionFailed
+from mujun.store.models import CycleRow, DecisionRow, EventRow, utcnow
+
+__all__ = ["get", "find", "begin_run", "complete_run", "abort_run", "recover_interrupted", "freeze", "publish",
+           "add_version", "current_decision", "decision_history", "list_current", "state_hash", "event"]
+
+
+def event(session: Session, cycle: CycleRow | None, kind: str, **detail: Any) -> None:
+    session.add(EventRow(cycle_id=cycle.id if cycle else None, kind=kind,
+                         detail_json=json.dumps(detail, ensure_ascii=False, default=str)))
+
+
+def state_hash(cycle: CycleRow, state: str | None = None) -> str:
+    return audit.digest({"state": state or cycle.state, "run": cycle.run_number, "pack": cycle.pack_version_id,
+                         "results": cycle.results_hash})
+
+
+def find(session: Session, region: str, year: int) -> CycleRow | None:
+    return session.scalar(select(CycleRow).where(CycleRow.region == region, CycleRow.year == year))
+
+
+def get(session: Session, region: str, year: int) -> CycleRow:
+    cycle = find(session, region, year)
+    if cycle is None:
+        raise NotFound(f"there is no {year} cycle for region {region}; start one with Cycles.Run",
+                       location=f"cycles/{region}/{year}")
+    return cycle
+
+
+def begin_run(session: Session, region: str, year: int, actor: str) -> CycleRow:
+    cycle = find(session, region, year)
+    if cycle is None:
+        cycle = CycleRow(region=region, year=year, state="draft")
+        session.add(cycle)
+        session.flush()
+    if cycle.state != "draft":
+        hint = ("another run is in progress; wait for it" if cycle.state == "running"
+                else "corrections to a frozen or published cycle are appeals (Cycles.Appeal)")
+        raise PreconditionFailed(f"cycle {region}/{year} is {cycle.state}: {hint}", location=f"cycles/{region}/{year}")
+    cycle.state = "running"
+    cycle.updated_at = utcnow()
+    event(session, cycle, "run_started", actor=actor)
+    return cycle
+
+
+def complete_run(session: Session, cycle_id: int, *, pack_version_id: int, decisions: list[dict[str, Any]],
+                 tiers: list[dict[str, Any]], results_hash: str, data_arrow: bytes, prior_arrow: bytes | None,
+                 history_arrow: bytes | None, actor: str) -> CycleRow:
+    """Replace the draft decisions with ``decisions`` (dicts of DecisionRow columns) in this transaction."""
+    cycle = session.get_one(CycleRow, cycle_id)
+    if cycle.state != "running":
+        raise PreconditionFailed(f"cycle {cycle.region}/{cycle.year} is {cycle.state}, not running")
+    before = state_hash(cycle, state="draft")
+    session.execute(delete(DecisionRow).where(DecisionRow.cycle_id == cycle.id))
+    now = utcnow()
+    rows = [{**d, "cycle_id": cycle.id, "version": 1, "reason": "", "created_at": now, "created_by": actor}
+            for d in decisions]
+    if rows:
+        session.execute(insert(DecisionRow), rows)
+    cycle.state = "draft"
+    cycle.run_number += 1
+    cycle.pack_version_id = pack_version_id
+    cycle.enterprises = len(rows)
+    cycle.tiers_json = json.dumps(tiers, ensure_ascii=False)
+    cycle.results_hash = results_hash
+    cycle.data_arrow, cycle.prior_arrow, cycle.history_arrow = data_arrow, prior_arrow, history_arrow
+    cycle.updated_at = now
+    event(session, cycle, "run_completed", actor=actor, enterprises=len(rows), run=cycle.run_number)
+    audit.record(session, actor=actor, action="cycle.run", target=f"cycles/{cycle.region}/{cycle.year}",
+                 region=cycle.region, before=before, after=state_hash(cycle),
+                 detail={"run": cycle.run_number, "enterprises": len(rows)})
+    return cycle
+
+
+def abort_run(session: Session, cycle_id: int, why: str) -> None:
+    cycle = session.get_one(CycleRow, cycle_id)
+    if cycle.state == "running":
+        cycle.state = "draft"
+        cycle.updated_at = utcnow()
+        event(session, cycle, "run_failed", error=why)
+
+
+def recover_interrupted(session: Session) -> list[CycleRow]:
+    """Cycles left ``running`` by a killed process go back to ``draft`` with their previous decisions."""
+    stuck = list(session.scalars(select(CycleRow).where(CycleRow.state == "running")))
+    for cycle in stuck:
+        cycle.state = "draft"
+        cycle.updated_at = utcnow()
+        event(session, cycle, "run_interrupted", run=cycle.run_number)
+    return stuck
+
+
+def _transition(session: Session, region: str, year: int, actor: str, *, source: str, target: str, hint: str) -> CycleRow:
+    cycle = get(session, region, year)
+    if cycle.state != source or (source == "draft" and cycle.run_number == 0):
+        raise PreconditionFailed(f"cycle {region}/{year} is {cycle.state}" +
+                                 (" and has never run" if cycle.run_number == 0 else "") + f": {hint}",
+                                 location=f"cycles/{region}/{year}")
+    before = state_hash(cycle)
+    cycle.state = target
+    cycle.updated_at = utcnow()
+    event(session, cycle, target, actor=actor)
+    audit.record(session, actor=actor, action=f"cycle.{'freeze' if target == 'frozen' else 'publish'}",
+                 target=f"cycles/{region}/{year}", region=region, before=before, after=state_hash(cycle))
+    return cycle
+
+
+def freeze(session: Session, region: str, year: int, actor: str) -> CycleRow:
+    return _transition(session, region, year, actor, source="draft", target="frozen",
+                       hint="only a draft cycle with a completed run can be frozen")
+
+
+def publish(session: Session, region: str, year: int, actor: str) -> CycleRow:
+    return _transition(session, region, year, actor, source="frozen", target="published",
+                       hint="freeze the cycle (Cycles.Freeze) before publishing it")
+
+
+def _newest_versions(cycle_id: int):
+    newest = aliased(DecisionRow)
+    return (select(func.max(newest.version)).where(newest.cycle_id == cycle_id,
+                                                   newest.enterprise_id == DecisionRow.enterprise_id)
+            .scalar_subquery())
+
+
+def current_decision(session: Session, cycle: CycleRow, enterprise_id: str) -> DecisionRow:
+    row = session.scalars(select(DecisionRow).where(DecisionRow.cycle_id == cycle.id,
+                                                    DecisionRow.enterprise_id == enterprise_id)
+                          .order_by(DecisionRow.version.desc()).limit(1)).first()
+    if row is None:
+        raise NotFound(f"enterprise {enterprise_id} has no decision in cycle {cycle.region}/{cycle.year}",
+                       location=f"cycles/{cycle.region}/{cycle.year}/decisions/{enterprise_id}")
+    return row
+
+
+def decision_history(session: Session, cycle: CycleRow, enterprise_id: str) -> list[DecisionRow]:
+    return list(session.scalars(select(DecisionRow).where(DecisionRow.cycle_id == cycle.id,
+                                                          DecisionRow.enterprise_id == enterprise_id)
+                                .order_by(DecisionRow.version)))
+
+
+def list_current(session: Session, cycle: CycleRow, *, tier: str = "", group: str = "", after: str = "",
+                 limit: int = 100) -> list[DecisionRow]:
+    """Current decisions in enterprise-id order (keyset paging on ``after``), filtered by tier and group."""
+    query = (select(DecisionRow).where(DecisionRow.cycle_id == cycle.id,
+                                       DecisionRow.version == _newest_versions(cycle.id),
+                                       DecisionRow.enterprise_id > after)
+             .order_by(DecisionRow.enterprise_id).limit(limit))
+    if tier:
+        query = query.where(DecisionRow.tier == tier)
+    if group:
+        query = query.where(DecisionRow.group_key == group)
+    return list(session.scalars(query))
+
+
+def add_version(session: Session, cycle: CycleRow, enterprise_id: str, *, decision: dict[str, Any], reason: str,
+                actor: str) -> DecisionRow:
+    """Record an appeal's result as the next version; earlier versions stay as they are."""
+    if cycle.state not in ("frozen", "published"):
+        raise PreconditionFailed(f"cycle {cycle.region}/{cycle.year} is {cycle.state}: appeals apply to frozen or "
+                                 "published cycles; correct the data of a draft and run it again",
+                                 location=f"cycles/{cycle.region}/{cycle.year}")
+    previous = current_decision(session, cycle, enterprise_id)
+    row = DecisionRow(**decision, cycle_id=cycle.id, enterprise_id=enterprise_id, version=previous.version + 1,
+                      reason=reason, created_by=actor)
+    session.add(row)
+    session.flush()
+    event(session, cycle, "appealed", enterprise_id=enterprise_id, version=row.version, actor=actor)
+    audit.record(session, actor=actor, action="decision.appeal",
+                 target=f"cycles/{cycle.region}/{cycle.year}/decisions/{enterprise_id}", region=cycle.region,
+                 before=audit.digest(previous.result_json), after=audit.digest(row.result_json),
+                 detail={"version": row.version, "reason": reason, "tier_before": previous.tier, "tier_after": row.tier})
+    return row

@@ -1,0 +1,38 @@
+"""Errors of the store and the services built on it, in the same tree as :mod:`mujun.errors`::
+
+    MujunError
+     ├── PreconditionFailed   PRECONDITION_FAILED  the object is in the wrong state (publish an unfrozen cycle)
+     ├── AlreadyExists        ALREADY_EXISTS       an immutable object with that name and other content exists
+     ├── Unauthenticated      UNAUTHENTICATED      no valid token where one is required
+     ├── PermissionDenied     PERMISSION_DENIED    the token's role or regions do not allow the action
+     └── LimitExceeded        LIMIT_EXCEEDED       a record, batch or message over the configured limit
+
+Not-found cases reuse :class:`mujun.errors.NotFound`. The gRPC server maps each code to a status in
+one table (``mujun.server.interceptors``).
+"""
+
+from __future__ import annotations
+
+from mujun.errors import MujunError
+
+__all__ = ["PreconditionFailed", "AlreadyExists", "Unauthenticated", "PermissionDenied", "LimitExceeded"]
+
+
+class PreconditionFailed(MujunError):
+    code = "PRECONDITION_FAILED"
+
+
+class AlreadyExists(MujunError):
+    code = "ALREADY_EXISTS"
+
+
+class Unauthenticated(MujunError):
+    code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(MujunError):
+    code = "PERMISSION_DENIED"
+
+
+class LimitExceeded(MujunError):
+    code = "LIMIT_EXCEEDED"

@@ -1,0 +1,149 @@
+"""Tables of the store (SQLAlchemy 2 declarative). The Alembic migrations create the same schema.
+
+Immutability is by construction: pack versions, activations, decisions, events and audit entries are
+only ever inserted. A cycle row carries its state; a re-run of a *draft* cycle replaces its draft
+decisions, while frozen and published decisions change only by new versions (appeals).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "PackVersionRow", "ActivationRow", "CycleRow", "DecisionRow", "EventRow", "TokenRow",
+           "AuditRow", "CYCLE_STATES", "utcnow"]
+
+CYCLE_STATES = ("draft", "running", "frozen", "published")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PackVersionRow(Base):
+    """One published, immutable version of a pack; ``hash`` is the resolved pack's sha256."""
+
+    __tablename__ = "pack_versions"
+    __table_args__ = (UniqueConstraint("pack_id", "version", name="uq_pack_versions_id_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pack_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    regions_json: Mapped[str] = mapped_column(Text, default="[]")
+    effective_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class ActivationRow(Base):
+    """From ``effective_from`` on, ``region`` (or ``*``: any region without its own) uses this version."""
+
+    __tablename__ = "activations"
+    __table_args__ = (Index("ix_activations_region_from", "region", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(16))
+    pack_version_id: Mapped[int] = mapped_column(ForeignKey("pack_versions.id"))
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class CycleRow(Base):
+    """A county's evaluation of one year; the scored cohort is kept as Arrow IPC for appeals."""
+
+    __tablename__ = "cycles"
+    __table_args__ = (UniqueConstraint("region", "year", name="uq_cycles_region_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    pack_version_id: Mapped[int | None] = mapped_column(ForeignKey("pack_versions.id"), nullable=True)
+    run_number: Mapped[int] = mapped_column(Integer, default=0)
+    enterprises: Mapped[int] = mapped_column(Integer, default=0)
+    tiers_json: Mapped[str] = mapped_column(Text, default="[]")
+    results_hash: Mapped[str] = mapped_column(String(64), default="")
+    data_arrow: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    prior_arrow: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    history_arrow: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DecisionRow(Base):
+    """One version of one enterprise's decision in a cycle; the highest version is current."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "enterprise_id", "version", name="uq_decisions_version"),
+        Index("ix_decisions_cycle_tier", "cycle_id", "tier"),
+        Index("ix_decisions_cycle_group", "cycle_id", "group_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    enterprise_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    tier: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    group_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    result_json: Mapped[str] = mapped_column(Text)
+    input_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class EventRow(Base):
+    """Lifecycle events of cycles (run started/completed/interrupted, frozen, published, appealed)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    detail_json: Mapped[str] = mapped_column(Text, default="{}")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TokenRow(Base):
+    """An API token; only its sha256 is stored, the secret is shown once at creation."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    regions_json: Mapped[str] = mapped_column(Text, default="[]")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AuditRow(Base):
+    """Append-only record of every change: who, what, when, and the state hashes before and after."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(256))
+    region: Mapped[str] = mapped_column(String(16), default="", index=True)
+    before_hash: Mapped[str] = mapped_column(String(64), default="")
+    after_hash: Mapped[str] = mapped_column(String(64), default="")
+    detail_json: Mapped[str] = mapped_column(Text, default="{}")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
