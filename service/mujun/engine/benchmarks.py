@@ -56,10 +56,9 @@ def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: pl.DataFrame | No
         chosen = prior_value if bm.source == "prior" else pl.coalesce(prior_value, current)
         frame = frame.with_columns((chosen * factor).alias(column))
         basis.append(pl.when(prior_value.is_not_null()).then(pl.lit(_PRIOR)).otherwise(pl.lit(_CURRENT_FALLBACK)))
-        frame = frame.drop(f"__prior.{name}")
     if basis:
         frame = frame.with_columns(_combine_basis(basis).alias(BASIS))
-    return frame
+    return frame.drop([c for c in frame.columns if c.startswith("__prior.")])
 
 
 def _current_stat(plan: Plan, name: str, bm: Benchmark) -> pl.Expr:

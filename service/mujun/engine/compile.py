@@ -106,7 +106,9 @@ def _all_fields(pack: Pack) -> dict[str, InputSpec]:
     for name, spec in pack.inputs.items():
         base = fields.get(name)
         merged_aliases = list(dict.fromkeys([*(base.aliases if base else []), *spec.aliases]))
-        fields[name] = spec.model_copy(update={"aliases": merged_aliases,
+        # a pack that only says `require: positive` keeps the canonical type of the field
+        kind = spec.type if (base is None or "type" in spec.model_fields_set) else base.type
+        fields[name] = spec.model_copy(update={"aliases": merged_aliases, "type": kind,
                                                "unit": spec.unit or (base.unit if base else None),
                                                "label": spec.label or (base.label if base else None)})
     return fields

@@ -89,19 +89,15 @@ def score_items(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 
 
 def _apply_policy_statuses(frame: pl.DataFrame, unrated: list[pl.Expr], failed: list[pl.Expr]) -> pl.DataFrame:
-    if not unrated and not failed:
-        return frame
-    updates = []
-    if failed:
-        updates.append(pl.concat_str(failed, separator="; ", ignore_nulls=True).alias("__item_error"))
-    if unrated:
-        updates.append(pl.concat_str(unrated, separator="; ", ignore_nulls=True).alias("__item_unrated"))
-    frame = frame.with_columns(updates)
-    fail = pl.col("__item_error").fill_null("") != "" if failed else pl.lit(False)
-    unrate = pl.col("__item_unrated").fill_null("") != "" if unrated else pl.lit(False)
-    frame = frame.with_columns(
+    """An item policy of ``error`` beats one of ``unrated``; both keep the record in the output."""
+    def joined(parts: list[pl.Expr]) -> pl.Expr:
+        text = pl.concat_str(parts, separator="; ", ignore_nulls=True) if parts else pl.lit("")
+        return pl.when(text != "").then(text).otherwise(None)
+
+    frame = frame.with_columns(joined(failed).alias("__item_error"), joined(unrated).alias("__item_unrated"))
+    fail, unrate = pl.col("__item_error").is_not_null(), pl.col("__item_unrated").is_not_null()
+    return frame.with_columns(
         pl.when(fail).then(pl.lit(FAILED)).when(unrate).then(pl.lit(UNRATED)).otherwise(pl.col(STATUS)).alias(STATUS),
         pl.when(fail).then(pl.col("__item_error")).otherwise(pl.col(ERROR)).alias(ERROR),
         pl.when(~fail & unrate).then(pl.col("__item_unrated")).otherwise(pl.col(REASON)).alias(REASON),
-    )
-    return frame.drop([c for c in ("__item_error", "__item_unrated") if c in frame.columns])
+    ).drop("__item_error", "__item_unrated")

@@ -1,0 +1,5 @@
+"""``python -m mujun.cli``."""
+
+from mujun.cli import main
+
+main()

@@ -1,0 +1,116 @@
+"""``mujun score`` and ``mujun explain``: evaluate a file with a pack; explain one decision."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mujun.cli._common import (EXIT_RECORD_ERRORS, PackOption, SetOption, console, err_console, handle_errors,
+                               pack_with_sets)
+from mujun.engine.explain import format_trace
+from mujun.engine.result import Result
+from mujun.io import read_table, write_table
+
+__all__ = ["register", "summary_table"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score)
+    app.command("explain")(explain)
+
+
+def _read_optional(path: Path | None) -> pl.DataFrame | None:
+    return None if path is None else read_table(path)
+
+
+@handle_errors
+def score(
+    pack: str = PackOption,
+    input: Path = typer.Option(..., "--input", "-i", help="Enterprises: .csv .parquet .jsonl .xlsx"),
+    output: Path = typer.Option(..., "--output", "-o", help="Result file; format by extension"),
+    prior: Path | None = typer.Option(None, "--prior", help="Prior-year enterprises, for benchmarks"),
+    history: Path | None = typer.Option(None, "--history", help="Earlier tiers: enterprise_id, cycle, tier"),
+    cycle: int | None = typer.Option(None, "--cycle", help="This cycle (year), for tier streaks"),
+    sets: list[str] | None = SetOption,
+    strict: bool = typer.Option(False, "--strict", help="Exit 3 when any record has status error"),
+) -> None:
+    """Score every enterprise of INPUT with a pack and write the result table."""
+    timings: dict[str, float] = {}
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
+        def step(label: str, key: str, work):  # noqa: ANN001, ANN202 - a tiny local helper
+            task = progress.add_task(label, total=None)
+            started = time.perf_counter()
+            value = work()
+            timings[key] = time.perf_counter() - started
+            progress.remove_task(task)
+            return value
+
+        rule_pack = step("compiling pack", "compile", lambda: pack_with_sets(pack, sets))
+        data = step(f"reading {input.name}", "read", lambda: read_table(input))
+        prior_data = step("reading prior year", "read_prior", lambda: _read_optional(prior))
+        history_data = step("reading history", "read_history", lambda: _read_optional(history))
+        result = step(f"evaluating {data.height:,} enterprises", "evaluate",
+                      lambda: rule_pack.evaluate(data, prior=prior_data, history=history_data, cycle=cycle))
+        step(f"writing {output.name}", "write", lambda: write_table(result.table, output))
+    console.print(summary_table(result, rule_pack.id, rule_pack.hash))
+    counts = result.status_counts()
+    for note in result.notes:
+        console.print(f"[dim]{note}[/]")
+    console.print(
+        f"{data.height:,} records → {output}  (ok {counts.get('ok', 0):,}, unrated {counts.get('unrated', 0):,}, "
+        f"error {counts.get('error', 0):,}); evaluate {timings['evaluate']:.2f} s, read {timings['read']:.2f} s, "
+        f"write {timings['write']:.2f} s"
+    )
+    if strict and counts.get("error", 0):
+        err_console.print(f"--strict: {counts['error']:,} record(s) failed; see the 'error' column")
+        sys.exit(EXIT_RECORD_ERRORS)
+
+
+def summary_table(result: Result, pack_id: str, pack_hash: str) -> Table:
+    """Firms per group (rows) and tier (columns), unrated and error included, with totals."""
+    summary = result.summary()
+    columns = list(dict.fromkeys(summary["tier"].to_list()))
+    tiers = sorted(c for c in columns if c not in ("unrated", "error", "—")) + [
+        c for c in ("unrated", "error", "—") if c in columns]
+    wide = summary.pivot(on="tier", index="group", values="count").fill_null(0)
+    table = Table(title=f"{pack_id} ({pack_hash[:12]}) — firms per group and tier")
+    table.add_column("group")
+    for tier in tiers:
+        table.add_column(tier, justify="right")
+    table.add_column("total", justify="right")
+    for row in wide.sort("group").iter_rows(named=True):
+        values = [int(row.get(t, 0) or 0) for t in tiers]
+        table.add_row(str(row["group"]), *(f"{v:,}" for v in values), f"{sum(values):,}")
+    totals = [int(summary.filter(pl.col("tier") == t)["count"].sum()) for t in tiers]
+    table.add_row("[bold]all[/]", *(f"[bold]{v:,}[/]" for v in totals), f"[bold]{sum(totals):,}[/]")
+    return table
+
+
+@handle_errors
+def explain(
+    pack: str = PackOption,
+    input: Path = typer.Option(..., "--input", "-i"),
+    enterprise_id: str = typer.Option(..., "--id", help="The enterprise to explain"),
+    prior: Path | None = typer.Option(None, "--prior"),
+    history: Path | None = typer.Option(None, "--history"),
+    cycle: int | None = typer.Option(None, "--cycle"),
+    sets: list[str] | None = SetOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON"),
+) -> None:
+    """Explain one enterprise's decision: inputs, indicators, benchmarks, items, tier and measures."""
+    rule_pack = pack_with_sets(pack, sets)
+    result = rule_pack.evaluate(read_table(input), prior=_read_optional(prior), history=_read_optional(history),
+                                cycle=cycle)
+    trace = result.explain(enterprise_id)
+    if as_json:
+        console.print_json(json.dumps(trace, ensure_ascii=False, default=str))
+    else:
+        console.print(format_trace(trace), highlight=False, markup=False)
