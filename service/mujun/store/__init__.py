@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from mujun.store import audit, cycles, packs, tokens
 from mujun.store.db import Database, open_database, sqlite_url
-from mujun.store.errors import AlreadyExists, LimitExceeded, PermissionDenied, PreconditionFailed, Unauthenticated
+from mujun.store.errors import (AlreadyExists, LimitExceeded, PermissionDenied, PreconditionFailed, RequestInvalid,
+                                Unauthenticated)
 
 __all__ = ["Database", "open_database", "sqlite_url", "audit", "cycles", "packs", "tokens", "AlreadyExists",
-           "LimitExceeded", "PermissionDenied", "PreconditionFailed", "Unauthenticated"]
+           "LimitExceeded", "PermissionDenied", "PreconditionFailed", "RequestInvalid", "Unauthenticated"]

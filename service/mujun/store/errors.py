@@ -5,7 +5,8 @@
      ├── AlreadyExists        ALREADY_EXISTS       an immutable object with that name and other content exists
      ├── Unauthenticated      UNAUTHENTICATED      no valid token where one is required
      ├── PermissionDenied     PERMISSION_DENIED    the token's role or regions do not allow the action
-     └── LimitExceeded        LIMIT_EXCEEDED       a record, batch or message over the configured limit
+     ├── LimitExceeded        LIMIT_EXCEEDED       a record, batch or message over the configured limit
+     └── RequestInvalid       REQUEST_INVALID      a request breaking the API rules (with field violations)
 
 Not-found cases reuse :class:`mujun.errors.NotFound`. The gRPC server maps each code to a status in
 one table (``mujun.server.interceptors``).
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 from mujun.errors import MujunError
 
-__all__ = ["PreconditionFailed", "AlreadyExists", "Unauthenticated", "PermissionDenied", "LimitExceeded"]
+__all__ = ["PreconditionFailed", "AlreadyExists", "Unauthenticated", "PermissionDenied", "LimitExceeded",
+           "RequestInvalid"]
 
 
 class PreconditionFailed(MujunError):
@@ -36,3 +38,16 @@ class PermissionDenied(MujunError):
 
 class LimitExceeded(MujunError):
     code = "LIMIT_EXCEEDED"
+
+
+class RequestInvalid(MujunError):
+    """A request that breaks the API's rules (an empty enterprise id, a malformed message).
+
+    ``violations`` lists ``(field, message)`` pairs such as ``("records[3].enterprise_id", "is empty")``.
+    """
+
+    code = "REQUEST_INVALID"
+
+    def __init__(self, message: str, violations: list[tuple[str, str]] | None = None):
+        super().__init__(message)
+        self.violations = list(violations or [])

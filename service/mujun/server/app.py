@@ -1,0 +1,125 @@
+"""Assembling the server: store, core, interceptor, servicers, health, reflection, TLS, metrics.
+
+``create_server(config)`` returns a started server and its bound port (``port=0`` picks a free one,
+as tests do). ``serve(config)`` runs until SIGTERM/SIGINT and then drains in-flight calls for up to
+``grace_seconds`` before closing the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from mujun._proto import cycles_pb2, cycles_pb2_grpc, packs_pb2, packs_pb2_grpc, rule_engine_pb2, rule_engine_pb2_grpc
+from mujun.server.auth import Authenticator
+from mujun.server.config import ServerConfig
+from mujun.server.core import Core
+from mujun.server.cycles import CyclesServicer
+from mujun.server.interceptors import ServiceInterceptor
+from mujun.server.metrics import Metrics
+from mujun.server.packs import PacksServicer
+from mujun.server.rule_engine import RuleEngineServicer
+from mujun.store import Database, open_database
+
+__all__ = ["MujunServer", "create_server", "serve"]
+
+log = logging.getLogger("mujun.server")
+
+SERVICE_NAMES = tuple(d.services_by_name[name].full_name for d, name in (
+    (rule_engine_pb2.DESCRIPTOR, "RuleEngine"), (packs_pb2.DESCRIPTOR, "Packs"), (cycles_pb2.DESCRIPTOR, "Cycles")))
+
+
+class MujunServer:
+    """A running server with the resources it owns; ``stop`` drains calls, then closes the store."""
+
+    def __init__(self, server: grpc.Server, db: Database, health_servicer: health.HealthServicer,
+                 metrics_http: object | None, metrics: Metrics, core: Core):
+        self.grpc = server
+        self.db = db
+        self.metrics = metrics
+        self.metrics_http = metrics_http
+        self.core = core
+        self._health = health_servicer
+
+    @property
+    def metrics_port(self) -> int | None:
+        return getattr(self.metrics_http, "server_port", None)
+
+    def stop(self, grace: float | None) -> None:
+        self._health.enter_graceful_shutdown()
+        self.grpc.stop(grace).wait()
+        if self.metrics_http is not None:
+            self.metrics_http.shutdown()
+        self.db.close()
+
+    def wait_for_termination(self, timeout: float | None = None) -> bool:
+        return self.grpc.wait_for_termination(timeout)
+
+
+def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
+    if not config.tls_cert:
+        return None
+    return grpc.ssl_server_credentials([(Path(config.tls_key).read_bytes(), Path(config.tls_cert).read_bytes())])
+
+
+def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
+    config = config.validated()
+    db = open_database(config.url)
+    metrics = Metrics()
+    core = Core(db, metrics)
+    recovered = core.recover()
+    if recovered:
+        log.warning("cycles interrupted by a crash are back to draft: %s", ", ".join(recovered))
+    if config.bootstrap_packs:
+        published = core.bootstrap_bundled()
+        if published:
+            log.info("published and activated the bundled packs: %s", ", ".join(published))
+    limit = config.max_message_bytes
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="mujun-rpc"),
+        interceptors=[ServiceInterceptor(Authenticator(db, require_tokens=config.require_tokens,
+                                                       cache_seconds=config.token_cache_seconds), metrics)],
+        options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
+                 ("grpc.so_reuseport", 0)],
+    )
+    rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(core, config), server)
+    packs_pb2_grpc.add_PacksServicer_to_server(PacksServicer(core), server)
+    cycles_pb2_grpc.add_CyclesServicer_to_server(CyclesServicer(core, config), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", *SERVICE_NAMES):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    address = f"[{config.host}]:{config.port}" if ":" in config.host else f"{config.host}:{config.port}"
+    credentials = _credentials(config)
+    port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    if port == 0:
+        db.close()
+        raise OSError(f"cannot bind {address}")
+    metrics_http = metrics.serve_http(config.host, config.metrics_port) if config.metrics_port >= 0 else None
+    server.start()
+    return MujunServer(server, db, health_servicer, metrics_http, metrics, core), port
+
+
+def serve(config: ServerConfig, *, on_ready=None) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    server, port = create_server(config)
+    stopping = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("signal %s: draining calls for up to %.0f s", signum, config.grace_seconds)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if on_ready is not None:
+        on_ready(server, port)
+    stopping.wait()
+    server.stop(config.grace_seconds)

@@ -1,0 +1,125 @@
+"""Who is calling and what they may do: tokens from metadata, one table of roles per method, regions.
+
+Tokens travel as ``authorization: Bearer <token>`` metadata. The role table below is the only place
+that grants methods; region scoping is checked by the core on every read and write through
+:meth:`Principal.require_region`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+from mujun.store import Database, tokens
+from mujun.store.errors import PermissionDenied, Unauthenticated
+
+__all__ = ["Principal", "Authenticator", "METHOD_ROLES", "PUBLIC_PREFIXES"]
+
+_ALL = frozenset({"agency", "editor", "operator", "auditor", "admin"})
+_READ_DECISIONS = frozenset({"agency", "operator", "auditor", "admin"})
+
+#: Method → roles allowed to call it. Methods not listed are refused.
+METHOD_ROLES: dict[str, frozenset[str]] = {
+    "/mujun.v1.RuleEngine/Evaluate": frozenset({"agency", "editor", "operator", "admin"}),
+    "/mujun.v1.RuleEngine/EvaluateBatch": frozenset({"agency", "editor", "operator", "admin"}),
+    "/mujun.v1.RuleEngine/Explain": frozenset({"agency", "editor", "operator", "admin"}),
+    "/mujun.v1.Packs/List": _ALL,
+    "/mujun.v1.Packs/Get": _ALL,
+    "/mujun.v1.Packs/Validate": _ALL,
+    "/mujun.v1.Packs/History": _ALL,
+    "/mujun.v1.Packs/Publish": frozenset({"editor", "admin"}),
+    "/mujun.v1.Packs/Activate": frozenset({"editor", "admin"}),
+    "/mujun.v1.Cycles/Run": frozenset({"operator", "admin"}),
+    "/mujun.v1.Cycles/Freeze": frozenset({"operator", "admin"}),
+    "/mujun.v1.Cycles/Publish": frozenset({"operator", "admin"}),
+    "/mujun.v1.Cycles/Appeal": frozenset({"operator", "admin"}),
+    "/mujun.v1.Cycles/Get": _READ_DECISIONS,
+    "/mujun.v1.Cycles/GetDecision": _READ_DECISIONS,
+    "/mujun.v1.Cycles/ListDecisions": _READ_DECISIONS,
+    "/mujun.v1.Cycles/AuditLog": frozenset({"auditor", "admin"}),
+}
+
+#: Health checking and reflection answer without a token (load balancers and grpcurl need them).
+PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: ``regions`` None means every region (admin, or an unscoped token)."""
+
+    actor: str
+    role: str
+    regions: frozenset[str] | None
+
+    def may_see(self, region: str) -> bool:
+        return self.regions is None or region in self.regions
+
+    def require_region(self, region: str) -> None:
+        if not self.may_see(region):
+            raise PermissionDenied(f"{self.actor} ({self.role}) may not act on region {region or '<empty>'}; "
+                                   f"its regions are {', '.join(sorted(self.regions or ())) or 'none'}",
+                                   location=f"regions/{region}")
+
+    def require_all_regions(self, what: str) -> None:
+        if self.regions is not None:
+            raise PermissionDenied(f"{self.actor} is limited to regions {', '.join(sorted(self.regions))}; "
+                                   f"{what} needs a token for every region")
+
+
+LOCAL_ADMIN = Principal(actor="local", role="admin", regions=None)
+
+
+class Authenticator:
+    """Resolves bearer tokens (cached briefly) and checks the method table."""
+
+    def __init__(self, db: Database, *, require_tokens: bool, cache_seconds: float):
+        self._db = db
+        self._require = require_tokens
+        self._ttl = cache_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, method: str, metadata: tuple[tuple[str, str | bytes], ...]) -> Principal:
+        secret = _bearer(metadata)
+        if secret is None:
+            if self._require:
+                raise Unauthenticated("this server requires a token: send metadata 'authorization: Bearer <token>' "
+                                      "(create one with `mujun token create --role ROLE`)")
+            principal = LOCAL_ADMIN
+        else:
+            principal = self._resolve(secret)
+            if principal is None:
+                raise Unauthenticated("the token is unknown or revoked")
+        allowed = METHOD_ROLES.get(method)
+        if allowed is None or principal.role not in allowed:
+            raise PermissionDenied(f"role {principal.role} may not call {method.rsplit('/', 1)[-1]}"
+                                   + (f"; allowed roles: {', '.join(sorted(allowed))}" if allowed else ""))
+        return principal
+
+    def _resolve(self, secret: str) -> Principal | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(secret)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        with self._db.read() as session:
+            row = tokens.resolve(session, secret)
+            principal = None if row is None else Principal(
+                actor=f"token/{row.id}:{row.name}", role=row.role,
+                regions=None if row.role == "admin" or row.regions_json == "[]" else frozenset(json.loads(row.regions_json)))
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[secret] = (now + self._ttl, principal)
+        return principal
+
+
+def _bearer(metadata: tuple[tuple[str, str | bytes], ...]) -> str | None:
+    for key, value in metadata or ():
+        if key.lower() == "authorization":
+            text = value.decode() if isinstance(value, bytes) else value
+            scheme, _, secret = text.partition(" ")
+            return secret.strip() if scheme.lower() == "bearer" and secret.strip() else ""
+    return None

@@ -1,0 +1,280 @@
+"""proto ⇄ domain: records to tables, result rows to messages, store rows to messages, Arrow IPC chunks.
+
+Nothing here decides anything; it only changes representation, so the servicers stay a few lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+from google.protobuf import struct_pb2
+
+from mujun._proto import common_pb2, cycles_pb2, packs_pb2
+from mujun.errors import InputError
+from mujun.server.core import PackSpec
+from mujun.store.errors import LimitExceeded, RequestInvalid
+
+__all__ = ["records_to_frame", "history_to_frame", "pack_spec", "result_rows", "result_message", "to_struct",
+           "pack_version", "activation", "cycle", "decision", "audit_entry", "record_from_dict",
+           "correction_dict", "ipc_to_frame", "frame_to_ipc_chunks", "parse_date"]
+
+STRING_FIELDS = ("enterprise_id", "name", "region", "industry", "size_class")
+NUMBER_FIELDS = ("land_mu", "tax_wan", "revenue_wan", "value_added_wan", "energy_tce", "electricity_kwh",
+                 "emissions_t", "water_m3", "employees", "rd_wan", "fixed_asset_investment_wan", "floor_area_m2",
+                 "years_in_production")
+_PREFIX_MAPS = {"item": "items", "measure": "measures", "indicator": "indicators", "adjust": "adjustments",
+                "benchmark": "benchmarks"}
+_SCALARS = {"enterprise_id", "status", "error", "reason", "score", "tier", "rank", "group", "benchmark_basis",
+            "pack_id", "pack_version", "pack_hash"}
+
+
+# -- records ------------------------------------------------------------------------------------
+
+def check_records(records: Iterable[common_pb2.Record], *, field: str, max_records: int, max_record_bytes: int) -> None:
+    """The API's rules for unary records: a count limit, a size limit, a non-empty unique id."""
+    records = list(records)
+    if len(records) > max_records:
+        raise LimitExceeded(f"{field}: {len(records)} records in one call; the limit is {max_records}. "
+                            "Send large tables through EvaluateBatch (Arrow IPC)", location=field)
+    violations: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, record in enumerate(records):
+        if record.ByteSize() > max_record_bytes:
+            violations.append((f"{field}[{i}]", f"record is {record.ByteSize()} bytes; the limit is {max_record_bytes}"))
+        if not record.enterprise_id:
+            violations.append((f"{field}[{i}].enterprise_id", "is empty; every record needs its enterprise id"))
+        elif record.enterprise_id in seen and field == "records":
+            violations.append((f"{field}[{i}].enterprise_id", f"{record.enterprise_id} appears twice in this request"))
+        seen.add(record.enterprise_id)
+    if violations:
+        raise RequestInvalid(f"{len(violations)} invalid record(s) in {field}: {violations[0][0]} {violations[0][1]}",
+                             violations)
+
+
+def records_to_frame(records: Iterable[common_pb2.Record]) -> pl.DataFrame:
+    records = list(records)
+    columns: dict[str, list[Any]] = {name: [getattr(r, name) or None for r in records] for name in STRING_FIELDS}
+    for name in NUMBER_FIELDS:
+        columns[name] = [getattr(r, name) if r.HasField(name) else None for r in records]
+    columns["flags"] = [list(r.flags) for r in records]
+    schema: dict[str, Any] = {**{n: pl.String for n in STRING_FIELDS}, **{n: pl.Float64 for n in NUMBER_FIELDS},
+                              "flags": pl.List(pl.String)}
+    extra_numbers = sorted({k for r in records for k in r.extra_numbers})
+    extra_strings = sorted({k for r in records for k in r.extra_strings})
+    for name in extra_numbers:
+        columns[name] = [r.extra_numbers[name] if name in r.extra_numbers else None for r in records]
+        schema[name] = pl.Float64
+    for name in extra_strings:
+        columns[name] = [r.extra_strings[name] if name in r.extra_strings else None for r in records]
+        schema[name] = pl.String
+    return pl.DataFrame(columns, schema=schema)
+
+
+def record_from_dict(row: dict[str, Any]) -> common_pb2.Record:
+    record = common_pb2.Record()
+    for key, value in row.items():
+        if value is None:
+            continue
+        if key in STRING_FIELDS:
+            setattr(record, key, str(value))
+        elif key in NUMBER_FIELDS:
+            setattr(record, key, float(value))
+        elif key == "flags":
+            record.flags.extend(str(f) for f in value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            record.extra_numbers[key] = float(value)
+        else:
+            record.extra_strings[key] = str(value)
+    return record
+
+
+def correction_dict(record: common_pb2.Record) -> dict[str, Any]:
+    """The fields an appeal sets: non-empty strings, present numbers, flags when given, extras."""
+    fields: dict[str, Any] = {name: getattr(record, name) for name in STRING_FIELDS if getattr(record, name)}
+    fields.update({name: getattr(record, name) for name in NUMBER_FIELDS if record.HasField(name)})
+    if record.flags:
+        fields["flags"] = list(record.flags)
+    fields.update(dict(record.extra_numbers))
+    fields.update(dict(record.extra_strings))
+    return fields
+
+
+def history_to_frame(entries: Iterable[common_pb2.HistoryEntry]) -> pl.DataFrame | None:
+    entries = list(entries)
+    if not entries:
+        return None
+    return pl.DataFrame({"enterprise_id": [e.enterprise_id for e in entries], "cycle": [e.cycle for e in entries],
+                         "tier": [e.tier for e in entries]})
+
+
+def pack_spec(ref: common_pb2.PackRef) -> PackSpec:
+    target = ref.WhichOneof("target")
+    if target is None:
+        raise RequestInvalid("pack: give pack_id or region", [("pack", "set pack_id (a published pack) or region")])
+    return PackSpec(pack_id=ref.pack_id if target == "pack_id" else "", version=ref.version,
+                    region=ref.region if target == "region" else "", as_of=parse_date(ref.as_of, "pack.as_of"),
+                    parameters=dict(ref.parameters))
+
+
+def parse_date(text: str, field: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise RequestInvalid(f"{field}: {text!r} is not an ISO date (YYYY-MM-DD)", [(field, "not an ISO date")]) from exc
+
+
+# -- results ------------------------------------------------------------------------------------
+
+def _value(value: Any) -> struct_pb2.Value:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return struct_pb2.Value(null_value=struct_pb2.NULL_VALUE)
+    if isinstance(value, bool):
+        return struct_pb2.Value(bool_value=value)
+    if isinstance(value, (int, float)):
+        return struct_pb2.Value(number_value=float(value))
+    return struct_pb2.Value(string_value=str(value))
+
+
+def result_message(row: dict[str, Any]) -> common_pb2.EnterpriseResult:
+    message = common_pb2.EnterpriseResult()
+    for key in ("enterprise_id", "status", "error", "reason", "tier", "group", "benchmark_basis", "pack_id",
+                "pack_version", "pack_hash"):
+        if row.get(key) is not None:
+            setattr(message, key, str(row[key]))
+    if row.get("score") is not None:
+        message.score = float(row["score"])
+    if row.get("rank") is not None:
+        message.rank = int(row["rank"])
+    for key, value in row.items():
+        if key in _SCALARS:
+            continue
+        prefix, dot, name = key.partition(".")
+        target = getattr(message, _PREFIX_MAPS[prefix]) if dot and prefix in _PREFIX_MAPS else message.other
+        target[name if dot and prefix in _PREFIX_MAPS else key].CopyFrom(_value(value))
+    return message
+
+
+def result_rows(table: pl.DataFrame) -> list[common_pb2.EnterpriseResult]:
+    return [result_message(row) for row in table.iter_rows(named=True)]
+
+
+def to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(json.loads(json.dumps(value, default=str, ensure_ascii=False)))
+    return struct
+
+
+# -- store rows ---------------------------------------------------------------------------------
+
+def _iso(value: dt.date | dt.datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def pack_version(row: Any, *, with_text: bool = False) -> packs_pb2.PackVersion:
+    return packs_pb2.PackVersion(pack_id=row.pack_id, version=row.version, hash=row.hash, title=row.title,
+                                 source=row.source, text=row.text if with_text else "",
+                                 published_at=_iso(row.created_at), published_by=row.created_by,
+                                 regions=json.loads(row.regions_json))
+
+
+def activation(row: Any, version: Any) -> packs_pb2.Activation:
+    return packs_pb2.Activation(region=row.region, pack_id=version.pack_id, version=version.version,
+                                hash=version.hash, effective_from=_iso(row.effective_from),
+                                activated_at=_iso(row.created_at), activated_by=row.created_by)
+
+
+def cycle(row: Any, version: Any | None) -> cycles_pb2.Cycle:
+    tiers = [common_pb2.TierCount(**t) for t in json.loads(row.tiers_json)]
+    return cycles_pb2.Cycle(region=row.region, year=row.year, state=row.state,
+                            pack_id=version.pack_id if version else "", pack_version=version.version if version else "",
+                            pack_hash=version.hash if version else "", enterprises=row.enterprises, tiers=tiers,
+                            run_number=row.run_number, updated_at=_iso(row.updated_at))
+
+
+def decision(row: Any, cycle_row: Any, history: list[Any] | None = None) -> cycles_pb2.Decision:
+    message = cycles_pb2.Decision(region=cycle_row.region, year=cycle_row.year, version=row.version, reason=row.reason,
+                                  cycle_state=cycle_row.state, result=result_message(json.loads(row.result_json)),
+                                  input=record_from_dict(json.loads(row.input_json)),
+                                  created_at=_iso(row.created_at), created_by=row.created_by)
+    for old in history or []:
+        entry = message.history.add(version=old.version, tier=old.tier or "", reason=old.reason,
+                                    created_at=_iso(old.created_at))
+        if old.score is not None:
+            entry.score = old.score
+    return message
+
+
+def audit_entry(row: Any) -> cycles_pb2.AuditEntry:
+    return cycles_pb2.AuditEntry(id=row.id, actor=row.actor, action=row.action, target=row.target, region=row.region,
+                                 before_hash=row.before_hash, after_hash=row.after_hash, at=_iso(row.at),
+                                 detail=to_struct(json.loads(row.detail_json)))
+
+
+# -- Arrow IPC ----------------------------------------------------------------------------------
+
+def ipc_to_frame(chunks: list[bytes], *, what: str, max_rows: int) -> pl.DataFrame | None:
+    """One Arrow IPC stream, sent in pieces, back into a table."""
+    if not chunks:
+        return None
+    try:
+        reader = pa.ipc.open_stream(pa.py_buffer(b"".join(chunks)))
+        table = reader.read_all()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        raise InputError(f"{what}: not a valid Arrow IPC stream ({exc}); encode the table with "
+                         "pyarrow.ipc.new_stream and send its bytes in order", location=what) from exc
+    if table.num_rows > max_rows:
+        raise LimitExceeded(f"{what}: {table.num_rows} rows; the limit per batch is {max_rows}", location=what)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def frame_to_ipc(frame: pl.DataFrame | pa.Table) -> bytes:
+    table = frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=65_536)
+    return sink.getvalue().to_pybytes()
+
+
+def frame_to_ipc_chunks(frame: pl.DataFrame | pa.Table, chunk_bytes: int) -> Iterator[bytes]:
+    data = memoryview(frame_to_ipc(frame))
+    for start in range(0, len(data), chunk_bytes):
+        yield bytes(data[start:start + chunk_bytes])
+
+
+def collect_upload(requests: Iterator[Any], *, max_bytes: int) -> tuple[Any, dict[str, list[bytes]]]:
+    """Read an upload stream: the header first, then ``data_chunk``/``prior_chunk``/``history_chunk`` parts."""
+    header = None
+    chunks: dict[str, list[bytes]] = {"data_chunk": [], "prior_chunk": [], "history_chunk": []}
+    total = 0
+    for index, request in enumerate(requests):
+        part = request.WhichOneof("part")
+        if part == "header":
+            if index != 0:
+                raise RequestInvalid("the header must be the first message of the stream", [("header", "send it first")])
+            header = request.header
+            continue
+        if header is None:
+            raise RequestInvalid("the stream must start with a header", [("header", "missing")])
+        if part is None:
+            continue
+        chunk = getattr(request, part)
+        total += len(chunk)
+        if total > max_bytes:
+            raise LimitExceeded(f"the upload exceeds {max_bytes} bytes; split the table into several batches",
+                                location=part)
+        chunks[part].append(chunk)
+    if header is None:
+        raise RequestInvalid("the stream carried no header", [("header", "missing")])
+    if not chunks["data_chunk"]:
+        raise RequestInvalid("the stream carried no data", [("data_chunk", "send the table as Arrow IPC stream bytes")])
+    return header, chunks

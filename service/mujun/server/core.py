@@ -1,0 +1,366 @@
+"""The service layer between the servicers and the engine + store: every operation of the API.
+
+Each method checks the caller's regions, runs the engine where needed and writes through the store
+in explicit transactions. Servicers only convert proto messages to the arguments here and back.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+import mujun
+from mujun.errors import PackError
+from mujun.server.auth import Principal
+from mujun.server.metrics import Metrics
+from mujun.store import Database, audit, cycles, packs
+from mujun.store.errors import PermissionDenied, PreconditionFailed, RequestInvalid
+
+__all__ = ["Core", "PackSpec", "CycleView", "DecisionView"]
+
+_SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class PackSpec:
+    """Which pack to use: a published id (latest or exact version) or the pack active for a region."""
+
+    pack_id: str = ""
+    version: str = ""
+    region: str = ""
+    as_of: dt.date | None = None
+    parameters: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CycleView:
+    cycle: Any
+    version: Any | None
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    decision: Any
+    cycle: Any
+    history: list[Any]
+
+
+def _ipc(frame: pl.DataFrame | None) -> bytes | None:
+    if frame is None:
+        return None
+    table = frame.to_arrow()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _frame(data: bytes | None) -> pl.DataFrame | None:
+    if data is None:
+        return None
+    frame = pl.from_arrow(pa.ipc.open_stream(pa.py_buffer(data)).read_all())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+class Core:
+    def __init__(self, db: Database, metrics: Metrics, *, cache_size: int = 32):
+        self._db = db
+        self._metrics = metrics
+        self._cache: OrderedDict[str, mujun.Pack] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # -- startup ----------------------------------------------------------------------------------
+
+    def bootstrap_bundled(self) -> list[str]:
+        """Publish and activate the bundled packs when the store has none (the embedded default).
+
+        Each pack is activated for its declared regions (``*`` when it declares none) from the start
+        of its effective period, so the date of a cycle picks the policy of its year.
+        """
+        with self._db.read() as session:
+            if not packs.is_empty(session):
+                return []
+        published = []
+        with self._db.write() as session:
+            for pack in mujun.list_packs():
+                model = pack.model
+                start = model.effective.from_ if model.effective else dt.date(1970, 1, 1)
+                row, _ = packs.publish(session, pack_id=pack.id, version=pack.version, hash=pack.hash, title=pack.title,
+                                       source=pack.source, regions=list(model.regions), effective_from=start,
+                                       text=pack.text, actor=_SYSTEM)
+                for region in model.regions or ["*"]:
+                    packs.activate(session, region=region, version=row, effective_from=start, actor=_SYSTEM)
+                published.append(pack.id)
+        return published
+
+    def recover(self) -> list[str]:
+        with self._db.write() as session:
+            return [f"{c.region}/{c.year}" for c in cycles.recover_interrupted(session)]
+
+    # -- packs ------------------------------------------------------------------------------------
+
+    def _compiled(self, row: Any) -> mujun.Pack:
+        with self._lock:
+            pack = self._cache.get(row.hash)
+            if pack is not None:
+                self._cache.move_to_end(row.hash)
+        self._metrics.pack_cache.labels("hit" if pack is not None else "miss").inc()
+        if pack is None:
+            pack = mujun.load_pack_text(row.text, name=f"{row.pack_id}@{row.version}")
+            with self._lock:
+                self._cache[row.hash] = pack
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return pack
+
+    def resolve_pack(self, principal: Principal, spec: PackSpec) -> mujun.Pack:
+        with self._db.read() as session:
+            if spec.region:
+                principal.require_region(spec.region)
+                _, row = packs.active_for(session, spec.region, spec.as_of or dt.date.today())
+            else:
+                row = packs.get(session, spec.pack_id, spec.version or None)
+        pack = self._compiled(row)
+        return pack.with_parameters(spec.parameters) if spec.parameters else pack
+
+    def validate_pack(self, text: str) -> tuple[mujun.Pack | None, list[Any]]:
+        try:
+            return mujun.load_pack_text(text, name="<request>"), []
+        except PackError as error:
+            return None, error.issues
+
+    def publish_pack(self, principal: Principal, text: str) -> Any:
+        pack = mujun.load_pack_text(text, name="<request>")
+        model = pack.model
+        with self._db.write() as session:
+            row, _ = packs.publish(session, pack_id=pack.id, version=pack.version, hash=pack.hash, title=pack.title,
+                                   source=pack.source, regions=list(model.regions),
+                                   effective_from=model.effective.from_ if model.effective else None, text=text,
+                                   actor=principal.actor)
+        return row
+
+    def activate_pack(self, principal: Principal, region: str, pack_id: str, version: str,
+                      effective_from: dt.date | None) -> tuple[Any, Any]:
+        if not region:
+            raise RequestInvalid("region is empty", [("region", "give a county code, or * for every region")])
+        if region == "*":
+            principal.require_all_regions("activating a pack for every region")
+        else:
+            principal.require_region(region)
+        with self._db.write() as session:
+            row = packs.get(session, pack_id, version or None)
+            activation = packs.activate(session, region=region, version=row, effective_from=effective_from or dt.date.today(),
+                                        actor=principal.actor)
+        return activation, row
+
+    def get_pack(self, pack_id: str, version: str) -> Any:
+        with self._db.read() as session:
+            return packs.get(session, pack_id, version or None)
+
+    def list_packs(self, principal: Principal) -> tuple[list[Any], list[tuple[Any, Any]]]:
+        visible = None if principal.regions is None else sorted(principal.regions)
+        with self._db.read() as session:
+            return packs.latest_versions(session), packs.activations(session, regions=visible)
+
+    def pack_history(self, principal: Principal, pack_id: str, region: str) -> tuple[list[Any], list[tuple[Any, Any]]]:
+        if region:
+            principal.require_region(region)
+        visible = None if principal.regions is None else sorted(principal.regions)
+        with self._db.read() as session:
+            return (packs.versions(session, pack_id or None),
+                    packs.activations(session, region=region or None, regions=visible, pack_id=pack_id or None))
+
+    # -- evaluation -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_data_regions(principal: Principal, data: pl.DataFrame) -> None:
+        if principal.regions is None:
+            return
+        if "region" not in data.columns:
+            raise PermissionDenied("the records carry no region; a region-scoped token may only evaluate records "
+                                   "of its own regions")
+        for region in data["region"].cast(pl.String).drop_nulls().unique().sort().to_list():
+            principal.require_region(region)
+
+    def evaluate(self, principal: Principal, spec: PackSpec, data: pl.DataFrame, prior: pl.DataFrame | None = None,
+                 history: pl.DataFrame | None = None) -> mujun.Result:
+        self._require_data_regions(principal, data)
+        pack = self.resolve_pack(principal, spec)
+        result = pack.evaluate(data, prior=prior, history=history)
+        self._metrics.enterprises.inc(data.height)
+        self._metrics.batch_rows.observe(data.height)
+        return result
+
+    # -- cycles -----------------------------------------------------------------------------------
+
+    def _cycle_view(self, session: Any, cycle: Any) -> CycleView:
+        return CycleView(cycle, packs.by_id(session, cycle.pack_version_id) if cycle.pack_version_id else None)
+
+    def run_cycle(self, principal: Principal, region: str, year: int, as_of: dt.date | None, data: pl.DataFrame,
+                  prior: pl.DataFrame | None, history: pl.DataFrame | None) -> CycleView:
+        principal.require_region(region)
+        if not 1990 <= year <= 2100:
+            raise RequestInvalid(f"year {year} is out of range", [("year", "give the evaluation year, e.g. 2024")])
+        if "region" in data.columns:
+            foreign = data.filter(pl.col("region").is_not_null() & (pl.col("region").cast(pl.String) != region))
+            if foreign.height:
+                raise RequestInvalid(f"{foreign.height} record(s) belong to other regions than {region} "
+                                     f"(e.g. {foreign['region'][0]}); a cycle scores one region",
+                                     [("data.region", f"must be {region}")])
+        with self._db.read() as session:
+            _, version = packs.active_for(session, region, as_of or dt.date(year, 12, 31))
+        pack = self._compiled(version)
+        with self._db.write() as session:
+            cycle_id = cycles.begin_run(session, region, year, principal.actor).id
+        try:
+            result = pack.evaluate(data, prior=prior, history=history, cycle=year if history is not None else None)
+            decisions, tiers, results_hash = _decisions(result, data)
+        except BaseException as error:
+            with self._db.write() as session:
+                cycles.abort_run(session, cycle_id, f"{type(error).__name__}: {error}")
+            raise
+        self._metrics.enterprises.inc(data.height)
+        self._metrics.batch_rows.observe(data.height)
+        with self._db.write() as session:
+            cycle = cycles.complete_run(session, cycle_id, pack_version_id=version.id, decisions=decisions,
+                                        tiers=tiers, results_hash=results_hash, data_arrow=_ipc(data) or b"",
+                                        prior_arrow=_ipc(prior), history_arrow=_ipc(history), actor=principal.actor)
+            return CycleView(cycle, version)
+
+    def get_cycle(self, principal: Principal, region: str, year: int) -> CycleView:
+        principal.require_region(region)
+        with self._db.read() as session:
+            return self._cycle_view(session, cycles.get(session, region, year))
+
+    def freeze_cycle(self, principal: Principal, region: str, year: int) -> CycleView:
+        principal.require_region(region)
+        with self._db.write() as session:
+            return self._cycle_view(session, cycles.freeze(session, region, year, principal.actor))
+
+    def publish_cycle(self, principal: Principal, region: str, year: int) -> CycleView:
+        principal.require_region(region)
+        with self._db.write() as session:
+            return self._cycle_view(session, cycles.publish(session, region, year, principal.actor))
+
+    def appeal(self, principal: Principal, region: str, year: int, enterprise_id: str, correction: dict[str, Any],
+               reason: str) -> DecisionView:
+        """Re-score one enterprise with corrected input against its cycle's cohort and pinned pack."""
+        principal.require_region(region)
+        violations = []
+        if not reason.strip():
+            violations.append(("reason", "say why the decision changes (the appeal's grounds)"))
+        if not correction:
+            violations.append(("correction", "set at least one corrected field"))
+        for name in ("enterprise_id", "region"):
+            if name in correction and correction[name] != (enterprise_id if name == "enterprise_id" else region):
+                violations.append((f"correction.{name}", "cannot be changed by an appeal"))
+        if violations:
+            raise RequestInvalid(f"appeal is incomplete: {violations[0][0]} {violations[0][1]}", violations)
+        with self._db.read() as session:
+            cycle = cycles.get(session, region, year)
+            if cycle.state not in ("frozen", "published"):
+                raise PreconditionFailed(f"cycle {region}/{year} is {cycle.state}: appeals apply to frozen or published "
+                                         "cycles; correct the data of a draft and run it again")
+            current = cycles.current_decision(session, cycle, enterprise_id)
+            version = packs.by_id(session, cycle.pack_version_id)
+            data, prior, history = _frame(cycle.data_arrow), _frame(cycle.prior_arrow), _frame(cycle.history_arrow)
+        assert data is not None
+        record = {**json.loads(current.input_json), **correction}
+        position = data.with_row_index("__n").filter(pl.col("enterprise_id") == enterprise_id)["__n"][0]
+        replacement = pl.from_dicts([record], schema=data.schema, strict=False)
+        data = pl.concat([data.slice(0, position), replacement, data.slice(position + 1)])
+        result = self._compiled(version).evaluate(data, prior=prior, history=history,
+                                                  cycle=year if history is not None else None)
+        row = result.table.row(position, named=True)
+        decision = {"status": row["status"], "tier": row.get("tier"), "score": row.get("score"),
+                    "group_key": None if row.get("group") is None else str(row["group"]),
+                    "result_json": json.dumps(row, ensure_ascii=False, default=str),
+                    "input_json": json.dumps(record, ensure_ascii=False, default=str)}
+        with self._db.write() as session:
+            cycle = cycles.get(session, region, year)
+            added = cycles.add_version(session, cycle, enterprise_id, decision=decision, reason=reason,
+                                       actor=principal.actor)
+            return DecisionView(added, cycle, [])
+
+    def get_decision(self, principal: Principal, region: str, year: int, enterprise_id: str,
+                     with_history: bool) -> DecisionView:
+        principal.require_region(region)
+        with self._db.read() as session:
+            cycle = cycles.get(session, region, year)
+            current = cycles.current_decision(session, cycle, enterprise_id)
+            history = cycles.decision_history(session, cycle, enterprise_id)[:-1] if with_history else []
+            return DecisionView(current, cycle, history)
+
+    def list_decisions(self, principal: Principal, region: str, year: int, *, tier: str, group: str, page_size: int,
+                       page_token: str) -> tuple[list[DecisionView], str]:
+        principal.require_region(region)
+        size = min(max(page_size or 100, 1), 1000)
+        after = _decode_token(page_token)
+        with self._db.read() as session:
+            cycle = cycles.get(session, region, year)
+            rows = cycles.list_current(session, cycle, tier=tier, group=group, after=after, limit=size + 1)
+        more = len(rows) > size
+        rows = rows[:size]
+        token = base64.urlsafe_b64encode(rows[-1].enterprise_id.encode()).decode() if more else ""
+        return [DecisionView(r, cycle, []) for r in rows], token
+
+    def audit_log(self, principal: Principal, region: str, page_size: int, page_token: str) -> tuple[list[Any], str]:
+        if region:
+            principal.require_region(region)
+        regions = [region] if region else (None if principal.regions is None else sorted(principal.regions))
+        size = min(max(page_size or 100, 1), 1000)
+        after = int(_decode_token(page_token) or 0)
+        with self._db.read() as session:
+            rows = audit.entries(session, regions=regions, after_id=after, limit=size + 1)
+        more = len(rows) > size
+        rows = rows[:size]
+        return rows, base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode() if more else ""
+
+
+def _decode_token(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestInvalid("page_token is not one this server issued", [("page_token", "pass next_page_token back unchanged")]) from exc
+
+
+def _decisions(result: mujun.Result, data: pl.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    """Decision rows (vectorized JSON), the tier summary and the results hash of one run.
+
+    Every input row gets a decision. A row without an id is keyed ``#row<n>``; repeated ids after the
+    first are keyed ``<id>#row<n>`` (they carry the engine's duplicate-id error either way).
+    """
+    table = result.table
+    n = pl.int_range(pl.len(), dtype=pl.Int64)
+    eid = pl.col("enterprise_id").cast(pl.String)
+    key = (pl.when(eid.is_null()).then(pl.format("#row{}", n))
+           .when(n == n.min().over(eid)).then(eid)
+           .otherwise(pl.format("{}#row{}", eid, n)))
+    frame = pl.DataFrame({
+        "enterprise_id": table.select(key.alias("k"))["k"],
+        "status": table["status"],
+        "tier": table["tier"].cast(pl.String),
+        "score": table["score"].cast(pl.Float64),
+        "group_key": table["group"].cast(pl.String),
+        "result_json": table.select(pl.struct(pl.all()).struct.json_encode())[:, 0],
+        "input_json": data.select(pl.struct(pl.all()).struct.json_encode())[:, 0],
+    })
+    tiers = [{"group": "" if g is None else str(g), "tier": "" if t is None else str(t), "count": int(c)}
+             for g, t, c in result.summary().iter_rows()]
+    digest = hashlib.sha256()
+    for text in frame["result_json"]:
+        digest.update(text.encode())
+    return frame.to_dicts(), tiers, digest.hexdigest()

@@ -1,0 +1,63 @@
+"""mujun.v1.Cycles servicer: convert, call :class:`~mujun.server.core.Core`, convert back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mujun._proto import cycles_pb2, cycles_pb2_grpc
+from mujun.server import convert
+from mujun.server.config import ServerConfig
+from mujun.server.core import Core, CycleView, DecisionView
+from mujun.server.interceptors import CallContext
+
+__all__ = ["CyclesServicer"]
+
+
+def _cycle(view: CycleView) -> cycles_pb2.Cycle:
+    return convert.cycle(view.cycle, view.version)
+
+
+def _decision(view: DecisionView) -> cycles_pb2.Decision:
+    return convert.decision(view.decision, view.cycle, view.history)
+
+
+class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
+    def __init__(self, core: Core, config: ServerConfig):
+        self._core = core
+        self._config = config
+
+    def Run(self, requests: Iterator[cycles_pb2.RunCycleRequest], context: CallContext):
+        header, chunks = convert.collect_upload(requests, max_bytes=self._config.max_batch_bytes)
+        limit = self._config.max_batch_rows
+        return _cycle(self._core.run_cycle(
+            context.principal, header.region, header.year, convert.parse_date(header.as_of, "header.as_of"),
+            convert.ipc_to_frame(chunks["data_chunk"], what="data", max_rows=limit),
+            convert.ipc_to_frame(chunks["prior_chunk"], what="prior", max_rows=limit),
+            convert.ipc_to_frame(chunks["history_chunk"], what="history", max_rows=limit)))
+
+    def Get(self, request: cycles_pb2.GetCycleRequest, context: CallContext):
+        return _cycle(self._core.get_cycle(context.principal, request.region, request.year))
+
+    def Freeze(self, request: cycles_pb2.CycleRef, context: CallContext):
+        return _cycle(self._core.freeze_cycle(context.principal, request.region, request.year))
+
+    def Publish(self, request: cycles_pb2.CycleRef, context: CallContext):
+        return _cycle(self._core.publish_cycle(context.principal, request.region, request.year))
+
+    def Appeal(self, request: cycles_pb2.AppealRequest, context: CallContext):
+        return _decision(self._core.appeal(context.principal, request.region, request.year, request.enterprise_id,
+                                           convert.correction_dict(request.correction), request.reason))
+
+    def GetDecision(self, request: cycles_pb2.GetDecisionRequest, context: CallContext):
+        return _decision(self._core.get_decision(context.principal, request.region, request.year,
+                                                 request.enterprise_id, request.with_history))
+
+    def ListDecisions(self, request: cycles_pb2.ListDecisionsRequest, context: CallContext):
+        views, token = self._core.list_decisions(context.principal, request.region, request.year, tier=request.tier,
+                                                 group=request.group, page_size=request.page_size,
+                                                 page_token=request.page_token)
+        return cycles_pb2.ListDecisionsResponse(decisions=[_decision(v) for v in views], next_page_token=token)
+
+    def AuditLog(self, request: cycles_pb2.AuditLogRequest, context: CallContext):
+        rows, token = self._core.audit_log(context.principal, request.region, request.page_size, request.page_token)
+        return cycles_pb2.AuditLogResponse(entries=[convert.audit_entry(r) for r in rows], next_page_token=token)

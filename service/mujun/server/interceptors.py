@@ -1,0 +1,196 @@
+"""The one place where calls are authenticated, measured, logged and errors become gRPC statuses.
+
+Every handler is wrapped so that (1) malformed request bytes become INVALID_ARGUMENT instead of
+grpc's generic INTERNAL, (2) the caller's token is resolved and checked against the role table,
+(3) mujun errors map to status codes through ``STATUS_BY_ERROR`` with rich details, and anything
+unexpected becomes INTERNAL with a generic message (the traceback goes to the log, not the caller).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from mujun.errors import InputError, MujunError, NotFound, PackError, PackNotFound
+from mujun.server.auth import PUBLIC_PREFIXES, Authenticator, Principal
+from mujun.server.config import ConfigError
+from mujun.server.metrics import Metrics
+from mujun.store.errors import (AlreadyExists, LimitExceeded, PermissionDenied, PreconditionFailed, RequestInvalid,
+                                Unauthenticated)
+
+__all__ = ["STATUS_BY_ERROR", "ServiceInterceptor", "CallContext", "status_for"]
+
+log = logging.getLogger("mujun.server")
+
+#: mujun error type → gRPC status code; the first matching class wins (subclasses before bases).
+STATUS_BY_ERROR: tuple[tuple[type[MujunError], grpc.StatusCode], ...] = (
+    (PackNotFound, grpc.StatusCode.NOT_FOUND),
+    (PackError, grpc.StatusCode.INVALID_ARGUMENT),
+    (InputError, grpc.StatusCode.INVALID_ARGUMENT),
+    (RequestInvalid, grpc.StatusCode.INVALID_ARGUMENT),
+    (ConfigError, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (PreconditionFailed, grpc.StatusCode.FAILED_PRECONDITION),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (LimitExceeded, grpc.StatusCode.RESOURCE_EXHAUSTED),
+)
+
+_DOMAIN = "mujun.cn"
+
+
+class _Malformed:
+    """Stands in for a request whose bytes did not parse; the wrapped handler rejects it."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+class CallContext:
+    """The grpc context plus the authenticated caller (``principal``), handed to servicers."""
+
+    def __init__(self, context: grpc.ServicerContext, principal: Principal | None):
+        self._context = context
+        self.principal = principal
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+def status_for(error: MujunError) -> status_pb2.Status:
+    """The rich status of a mujun error: code, message, ErrorInfo and field violations."""
+    code = next((c for kind, c in STATUS_BY_ERROR if isinstance(error, kind)), grpc.StatusCode.INTERNAL)
+    details = [error_details_pb2.ErrorInfo(reason=error.code, domain=_DOMAIN,
+                                           metadata={"location": error.location or ""})]
+    violations: list[tuple[str, str]] = []
+    if isinstance(error, PackError):
+        violations = [(issue.path or "<pack>", issue.message) for issue in error.issues]
+    elif isinstance(error, RequestInvalid):
+        violations = error.violations
+    elif isinstance(error, InputError) and error.location:
+        violations = [(error.location, error.message)]
+    if violations:
+        details.append(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations]))
+    packed = []
+    for detail in details:
+        holder = any_pb2.Any()
+        holder.Pack(detail)
+        packed.append(holder)
+    message = error.message if not isinstance(error, PackError) else str(error)
+    return status_pb2.Status(code=code.value[0], message=message, details=packed)
+
+
+def _internal() -> status_pb2.Status:
+    return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; the server log has the details")
+
+
+class ServiceInterceptor(grpc.ServerInterceptor):
+    def __init__(self, authenticator: Authenticator, metrics: Metrics):
+        self._auth = authenticator
+        self._metrics = metrics
+
+    def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails):
+        handler = continuation(details)
+        if handler is None:
+            return None
+        method = details.method
+        public = method.startswith(PUBLIC_PREFIXES)
+        deserialize = _tolerant(handler.request_deserializer)
+        kinds = (
+            ("unary_unary", grpc.unary_unary_rpc_method_handler, False, False),
+            ("unary_stream", grpc.unary_stream_rpc_method_handler, False, True),
+            ("stream_unary", grpc.stream_unary_rpc_method_handler, True, False),
+            ("stream_stream", grpc.stream_stream_rpc_method_handler, True, True),
+        )
+        for attribute, factory, streaming_in, streaming_out in kinds:
+            behavior = getattr(handler, attribute)
+            if behavior is not None:
+                wrapped = self._wrap(method, public, behavior, streaming_in, streaming_out)
+                return factory(wrapped, request_deserializer=deserialize,
+                               response_serializer=handler.response_serializer)
+        return handler
+
+    def _wrap(self, method: str, public: bool, behavior: Callable, streaming_in: bool, streaming_out: bool) -> Callable:
+        def call(request: Any, context: grpc.ServicerContext) -> Any:
+            started = time.perf_counter()
+            outcome = ["OK"]
+            try:
+                principal = None if public else self._auth.authenticate(method, context.invocation_metadata())
+                request = _checked_stream(request) if streaming_in else _checked(request)
+                result = behavior(request, CallContext(context, principal))
+                if streaming_out:
+                    return self._stream(method, result, context, started, outcome, principal)
+                return result
+            except Exception as error:  # noqa: BLE001 - the boundary: every error becomes a status
+                self._abort(method, error, context, outcome, None)
+            finally:
+                if not streaming_out or outcome[0] != "OK":
+                    self._observe(method, started, outcome[0], context)
+
+        return call
+
+    def _stream(self, method: str, responses: Iterator, context: grpc.ServicerContext, started: float,
+                outcome: list[str], principal: Principal | None) -> Iterator:
+        try:
+            yield from responses
+        except Exception as error:  # noqa: BLE001 - see _wrap
+            self._abort(method, error, context, outcome, principal)
+        finally:
+            self._observe(method, started, outcome[0], context)
+
+    def _abort(self, method: str, error: Exception, context: grpc.ServicerContext, outcome: list[str],
+               principal: Principal | None) -> None:
+        if isinstance(error, MujunError):
+            status = status_for(error)
+            log.info("%s refused: %s %s", method, error.code, error.message.splitlines()[0])
+        else:
+            status = _internal()
+            log.exception("%s failed", method)
+        outcome[0] = grpc.StatusCode(_code_tuple(status.code)).name
+        context.abort_with_status(rpc_status.to_status(status))
+
+    def _observe(self, method: str, started: float, code: str, context: grpc.ServicerContext) -> None:
+        elapsed = time.perf_counter() - started
+        name = method.rsplit("/", 1)[-1] if method.startswith("/mujun.") else method
+        self._metrics.requests.labels(method, code).inc()
+        self._metrics.latency.labels(method).observe(elapsed)
+        log.debug("call method=%s code=%s ms=%.2f peer=%s", name, code, elapsed * 1000, context.peer())
+
+
+def _code_tuple(number: int) -> tuple[int, str]:
+    return next(c.value for c in grpc.StatusCode if c.value[0] == number)
+
+
+def _tolerant(deserializer: Callable | None) -> Callable | None:
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except (DecodeError, ValueError, RuntimeError) as error:
+            return _Malformed(error)
+
+    return parse
+
+
+def _checked(request: Any) -> Any:
+    if isinstance(request, _Malformed):
+        raise RequestInvalid(f"the request is not a valid protobuf message of this method: {request.error}",
+                             [("<message>", "malformed protobuf bytes")])
+    return request
+
+
+def _checked_stream(requests: Iterator) -> Iterator:
+    for request in requests:
+        yield _checked(request)

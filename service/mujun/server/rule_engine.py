@@ -1,0 +1,58 @@
+"""mujun.v1.RuleEngine servicer: convert, call :class:`~mujun.server.core.Core`, convert back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mujun._proto import common_pb2, rule_engine_pb2, rule_engine_pb2_grpc
+from mujun.server import convert
+from mujun.server.config import ServerConfig
+from mujun.server.core import Core
+from mujun.server.interceptors import CallContext
+
+__all__ = ["RuleEngineServicer"]
+
+
+class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
+    def __init__(self, core: Core, config: ServerConfig):
+        self._core = core
+        self._config = config
+
+    def _inputs(self, request):
+        for field in ("records", "prior"):
+            convert.check_records(getattr(request, field), field=field, max_records=self._config.max_records_per_request,
+                                  max_record_bytes=self._config.max_record_bytes)
+        prior = convert.records_to_frame(request.prior) if request.prior else None
+        return convert.records_to_frame(request.records), prior, convert.history_to_frame(request.history)
+
+    def Evaluate(self, request: rule_engine_pb2.EvaluateRequest, context: CallContext):
+        data, prior, history = self._inputs(request)
+        result = self._core.evaluate(context.principal, convert.pack_spec(request.pack), data, prior, history)
+        response = rule_engine_pb2.EvaluateResponse(results=convert.result_rows(result.table))
+        if request.explain:
+            response.traces.extend(convert.to_struct(result.explain(r.enterprise_id)) for r in response.results)
+        return response
+
+    def Explain(self, request: rule_engine_pb2.ExplainRequest, context: CallContext):
+        data, prior, history = self._inputs(request)
+        result = self._core.evaluate(context.principal, convert.pack_spec(request.pack), data, prior, history)
+        trace = result.explain(request.enterprise_id)
+        row = result.table.filter(result.table["enterprise_id"] == request.enterprise_id).row(0, named=True)
+        return rule_engine_pb2.ExplainResponse(result=convert.result_message(row), trace=convert.to_struct(trace))
+
+    def EvaluateBatch(self, requests: Iterator[rule_engine_pb2.EvaluateBatchRequest], context: CallContext):
+        header, chunks = convert.collect_upload(requests, max_bytes=self._config.max_batch_bytes)
+        limit = self._config.max_batch_rows
+        data = convert.ipc_to_frame(chunks["data_chunk"], what="data", max_rows=limit)
+        prior = convert.ipc_to_frame(chunks["prior_chunk"], what="prior", max_rows=limit)
+        history = convert.ipc_to_frame(chunks["history_chunk"], what="history", max_rows=limit)
+        result = self._core.evaluate(context.principal, convert.pack_spec(header.pack), data, prior, history)
+        chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
+        for chunk in convert.frame_to_ipc_chunks(result.table, chunk_bytes):
+            yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
+        counts = result.status_counts()
+        yield rule_engine_pb2.EvaluateBatchResponse(summary=rule_engine_pb2.BatchSummary(
+            rows=result.table.height, ok=counts.get("ok", 0), unrated=counts.get("unrated", 0),
+            errors=counts.get("error", 0), pack_id=result.table["pack_id"][0] if result.table.height else "",
+            pack_version=result.table["pack_version"][0] if result.table.height else "", pack_hash=result.pack_hash,
+            tiers=[common_pb2.TierCount(group=str(g), tier=str(t), count=c) for g, t, c in result.summary().iter_rows()]))
