@@ -344,13 +344,12 @@ def _decisions(result: mujun.Result, data: pl.DataFrame) -> tuple[list[dict[str,
     first are keyed ``<id>#row<n>`` (they carry the engine's duplicate-id error either way).
     """
     table = result.table
-    n = pl.int_range(pl.len(), dtype=pl.Int64)
-    eid = pl.col("enterprise_id").cast(pl.String)
+    n, eid = pl.col("__n"), pl.col("enterprise_id").cast(pl.String)
     key = (pl.when(eid.is_null()).then(pl.format("#row{}", n))
            .when(n == n.min().over(eid)).then(eid)
            .otherwise(pl.format("{}#row{}", eid, n)))
     frame = pl.DataFrame({
-        "enterprise_id": table.select(key.alias("k"))["k"],
+        "enterprise_id": table.select("enterprise_id").with_row_index("__n").select(key.alias("k"))["k"],
         "status": table["status"],
         "tier": table["tier"].cast(pl.String),
         "score": table["score"].cast(pl.Float64),

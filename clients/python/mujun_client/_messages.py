@@ -1,0 +1,100 @@
+"""Building requests and reading responses, shared by the sync and asyncio clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from mujun._proto import common_pb2, cycles_pb2, rule_engine_pb2
+
+__all__ = ["pack_ref", "records", "table_to_chunks", "chunks_to_frame", "batch_requests", "run_requests"]
+
+_STRINGS = ("enterprise_id", "name", "region", "industry", "size_class")
+_NUMBERS = ("land_mu", "tax_wan", "revenue_wan", "value_added_wan", "energy_tce", "electricity_kwh", "emissions_t",
+            "water_m3", "employees", "rd_wan", "fixed_asset_investment_wan", "floor_area_m2", "years_in_production")
+
+
+def pack_ref(pack_id: str | None = None, *, region: str | None = None, version: str = "", as_of: str = "",
+             parameters: dict[str, float] | None = None) -> common_pb2.PackRef:
+    if bool(pack_id) == bool(region):
+        raise ValueError("give exactly one of pack_id or region")
+    ref = common_pb2.PackRef(version=version, as_of=as_of, parameters=parameters or {})
+    if pack_id:
+        ref.pack_id = pack_id
+    else:
+        ref.region = region or ""
+    return ref
+
+
+def record(row: dict[str, Any]) -> common_pb2.Record:
+    message = common_pb2.Record()
+    for key, value in row.items():
+        if value is None:
+            continue
+        if key in _STRINGS:
+            setattr(message, key, str(value))
+        elif key in _NUMBERS:
+            setattr(message, key, float(value))
+        elif key == "flags":
+            message.flags.extend([value] if isinstance(value, str) else [str(v) for v in value])
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            message.extra_numbers[key] = float(value)
+        else:
+            message.extra_strings[key] = str(value)
+    return message
+
+
+def records(data: pl.DataFrame | Iterable[dict[str, Any]] | None) -> list[common_pb2.Record]:
+    if data is None:
+        return []
+    rows = data.iter_rows(named=True) if isinstance(data, pl.DataFrame) else data
+    return [record(row) for row in rows]
+
+
+def _arrow(data: pl.DataFrame | pa.Table | Iterable[dict[str, Any]]) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pl.DataFrame):
+        return data.to_arrow()
+    return pl.DataFrame(list(data)).to_arrow()
+
+
+def table_to_chunks(data: Any, chunk_bytes: int) -> Iterator[bytes]:
+    """Arrow IPC stream bytes of ``data``, cut into pieces that fit a gRPC message."""
+    table = _arrow(data)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=65_536)
+    buffer = memoryview(sink.getvalue())
+    for start in range(0, len(buffer), chunk_bytes):
+        yield bytes(buffer[start:start + chunk_bytes])
+
+
+def chunks_to_frame(chunks: list[bytes]) -> pl.DataFrame:
+    frame = pl.from_arrow(pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))).read_all())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _uploads(message: type, header: dict[str, Any], data: Any, prior: Any, history: Any,
+             chunk_bytes: int) -> Iterator[Any]:
+    yield message(**header)
+    for part, table in (("data_chunk", data), ("prior_chunk", prior), ("history_chunk", history)):
+        if table is not None:
+            for chunk in table_to_chunks(table, chunk_bytes):
+                yield message(**{part: chunk})
+
+
+def batch_requests(ref: common_pb2.PackRef, data: Any, prior: Any, history: Any, chunk_bytes: int
+                   ) -> Iterator[rule_engine_pb2.EvaluateBatchRequest]:
+    header = {"header": rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes)}
+    return _uploads(rule_engine_pb2.EvaluateBatchRequest, header, data, prior, history, chunk_bytes)
+
+
+def run_requests(region: str, year: int, as_of: str, data: Any, prior: Any, history: Any, chunk_bytes: int
+                 ) -> Iterator[cycles_pb2.RunCycleRequest]:
+    header = {"header": cycles_pb2.RunCycleHeader(region=region, year=year, as_of=as_of)}
+    return _uploads(cycles_pb2.RunCycleRequest, header, data, prior, history, chunk_bytes)
