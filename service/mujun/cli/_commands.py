@@ -7,7 +7,12 @@ import typer
 
 def register(app: typer.Typer) -> None:
     from mujun.cli import score, packs, synth
+    from mujun.cli import serve, token, cycle, remote
 
     score.register(app)
     packs.register(app)
     synth.register(app)
+    serve.register(app)
+    token.register(app)
+    cycle.register(app)
+    remote.register(app)

@@ -26,7 +26,7 @@ from mujun.server.interceptors import ServiceInterceptor
 from mujun.server.metrics import Metrics
 from mujun.server.packs import PacksServicer
 from mujun.server.rule_engine import RuleEngineServicer
-from mujun.store import Database, open_database
+from mujun.store import Database, open_database, sqlite_url
 
 __all__ = ["MujunServer", "create_server", "serve"]
 
@@ -71,7 +71,7 @@ def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
 
 def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     config = config.validated()
-    db = open_database(config.url)
+    db = open_database(config.database_url or sqlite_url(config.data_dir))
     metrics = Metrics()
     core = Core(db, metrics)
     recovered = core.recover()

@@ -61,10 +61,6 @@ class ServerConfig:
             return replace(self, require_tokens=True)
         return self
 
-    @property
-    def url(self) -> str:
-        return self.database_url or f"sqlite:///{Path(self.data_dir).expanduser().resolve() / 'mujun.db'}"
-
 
 def is_loopback(host: str) -> bool:
     if host in ("localhost", "ip6-localhost"):

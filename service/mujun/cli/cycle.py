@@ -1,0 +1,112 @@
+"""``mujun cycle run | freeze | publish | appeal | show``: a county's annual cycle on a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from google.protobuf.json_format import MessageToDict
+from rich.table import Table
+
+from mujun.cli._common import console, parse_sets
+from mujun.cli.remote import ServerOption, TlsCaOption, TokenOption, connect, handle_remote_errors
+from mujun.io import read_table
+
+__all__ = ["register"]
+
+cycle_app = typer.Typer(no_args_is_help=True, help="Evaluation cycles on a server: run, freeze, publish, appeal, show")
+
+RegionOption = typer.Option(..., "--region", help="County code")
+YearOption = typer.Option(..., "--year", help="Evaluation year")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cycle_app, name="cycle")
+
+
+def _print_cycle(cycle) -> None:  # noqa: ANN001 - mujun.v1.Cycle
+    console.print(f"cycle {cycle.region}/{cycle.year}: [bold]{cycle.state}[/], run {cycle.run_number}, "
+                  f"{cycle.enterprises:,} enterprises, pack {cycle.pack_id} {cycle.pack_version} ({cycle.pack_hash[:12]})")
+    if cycle.tiers:
+        table = Table("group", "tier", "count")
+        for count in cycle.tiers:
+            table.add_row(count.group, count.tier, f"{count.count:,}")
+        console.print(table)
+
+
+@cycle_app.command("run")
+@handle_remote_errors
+def run(region: str = RegionOption, year: int = YearOption,
+        input: Path = typer.Option(..., "--input", "-i", help="The county's enterprises (.csv .parquet .jsonl .xlsx)"),
+        prior: Path | None = typer.Option(None, "--prior", help="Prior-year enterprises"),
+        history: Path | None = typer.Option(None, "--history", help="Earlier tiers: enterprise_id, cycle, tier"),
+        as_of: str = typer.Option("", "--as-of", help="Date picking the active pack (default: Dec 31 of the year)"),
+        server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
+    """Score the cycle's data with the pack active for the region (a draft may be run again)."""
+    data = read_table(input)
+    with connect(server, token, tls_ca) as client:
+        cycle = client.run_cycle(region, year, data, prior=read_table(prior) if prior else None,
+                                 history=read_table(history) if history else None, as_of=as_of)
+    _print_cycle(cycle)
+
+
+@cycle_app.command("freeze")
+@handle_remote_errors
+def freeze(region: str = RegionOption, year: int = YearOption, server: str = ServerOption,
+           token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
+    """Fix the list for public notice (公示); after this, changes are appeals."""
+    with connect(server, token, tls_ca) as client:
+        _print_cycle(client.freeze_cycle(region, year))
+
+
+@cycle_app.command("publish")
+@handle_remote_errors
+def publish(region: str = RegionOption, year: int = YearOption, server: str = ServerOption,
+            token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
+    """Publish a frozen cycle as the final list."""
+    with connect(server, token, tls_ca) as client:
+        _print_cycle(client.publish_cycle(region, year))
+
+
+@cycle_app.command("appeal")
+@handle_remote_errors
+def appeal(region: str = RegionOption, year: int = YearOption,
+           enterprise_id: str = typer.Option(..., "--id", help="Enterprise id"),
+           sets: list[str] = typer.Option(..., "--set", help="Corrected input: field=value (repeatable)"),
+           reason: str = typer.Option(..., "--reason", help="Grounds of the appeal (复核), recorded with the version"),
+           server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
+    """Re-score one enterprise with corrected input; recorded as a new version of its decision."""
+    correction: dict[str, object] = {}
+    for name, value in parse_sets(sets).items():
+        try:
+            correction[name] = float(value)
+        except ValueError:
+            correction[name] = value
+    with connect(server, token, tls_ca) as client:
+        decision = client.appeal(region, year, enterprise_id, correction, reason)
+    result = decision.result
+    console.print(f"{result.enterprise_id}: version {decision.version}, tier {result.tier or '—'}, "
+                  f"score {result.score:.4g} ({result.status})")
+
+
+@cycle_app.command("show")
+@handle_remote_errors
+def show(region: str = RegionOption, year: int = YearOption,
+         enterprise_id: str | None = typer.Option(None, "--id", help="Show one enterprise's decision and its versions"),
+         tier: str = typer.Option("", "--tier"), group: str = typer.Option("", "--group"),
+         limit: int = typer.Option(20, "--limit", help="Decisions to list"),
+         server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
+    """A cycle's state and tier counts, its decisions, or one enterprise's decision."""
+    with connect(server, token, tls_ca) as client:
+        if enterprise_id:
+            decision = client.get_decision(region, year, enterprise_id, with_history=True)
+            console.print_json(data=MessageToDict(decision, preserving_proto_field_name=True))
+            return
+        _print_cycle(client.get_cycle(region, year))
+        table = Table("enterprise_id", "status", "score", "tier", "rank", "group", "version")
+        page = client.list_decisions(region, year, tier=tier, group=group, page_size=min(limit, 1000))
+        for decision in page.decisions:
+            r = decision.result
+            table.add_row(r.enterprise_id, r.status, f"{r.score:.4g}" if r.HasField("score") else "",
+                          r.tier, str(r.rank) if r.HasField("rank") else "", r.group, str(decision.version))
+        console.print(table)

@@ -1,0 +1,85 @@
+"""What the CLI commands that talk to a server share: ``--server/--token/--tls-ca``, and the one table
+from gRPC status codes to exit codes. Also adds ``mujun pack publish | activate`` (server-side packs).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+import typer
+
+from mujun.cli._common import EXIT_UNUSABLE, console, err_console
+
+__all__ = ["register", "ServerOption", "TokenOption", "TlsCaOption", "connect", "handle_remote_errors"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: gRPC status → exit code: 2 when the request itself must change, 1 when the server or the token must.
+EXIT_BY_STATUS: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.INVALID_ARGUMENT: EXIT_UNUSABLE,
+    grpc.StatusCode.NOT_FOUND: EXIT_UNUSABLE,
+    grpc.StatusCode.FAILED_PRECONDITION: EXIT_UNUSABLE,
+    grpc.StatusCode.ALREADY_EXISTS: EXIT_UNUSABLE,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: EXIT_UNUSABLE,
+}
+
+ServerOption = typer.Option("127.0.0.1:50051", "--server", envvar="MUJUN_SERVER", help="HOST:PORT of a mujun server")
+TokenOption = typer.Option(None, "--token", envvar="MUJUN_TOKEN", help="API token (mujun token create)")
+TlsCaOption = typer.Option(None, "--tls-ca", envvar="MUJUN_TLS_CA", help="CA bundle (PEM) to verify a TLS server")
+
+
+def connect(server: str, token: str | None, tls_ca: Path | None):  # noqa: ANN201 - mujun_client.Client
+    from mujun_client import Client
+
+    return Client(server, token, tls_ca=tls_ca)
+
+
+def handle_remote_errors(command: F) -> F:
+    """Print a server's refusal (with its field violations) and exit with the code from the table."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from mujun_client import RemoteError
+
+        try:
+            return command(*args, **kwargs)
+        except RemoteError as exc:
+            err_console.print(f"[bold red]error[/] [{exc.code.name}] {exc.message}", highlight=False)
+            for field, description in exc.violations:
+                err_console.print(f"  - {field}: {description}", highlight=False)
+            sys.exit(EXIT_BY_STATUS.get(exc.code, 1))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def register(app: typer.Typer) -> None:
+    from mujun.cli.packs import pack_app
+
+    pack_app.command("publish")(publish)
+    pack_app.command("activate")(activate)
+
+
+@handle_remote_errors
+def publish(path: Path = typer.Argument(..., help="pack.yaml to publish as a new immutable version"),
+            server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
+    """Publish a pack on the server (identical content returns the version already stored)."""
+    with connect(server, token, tls_ca) as client:
+        version = client.publish_pack(path.read_text(encoding="utf-8"))
+    console.print(f"published {version.pack_id} {version.version}  hash {version.hash}")
+
+
+@handle_remote_errors
+def activate(pack_id: str = typer.Option(..., "--pack", "-p", help="Published pack id"),
+             region: str = typer.Option(..., "--region", help="County code, or * for every region"),
+             version: str = typer.Option("", "--version", help="Published version (default: latest)"),
+             effective_from: str = typer.Option("", "--from", help="ISO date the version is in force from (default today)"),
+             server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
+    """Put a published pack version in force for a region from a date."""
+    with connect(server, token, tls_ca) as client:
+        activation = client.activate_pack(region, pack_id, version, effective_from)
+    console.print(f"{activation.region}: {activation.pack_id} {activation.version} from {activation.effective_from}")

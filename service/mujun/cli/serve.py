@@ -1,0 +1,70 @@
+"""``mujun serve``: run the gRPC server on a data directory (flags > MUJUN_* env > --config file)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from mujun.cli._common import EXIT_UNUSABLE, err_console
+from mujun.errors import MujunError
+
+__all__ = ["register"]
+
+
+class _JsonLogs(logging.Formatter):
+    """One JSON object per line: easy to ship to any log store."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)), "level": record.levelname,
+                 "logger": record.name, "msg": record.getMessage()}
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    data_dir: str | None = typer.Option(None, "--data-dir", help="Store directory (SQLite) [default: data]"),
+    port: int | None = typer.Option(None, "--port", help="gRPC port; 0 picks a free one [default: 50051]"),
+    host: str | None = typer.Option(None, "--host", help="Bind address [default: 127.0.0.1]; others need TLS"),
+    config: Path | None = typer.Option(None, "--config", envvar="MUJUN_CONFIG", help="TOML or JSON settings file"),
+    database_url: str | None = typer.Option(None, "--database-url", help="SQLAlchemy URL instead of --data-dir"),
+    tls_cert: str | None = typer.Option(None, "--tls-cert", help="PEM certificate chain"),
+    tls_key: str | None = typer.Option(None, "--tls-key", help="PEM private key"),
+    require_tokens: bool | None = typer.Option(None, "--require-tokens/--no-require-tokens",
+                                               help="Refuse calls without a token (always on off loopback)"),
+    metrics_port: int | None = typer.Option(None, "--metrics-port", help="Prometheus /metrics port (-1 off)"),
+    log_level: str = typer.Option("INFO", "--log-level", envvar="MUJUN_LOG_LEVEL"),
+) -> None:
+    """Serve mujun.v1.RuleEngine, Packs and Cycles until SIGTERM/SIGINT (then drain in-flight calls)."""
+    from mujun.server.app import serve as run
+    from mujun.server.config import load_config
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonLogs())
+    logging.basicConfig(level=log_level.upper(), handlers=[handler])
+    try:
+        settings = load_config(config, data_dir=data_dir, port=port, host=host, database_url=database_url,
+                               tls_cert=tls_cert, tls_key=tls_key, require_tokens=require_tokens,
+                               metrics_port=metrics_port)
+    except MujunError as exc:
+        err_console.print(f"[bold red]error[/] [{exc.code}] {exc}", highlight=False)
+        raise SystemExit(EXIT_UNUSABLE) from None
+
+    def ready(server, bound: int) -> None:  # noqa: ANN001 - MujunServer
+        where = f"{settings.host}:{bound}"
+        metrics = f", metrics on http://{settings.host}:{server.metrics_port}/metrics" if server.metrics_port else ""
+        print(f"mujun serving on {where} (store {settings.database_url or settings.data_dir}{metrics})", flush=True)
+        print(f"  mujun cycle run --server {where} --region CODE --year 2024 --input FILE", flush=True)
+        print(f"  mujun cycle show --server {where} --region CODE --year 2024", flush=True)
+        print(f"  grpcurl -plaintext {where} list        (reflection)", flush=True)
+
+    run(settings, on_ready=ready)
