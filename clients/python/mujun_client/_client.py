@@ -116,10 +116,11 @@ class Client(_Retrying):
     # -- RuleEngine ---------------------------------------------------------------------------------
 
     def evaluate(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
-                 parameters: dict[str, float] | None = None, prior: Any = None, history: list[dict] | None = None,
-                 explain: bool = False, timeout: float | None = None) -> rule_engine_pb2.EvaluateResponse:
+                 as_of: str = "", parameters: dict[str, float] | None = None, prior: Any = None,
+                 history: list[dict] | None = None, explain: bool = False,
+                 timeout: float | None = None) -> rule_engine_pb2.EvaluateResponse:
         request = rule_engine_pb2.EvaluateRequest(
-            pack=m.pack_ref(pack_id, region=region, version=version, parameters=parameters),
+            pack=m.pack_ref(pack_id, region=region, version=version, as_of=as_of, parameters=parameters),
             records=m.records(data), prior=m.records(prior), explain=explain,
             history=[common_pb2.HistoryEntry(**h) for h in history or []])
         return self._call(self.engine.Evaluate, request, timeout=timeout)

@@ -175,6 +175,9 @@ def to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
 # -- store rows ---------------------------------------------------------------------------------
 
 def _iso(value: dt.date | dt.datetime | None) -> str:
+    """ISO text; times are stored in UTC (SQLite hands them back without the zone)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
     return value.isoformat() if value is not None else ""
 
 
