@@ -23,8 +23,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# The gRPC server on the embedded store in ./data (bundled packs published and active); it prints
+# how to call it. Stop with Ctrl-C (in-flight calls are drained).
 run: setup
-	$(PY) -m mujun.cli demo
+	$(PY) -m mujun.cli serve --data-dir data --port 50051 --metrics-port 9464
 
 test: setup
 	$(PY) -m pytest
