@@ -1,0 +1,59 @@
+"""Peak-memory probe, run in a fresh process: read Parquet, evaluate, write the result, report RSS and times.
+
+A process of its own is the only honest way to see peak RSS: in the pytest session the tables and
+results of earlier benchmarks are still alive.  Prints one JSON object on stdout.
+
+    python benchmarks/rss_probe.py engine|numpy CURRENT.parquet PRIOR.parquet OUTPUT.parquet
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+import polars as pl
+import psutil
+
+
+def _mb(value: float) -> float:
+    return value / 2**20
+
+
+def main(impl: str, current_path: str, prior_path: str, output_path: str) -> dict:
+    process = psutil.Process()
+    if impl == "engine":
+        import mujun
+
+        pack = mujun.load_pack("js-huaian-2024")
+        read, evaluate = mujun.read_table, lambda c, p: pack.evaluate(c, prior=p).table
+        write = mujun.write_table
+    else:
+        import baseline_numpy
+
+        read, evaluate = pl.read_parquet, baseline_numpy.evaluate
+        write = lambda frame, path: frame.write_parquet(path)  # noqa: E731
+    rss_start = process.memory_info().rss
+    began = time.perf_counter()
+    current, prior = read(current_path), read(prior_path)
+    read_s = time.perf_counter() - began
+    rss_after_read = process.memory_info().rss
+    began = time.perf_counter()
+    table = evaluate(current, prior)
+    eval_s = time.perf_counter() - began
+    began = time.perf_counter()
+    write(table, output_path)
+    write_s = time.perf_counter() - began
+    return {
+        "rss_start_mb": _mb(rss_start),
+        "rss_after_read_mb": _mb(rss_after_read),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KiB
+        "read_s": read_s,
+        "eval_s": eval_s,
+        "write_s": write_s,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(*sys.argv[1:5])))
