@@ -66,7 +66,8 @@ def table_to_chunks(data: Any, chunk_bytes: int) -> Iterator[bytes]:
     """Arrow IPC stream bytes of ``data``, cut into pieces that fit a gRPC message."""
     table = _arrow(data)
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    # zstd: several times fewer bytes on the wire, and faster to write than plain buffers.
+    with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
         writer.write_table(table, max_chunksize=65_536)
     buffer = memoryview(sink.getvalue())
     for start in range(0, len(buffer), chunk_bytes):

@@ -59,7 +59,7 @@ def _ipc(frame: pl.DataFrame | None) -> bytes | None:
         return None
     table = frame.to_arrow()
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
 
