@@ -21,7 +21,7 @@ TIER_STREAK = "tier_streak"
 
 
 def prepare_history(history: pl.DataFrame | None) -> pl.DataFrame | None:
-    if history is None:
+    if history is None or (history.height == 0 and history.width == 0):
         return None
     missing = [c for c in (ID_FIELD, "cycle", TIER) if c not in history.columns]
     if missing:

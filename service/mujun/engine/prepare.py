@@ -60,7 +60,10 @@ def _from_records(rows: list[Any]) -> pl.DataFrame:
 
 
 def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None) -> pl.DataFrame:
-    frame = _apply_aliases(to_frame(data), plan)
+    frame = to_frame(data)
+    if frame.width == 0:  # an empty list: no records, so no columns to check
+        frame = pl.DataFrame(schema={name: pl.String for name in plan.inputs})
+    frame = _apply_aliases(frame, plan)
     _require_columns(frame, plan)
     frame = frame.with_row_index(ROW)
     checks: list[pl.Expr] = []

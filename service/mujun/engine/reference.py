@@ -1,0 +1,327 @@
+"""The reference evaluator: the same pack semantics, one record at a time, in plain Python.
+
+It shares nothing with the vectorized stages but the parsed expressions and their row interpreter,
+so when both agree on random data the columnar plan is right (the differential test in tests/).
+It is slow on purpose: clarity over speed. It takes canonical field names (no aliases).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from mujun.engine.compile import Plan
+from mujun.engine.tiers import cumulative_cuts
+from mujun.packs import expr as ex
+from mujun.packs.fields import ID_FIELD
+from mujun.packs.model import Benchmark, Item
+
+__all__ = ["reference_evaluate"]
+
+
+def reference_evaluate(plan: Plan, records: list[dict[str, Any]], prior: list[dict[str, Any]] | None = None,
+                       history: list[dict[str, Any]] | None = None, cycle: int | None = None) -> list[dict[str, Any]]:
+    rows = _indicators(plan, _scope(plan, _prepare(plan, records)))
+    prior_rows = _indicators(plan, _scope(plan, _prepare(plan, prior))) if prior is not None else None
+    _benchmarks(plan, rows, prior_rows)
+    _items(plan, rows)
+    _score(plan, rows)
+    _tiers(plan, rows)
+    _measures(plan, rows, history, cycle)
+    return rows
+
+
+def _eval(plan: Plan, path: str, env: dict[str, Any]) -> Any:
+    return ex.eval_row(plan.node(path), env, plan.tables.__getitem__)
+
+
+def _number(value: Any) -> tuple[float | None, bool]:
+    """(value, ok): ok is False for text that is not a number."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, True
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (None if math.isnan(value) else float(value)), True
+    try:
+        return float(str(value).strip().replace(",", "")), True
+    except ValueError:
+        return None, False
+
+
+def _prepare(plan: Plan, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    counts: dict[str, int] = defaultdict(int)
+    for record in records:
+        ident = record.get(ID_FIELD)
+        if ident is not None and str(ident).strip():
+            counts[str(ident).strip()] += 1
+    rows = []
+    for record in records:
+        env: dict[str, Any] = dict(plan.numbers)
+        bad = False
+        for name, spec in plan.inputs.items():
+            raw = record.get(name)
+            if spec.type == "number":
+                value, ok = _number(raw)
+                bad |= not ok
+                bad |= spec.require != "optional" and ok and value is None
+                bad |= spec.require == "positive" and value is not None and value <= 0
+                bad |= spec.require == "non_negative" and value is not None and value < 0
+            elif spec.type == "flags":
+                value = list(raw or [])
+            else:
+                value = None if raw is None or not str(raw).strip() else str(raw).strip()
+                bad |= spec.require != "optional" and value is None
+                allowed = spec.allowed or (plan.tier_names if name == "tier" else None)
+                bad |= bool(allowed) and value is not None and value not in allowed
+            env[name] = value
+        ident = env.get(ID_FIELD)
+        bad |= ident is not None and counts[ident] > 1
+        env["status"] = "error" if bad else "ok"
+        env["reason"] = None
+        env["scope_tier"] = None
+        rows.append(env)
+    return rows
+
+
+def _scope(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for env in rows:
+        if env["status"] != "ok":
+            continue
+        for i, rule in enumerate(plan.pack.scope):
+            if _eval(plan, f"scope.{i}.when", env) is True:
+                env.update(status="unrated", reason=rule.reason, scope_tier=rule.tier)
+                break
+    return rows
+
+
+def _indicators(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for env in rows:
+        for name in plan.pack.indicators:
+            env[name] = _eval(plan, f"indicators.{name}", env)
+    return rows
+
+
+def _statistic(bm: Benchmark, values: list[float]) -> float | None:
+    if not values:
+        return None
+    if bm.stat == "mean":
+        return math.fsum(values) / len(values)
+    if bm.stat == "median":
+        return statistics.median(values)
+    if bm.stat == "min":
+        return min(values)
+    if bm.stat == "max":
+        return max(values)
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * bm.percentile / 100.0  # type: ignore[operator]
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _cohort_stats(plan: Plan, name: str, bm: Benchmark, rows: Iterable[dict[str, Any]]) -> dict[tuple, float | None]:
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    for env in rows:
+        if env["status"] != "ok" or env[bm.of] is None:  # type: ignore[index]
+            continue
+        if bm.where is not None and _eval(plan, f"benchmarks.{name}.where", env) is not True:
+            continue
+        groups[tuple(env[g] for g in bm.group_by)].append(env[bm.of])  # type: ignore[index]
+    return {key: _statistic(bm, values) for key, values in groups.items()}
+
+
+def _benchmarks(plan: Plan, rows: list[dict[str, Any]], prior_rows: list[dict[str, Any]] | None) -> None:
+    for name, bm in plan.pack.benchmarks.items():
+        if bm.value is not None:
+            for env in rows:
+                env[name] = _eval(plan, f"benchmarks.{name}.value", env)
+            continue
+        factor = _eval(plan, f"benchmarks.{name}.factor", dict(plan.numbers))
+        current = _cohort_stats(plan, name, bm, rows)
+        previous = _cohort_stats(plan, name, bm, prior_rows) if prior_rows is not None and bm.source != "current" else {}
+        for env in rows:
+            key = tuple(env[g] for g in bm.group_by)
+            if bm.source == "current" or prior_rows is None:
+                stat = current.get(key)
+            elif bm.source == "prior":
+                stat = previous.get(key)
+            else:
+                stat = previous.get(key) if previous.get(key) is not None else current.get(key)
+            env[name] = None if stat is None else stat * factor
+
+
+def _raw_points(plan: Plan, name: str, item: Item, env: dict[str, Any], bounds: dict[tuple, tuple]) -> Any:
+    path = f"items.{name}"
+    weight = _eval(plan, f"{path}.weight", env)
+    x = env[item.indicator] if item.indicator else None
+    if item.method == "ratio":
+        bm = _eval(plan, f"{path}.benchmark", env)
+        if x is None or bm is None or weight is None or bm <= 0:
+            return None
+        ratio = x / bm
+        if item.cap_ratio is not None and ratio > item.cap_ratio:
+            ratio = item.cap_ratio
+        return weight * ratio
+    if item.method == "minmax":
+        if x is None or weight is None:
+            return None
+        low, high = bounds[tuple(env[c] for c in item.cohort)]
+        spread = 20 + 80 * (x - low) / (high - low) if high > low else 100.0
+        return weight * spread / 100
+    if item.method == "steps":
+        if x is None:
+            return None
+        for i, step in enumerate(item.steps):
+            if step.min is None or x >= step.min:
+                return _eval(plan, f"{path}.steps.{i}.points", env)
+        return None
+    return _eval(plan, f"{path}.expr", env)
+
+
+def _applies(plan: Plan, name: str, item: Item, env: dict[str, Any]) -> bool:
+    return env["status"] == "ok" and (item.when is None or _eval(plan, f"items.{name}.when", env) is True)
+
+
+def _items(plan: Plan, rows: list[dict[str, Any]]) -> None:
+    verdicts: dict[int, str] = {}
+    for name, item in plan.pack.items.items():
+        path = f"items.{name}"
+        bounds: dict[tuple, tuple] = {}
+        if item.method == "minmax":
+            groups: dict[tuple, list[float]] = defaultdict(list)
+            for env in rows:
+                if _applies(plan, name, item, env) and env[item.indicator] is not None:  # type: ignore[index]
+                    groups[tuple(env[c] for c in item.cohort)].append(env[item.indicator])  # type: ignore[index]
+            bounds = {k: (min(v), max(v)) for k, v in groups.items()}
+        points_by_row: list[Any] = []
+        for env in rows:
+            points = _raw_points(plan, name, item, env, bounds) if _applies(plan, name, item, env) else None
+            x = env[item.indicator] if item.indicator else None
+            negative = x is not None and x < 0
+            if points is not None or negative:
+                if negative and item.negative == "zero":
+                    points = 0.0
+                floor = _eval(plan, f"{path}.floor", env) if item.floor is not None else None
+                cap = _eval(plan, f"{path}.cap", env) if item.cap is not None else None
+                if points is not None and floor is not None and points < floor:
+                    points = floor
+                if points is not None and cap is not None and points > cap:
+                    points = cap
+            if _applies(plan, name, item, env):
+                if negative and item.negative in ("unrated", "error"):
+                    verdicts[id(env)] = max(verdicts.get(id(env), ""), item.negative, key=("", "unrated", "error").index)
+                if points is None and item.missing in ("unrated", "error"):
+                    verdicts[id(env)] = max(verdicts.get(id(env), ""), item.missing, key=("", "unrated", "error").index)
+            points_by_row.append(points)
+        if item.missing == "cohort_mean":
+            sums: dict[tuple, list[float]] = defaultdict(list)
+            for env, points in zip(rows, points_by_row):
+                if points is not None and _applies(plan, name, item, env):
+                    sums[tuple(env[c] for c in item.cohort)].append(points)
+            means = {k: math.fsum(v) / len(v) for k, v in sums.items()}
+            points_by_row = [p if p is not None else means.get(tuple(env[c] for c in item.cohort))
+                             for env, p in zip(rows, points_by_row)]
+        elif item.missing == "zero":
+            points_by_row = [0.0 if p is None else p for p in points_by_row]
+        for env, points in zip(rows, points_by_row):
+            env[f"item.{name}"] = points if _applies(plan, name, item, env) else None
+    for env in rows:
+        verdict = verdicts.get(id(env))
+        if verdict:
+            env["status"] = verdict
+            for name in plan.pack.items:  # a record that is not rated publishes no item scores
+                env[f"item.{name}"] = None
+
+
+def _score(plan: Plan, rows: list[dict[str, Any]]) -> None:
+    for env in rows:
+        env["veto"] = None
+        if env["status"] != "ok":
+            env["score"] = None
+            continue
+        # left to right, as the columnar sum adds: equal firms must tie in both evaluators
+        total = sum((env[f"item.{n}"] for n in plan.pack.items if env[f"item.{n}"] is not None), 0.0)
+        env["score"] = total
+        bonus = 0.0
+        for i, adj in enumerate(plan.pack.adjustments):
+            if _eval(plan, f"adjustments.{i}.when", env) is True:
+                bonus += _eval(plan, f"adjustments.{i}.points", env)
+                if adj.veto is not None and env["veto"] is None:
+                    env["veto"] = adj.veto
+        env["score"] = total + bonus
+        digits = plan.pack.tiers.score_round if plan.pack.tiers else None
+        if digits is not None:
+            env["score"] = ex.eval_row(ex.parse(f"round(score, {digits})"), env, plan.tables.__getitem__)
+
+
+def _compare(a: dict[str, Any], b: dict[str, Any], keys: list[tuple[str, bool]]) -> int:
+    for name, descending in keys:
+        x, y = a[name], b[name]
+        if x == y:
+            continue
+        if x is None or y is None:
+            return 1 if x is None else -1  # missing last, whichever the direction
+        return (-1 if x > y else 1) if descending else (-1 if x < y else 1)
+    return 0
+
+
+def _tiers(plan: Plan, rows: list[dict[str, Any]]) -> None:
+    tiers = plan.pack.tiers
+    for env in rows:
+        env["group"] = "/".join(str(env[g]) for g in tiers.group_by) if tiers and tiers.group_by else "all"
+        env["tier"] = env.get("tier") if tiers and tiers.method == "input" else None
+        env["rank"] = None
+    if tiers is None:
+        return
+    keys = [*plan.order_by, (ID_FIELD, False)]
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for env in rows:
+        if env["status"] == "ok" and env["veto"] is None:
+            groups[env["group"]].append(env)
+    for members in groups.values():
+        members.sort(key=functools.cmp_to_key(lambda a, b: _compare(a, b, keys)))
+        cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, len(members)) if tiers.method == "quota" else []
+        for position, env in enumerate(members, start=1):
+            env["rank"] = position
+            if tiers.method == "quota":
+                env["tier"] = next((q.tier for q, cut in zip(tiers.quotas, cuts) if position <= cut), tiers.quotas[-1].tier)
+            elif tiers.method == "thresholds":
+                env["tier"] = next((t.tier for t in tiers.thresholds if t.min is None or env["score"] >= t.min), None)
+    for env in rows:
+        if env["status"] == "ok" and env["veto"] is not None:
+            env["tier"] = env["veto"]
+        elif env["status"] != "ok":
+            env["tier"] = env["scope_tier"] if env["status"] == "unrated" else None
+
+
+def _measures(plan: Plan, rows: list[dict[str, Any]], history: list[dict[str, Any]] | None, cycle: int | None) -> None:
+    past: dict[str, dict[int, str]] = defaultdict(dict)
+    for entry in history or []:
+        past[str(entry[ID_FIELD])][int(entry["cycle"])] = str(entry["tier"])
+    now = cycle if cycle is not None else (max((c for p in past.values() for c in p), default=0) + 1)
+    for env in rows:
+        if env["tier"] is None:
+            env["tier_streak"] = None
+            for name in plan.pack.measures:
+                env[f"measure.{name}"] = None
+            continue
+        streak, year = 1, now - 1
+        while past.get(env[ID_FIELD], {}).get(year) == env["tier"]:
+            streak, year = streak + 1, year - 1
+        env["tier_streak"] = float(streak)
+        for name, measure in plan.pack.measures.items():
+            path = f"measures.{name}"
+            if measure.expr is not None:
+                value = _eval(plan, f"{path}.expr", env)
+            elif isinstance(measure.by_tier, str):
+                table = plan.tables[measure.by_tier]
+                value = table[env["tier"]] if env["tier"] in table else (
+                    _eval(plan, f"{path}.default", env) if measure.default is not None else None)
+            elif env["tier"] in (measure.by_tier or {}):
+                value = _eval(plan, f"{path}.by_tier.{env['tier']}", env)
+            else:
+                value = _eval(plan, f"{path}.default", env) if measure.default is not None else None
+            env[f"measure.{name}"] = value

@@ -1,0 +1,58 @@
+"""Hypothesis strategies for enterprise records: plausible values plus the faults real files carry."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+REGIONS = ["320803", "320804", "331003"]
+INDUSTRIES = ["13", "26", "34", "44"]
+FLAGS = ["high_tech", "env_violation", "safety_accident", "tax_fraud"]
+
+positive = st.floats(min_value=0.5, max_value=5000, allow_nan=False, allow_infinity=False)
+amount = st.floats(min_value=-50, max_value=1e5, allow_nan=False, allow_infinity=False)
+
+
+def maybe(strategy: st.SearchStrategy, missing: float = 0.1) -> st.SearchStrategy:
+    """Mostly a value, sometimes None (missing)."""
+    return st.one_of(st.none(), strategy) if missing else strategy
+
+
+@st.composite
+def record(draw: st.DrawFn, ident: str) -> dict:
+    row = {
+        "enterprise_id": ident,
+        "region": draw(st.sampled_from(REGIONS)),
+        "industry": draw(st.sampled_from(INDUSTRIES)),
+        "size_class": draw(st.sampled_from(["above", "above", "below"])),
+        "land_mu": draw(st.one_of(positive, positive, positive, st.just(0.0), st.just(-3.0))),
+        "tax_wan": draw(st.one_of(amount, amount, amount, st.none(), st.just("n/a"))),
+        "revenue_wan": draw(maybe(st.floats(min_value=1, max_value=1e6))),
+        "value_added_wan": draw(maybe(st.floats(min_value=0, max_value=3e5))),
+        "energy_tce": draw(maybe(st.floats(min_value=0, max_value=1e5))),
+        "electricity_kwh": draw(maybe(st.floats(min_value=0, max_value=1e8))),
+        "emissions_t": draw(maybe(st.floats(min_value=0, max_value=500), missing=0.3)),
+        "employees": draw(maybe(st.integers(min_value=0, max_value=5000))),
+        "rd_wan": draw(maybe(st.floats(min_value=0, max_value=1e4))),
+        "years_in_production": draw(st.integers(min_value=0, max_value=30)),
+        "flags": draw(st.lists(st.sampled_from(FLAGS), max_size=2, unique=True)),
+    }
+    return row
+
+
+@st.composite
+def records(draw: st.DrawFn, min_size: int = 1, max_size: int = 40) -> list[dict]:
+    count = draw(st.integers(min_value=min_size, max_value=max_size))
+    ids = [f"E{i:04d}" for i in range(count)]
+    if count > 2 and draw(st.booleans()):
+        ids[-1] = ids[0]  # a duplicated id: both rows must become errors
+    return [draw(record(ident)) for ident in ids]
+
+
+@st.composite
+def history(draw: st.DrawFn, ids: list[str], tiers: list[str]) -> list[dict]:
+    rows = []
+    for ident in ids:
+        for cycle in range(2020, 2024):
+            if draw(st.integers(0, 3)):
+                rows.append({"enterprise_id": ident, "cycle": cycle, "tier": draw(st.sampled_from(tiers))})
+    return rows
