@@ -210,4 +210,13 @@ def test_a_thousand_concurrent_unary_calls_all_succeed(server, tokens_for):
             responses = await asyncio.gather(*(client.evaluate(record, "js-huaian-2024") for _ in range(1000)))
         return [r.results[0].status for r in responses]
 
+    rss_before = _rss_mb(server.process.pid)
     assert asyncio.run(hammer()) == ["ok"] * 1000
+    assert _rss_mb(server.process.pid) - rss_before < 300, "memory grew by more than 300 MB over 1000 calls"
+
+
+def _rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
