@@ -138,7 +138,7 @@ def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] |
         elif isinstance(dtype, pl.List):
             value = source.cast(pl.List(pl.String))
         else:
-            value = (source.cast(pl.String).str.strip_chars().str.split_by_regex(_FLAG_SEPARATORS)
+            value = (source.cast(pl.String).str.replace_all(_FLAG_SEPARATORS, ";").str.split(";")
                      .list.eval(pl.element().str.strip_chars()).list.eval(pl.element().filter(pl.element() != "")))
         return value.fill_null(pl.lit([], dtype=pl.List(pl.String))).alias(name), []
     value = source.cast(pl.String).str.strip_chars()

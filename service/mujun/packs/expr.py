@@ -129,10 +129,11 @@ def _convert(node: ast.AST, text: str) -> Node:
             return Num(float(node.value))
         if isinstance(node.value, str):
             return Str(node.value)
-    if isinstance(node, ast.Name):
-        return Name(node.id)
-    if isinstance(node, ast.Attribute):
-        return Name(f"{_dotted(node.value, text)}.{node.attr}")
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        name = _dotted(node, text)
+        if "__" in name:
+            raise ExpressionSyntaxError(f"{text!r}: names with '__' are not allowed")
+        return Name(name)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
         return Binary(_BINOPS[type(node.op)], _convert(node.left, text), _convert(node.right, text))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):

@@ -136,9 +136,8 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            mark = key_node.start_mark
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (line {mark.line + 1})", key_node.start_mark
+                None, None, f"duplicate key {key!r}", key_node.start_mark
             )
         seen[key] = loader.construct_object(value_node, deep=deep)
     return seen
