@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from serverkit import REGION_A, SHARED_LIMITS, ServerProcess, make_tokens
+from server.serverkit import REGION_A, SHARED_LIMITS, ServerProcess, make_tokens
 from mujun.synth import generate
 from mujun_client import Client
 

@@ -8,7 +8,7 @@ import pytest
 
 from mujun_client import RemoteError
 
-from serverkit import REGION_A, REGION_B
+from server.serverkit import REGION_A, REGION_B
 YEAR = 2024
 
 

@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from mujun.server.config import ConfigError, load_config
 from mujun.synth import generate
 from mujun_client import AsyncClient, Client, RemoteError
-from serverkit import ROOT, ServerProcess, free_port, server_env
+from server.serverkit import ROOT, ServerProcess, free_port, server_env
 
 SERVICES = {"mujun.v1.RuleEngine", "mujun.v1.Packs", "mujun.v1.Cycles", "grpc.health.v1.Health"}
 

@@ -1,0 +1,1 @@
+"""Tests of the gRPC server, against real server processes."""
