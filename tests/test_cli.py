@@ -1,0 +1,94 @@
+"""The command line: score, explain, pack list/show/validate/test — output, summaries and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import mujun
+from mujun.cli import app
+from mujun.synth import generate
+from conftest import FIXTURES, RULES
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory) -> tuple[Path, Path, pl.DataFrame]:
+    folder = tmp_path_factory.mktemp("county")
+    current, prior = generate(2000, regions=3, seed=7)
+    mujun.write_table(current, folder / "current.parquet")
+    mujun.write_table(prior, folder / "prior.parquet")
+    return folder / "current.parquet", folder / "prior.parquet", current
+
+
+def test_score_writes_every_row_and_prints_a_tier_summary(county, tmp_path: Path) -> None:
+    current, prior, frame = county
+    out = tmp_path / "result.csv"
+    run = runner.invoke(app, ["score", "--pack", "js-huaian-2024", "--input", str(current), "--prior", str(prior),
+                              "--output", str(out)])
+    assert run.exit_code == 0, run.output
+    assert "firms per group and tier" in run.output and "all" in run.output
+    written = pl.read_csv(out, infer_schema_length=0)
+    assert written.height == frame.height
+    assert written["enterprise_id"].to_list() == frame["enterprise_id"].cast(pl.String).to_list()
+    assert (written["status"] == "error").any(), "generated data carries bad records; they must be reported"
+
+
+def test_strict_exits_3_when_a_record_failed(county, tmp_path: Path) -> None:
+    current, _, _ = county
+    run = runner.invoke(app, ["score", "-p", "js-huaian-2024", "-i", str(current), "-o", str(tmp_path / "r.parquet"),
+                              "--strict"])
+    assert run.exit_code == 3
+
+
+def test_set_overrides_a_parameter(county, tmp_path: Path) -> None:
+    current, prior, _ = county
+    out = tmp_path / "r.parquet"
+    run = runner.invoke(app, ["score", "-p", "js-huaian-2024", "-i", str(current), "--prior", str(prior), "-o", str(out),
+                              "--set", "d_surcharge_yuan_per_kwh=0.1"])
+    assert run.exit_code == 0, run.output
+    rates = pl.read_parquet(out).filter(pl.col("tier") == "D")["measure.electricity_surcharge_yuan_per_kwh"]
+    assert rates.len() > 0 and set(rates.to_list()) == {0.1}
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-p", "no-such-pack"], "PACK_NOT_FOUND"),
+    (["-p", str(FIXTURES / "bad_packs" / "unknown_key.yaml")], "items.tax.wieght"),
+    (["-p", "js-huaian-2024", "--set", "nonsense"], "--set expects name=value"),
+])
+def test_unusable_pack_or_input_exits_2_with_a_clear_message(county, tmp_path: Path, args, message) -> None:
+    current, _, _ = county
+    run = runner.invoke(app, ["score", "-i", str(current), "-o", str(tmp_path / "r.csv"), *args])
+    assert run.exit_code == 2
+    assert message in run.output
+
+
+def test_input_without_a_required_column_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "thin.csv"
+    path.write_text("enterprise_id,region\nA,320803\n", encoding="utf-8")
+    run = runner.invoke(app, ["score", "-p", "js-huaian-2024", "-i", str(path), "-o", str(tmp_path / "r.csv")])
+    assert run.exit_code == 2 and "no column for" in run.output
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_explain_prints_the_trace(county) -> None:
+    current, prior, frame = county
+    ident = frame["enterprise_id"][0]
+    run = runner.invoke(app, ["explain", "-p", "js-huaian-2024", "-i", str(current), "--prior", str(prior), "--id", ident])
+    assert run.exit_code == 0, run.output
+    assert ident in run.output and "js-huaian-2024" in run.output
+
+
+def test_pack_commands(tmp_path: Path) -> None:
+    listed = runner.invoke(app, ["pack", "list"])
+    assert listed.exit_code == 0 and "js-huaian" in listed.output
+    assert runner.invoke(app, ["pack", "show", "zj-huangyan-2022"]).exit_code == 0
+    assert runner.invoke(app, ["pack", "validate", str(RULES / "zj-huangyan-2022" / "pack.yaml")]).exit_code == 0
+    invalid = runner.invoke(app, ["pack", "validate", str(FIXTURES / "bad_packs" / "quota_sum.yaml")])
+    assert invalid.exit_code == 2 and "must add up to 100" in invalid.output
+    tested = runner.invoke(app, ["pack", "test", "js-huaian-2024"])
+    assert tested.exit_code == 0 and "1 passed, 0 failed" in tested.output
