@@ -40,8 +40,14 @@ def score(
     cycle: int | None = typer.Option(None, "--cycle", help="This cycle (year), for tier streaks"),
     sets: list[str] | None = SetOption,
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when any record has status error"),
+    server: str | None = typer.Option(None, "--server", help="Score on a mujun server (HOST:PORT) instead"),
+    token: str | None = typer.Option(None, "--token", envvar="MUJUN_TOKEN", help="API token for --server"),
 ) -> None:
     """Score every enterprise of INPUT with a pack and write the result table."""
+    if server:
+        from mujun.cli.remote import score_on_server
+
+        return score_on_server(server, token, pack, input, output, prior, history, sets, strict)
     timings: dict[str, float] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
