@@ -133,11 +133,12 @@ class Client(_Retrying):
 
     def evaluate_batch(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
                        parameters: dict[str, float] | None = None, prior: Any = None, history: Any = None,
-                       timeout: float | None = None) -> tuple[pl.DataFrame, rule_engine_pb2.BatchSummary]:
+                       cycle: int | None = None, timeout: float | None = None
+                       ) -> tuple[pl.DataFrame, rule_engine_pb2.BatchSummary]:
         """Score a whole table; returns the server's result table (as the local engine gives it) and a summary."""
         ref = m.pack_ref(pack_id, region=region, version=version, parameters=parameters)
         responses = self._upload(self.engine.EvaluateBatch,
-                                 lambda: m.batch_requests(ref, data, prior, history, self.chunk_bytes), timeout)
+                                 lambda: m.batch_requests(ref, data, prior, history, self.chunk_bytes, cycle), timeout)
         chunks = [r.result_chunk for r in responses if r.WhichOneof("part") == "result_chunk"]
         summary = next(r.summary for r in responses if r.WhichOneof("part") == "summary")
         return m.chunks_to_frame(chunks), summary
@@ -218,10 +219,12 @@ class Client(_Retrying):
 
 
 def score_remote(server: str, token: str | None, pack_id: str, data: pl.DataFrame, prior: pl.DataFrame | None = None,
-                 history: pl.DataFrame | None = None, *, tls_ca: str | bytes | Path | None = None,
-                 parameters: dict[str, float] | None = None, timeout: float = 600.0) -> pl.DataFrame:
+                 history: pl.DataFrame | None = None, *, cycle: int | None = None,
+                 tls_ca: str | bytes | Path | None = None, parameters: dict[str, float] | None = None,
+                 timeout: float = 600.0) -> pl.DataFrame:
     """Score ``data`` on a server: the same table ``mujun.load_pack(pack_id).evaluate(...).table`` gives locally."""
     with Client(server, token, tls_ca=tls_ca, timeout=timeout) as client:
-        table, _summary = client.evaluate_batch(data, pack_id, prior=prior, history=history, parameters=parameters)
+        table, _summary = client.evaluate_batch(data, pack_id, prior=prior, history=history, parameters=parameters,
+                                                cycle=cycle)
     return table
 

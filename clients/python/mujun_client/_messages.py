@@ -89,9 +89,9 @@ def _uploads(message: type, header: dict[str, Any], data: Any, prior: Any, histo
                 yield message(**{part: chunk})
 
 
-def batch_requests(ref: common_pb2.PackRef, data: Any, prior: Any, history: Any, chunk_bytes: int
-                   ) -> Iterator[rule_engine_pb2.EvaluateBatchRequest]:
-    header = {"header": rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes)}
+def batch_requests(ref: common_pb2.PackRef, data: Any, prior: Any, history: Any, chunk_bytes: int,
+                   cycle: int | None = None) -> Iterator[rule_engine_pb2.EvaluateBatchRequest]:
+    header = {"header": rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes, cycle=cycle or 0)}
     return _uploads(rule_engine_pb2.EvaluateBatchRequest, header, data, prior, history, chunk_bytes)
 
 

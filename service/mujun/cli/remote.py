@@ -113,7 +113,7 @@ class _RemoteResult:
 
 @handle_remote_errors
 def score_on_server(server: str, token: str | None, pack: str, input: Path, output: Path, prior: Path | None,
-                    history: Path | None, sets: list[str] | None, strict: bool) -> None:
+                    history: Path | None, sets: list[str] | None, strict: bool, cycle: int | None = None) -> None:
     """``mujun score --server``: the same table, file and summary as the local run, computed by a server."""
     from mujun.cli._common import EXIT_RECORD_ERRORS, parse_sets
     from mujun.cli.score import summary_table
@@ -123,7 +123,8 @@ def score_on_server(server: str, token: str | None, pack: str, input: Path, outp
     data = read_table(input)
     parameters = {name: float(value) for name, value in parse_sets(sets).items()}
     table = score_remote(server, token, pack, data, prior=read_table(prior) if prior else None,
-                         history=read_table(history) if history else None, parameters=parameters or None)
+                         history=read_table(history) if history else None, parameters=parameters or None,
+                         cycle=cycle)
     write_table(table, output)
     result = _RemoteResult(table)
     console.print(summary_table(result, pack, table["pack_hash"][0] if table.height else ""))

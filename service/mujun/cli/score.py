@@ -47,7 +47,7 @@ def score(
     if server:
         from mujun.cli.remote import score_on_server
 
-        return score_on_server(server, token, pack, input, output, prior, history, sets, strict)
+        return score_on_server(server, token, pack, input, output, prior, history, sets, strict, cycle)
     timings: dict[str, float] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=not err_console.is_terminal) as progress:

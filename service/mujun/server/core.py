@@ -194,10 +194,10 @@ class Core:
             principal.require_region(region)
 
     def evaluate(self, principal: Principal, spec: PackSpec, data: pl.DataFrame, prior: pl.DataFrame | None = None,
-                 history: pl.DataFrame | None = None) -> mujun.Result:
+                 history: pl.DataFrame | None = None, cycle: int | None = None) -> mujun.Result:
         self._require_data_regions(principal, data)
         pack = self.resolve_pack(principal, spec)
-        result = pack.evaluate(data, prior=prior, history=history)
+        result = pack.evaluate(data, prior=prior, history=history, cycle=cycle)
         self._metrics.enterprises.inc(data.height)
         self._metrics.batch_rows.observe(data.height)
         return result

@@ -46,7 +46,8 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
         data = convert.ipc_to_frame(chunks["data_chunk"], what="data", max_rows=limit)
         prior = convert.ipc_to_frame(chunks["prior_chunk"], what="prior", max_rows=limit)
         history = convert.ipc_to_frame(chunks["history_chunk"], what="history", max_rows=limit)
-        result = self._core.evaluate(context.principal, convert.pack_spec(header.pack), data, prior, history)
+        result = self._core.evaluate(context.principal, convert.pack_spec(header.pack), data, prior, history,
+                                     cycle=header.cycle or None)
         chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
         for chunk in convert.frame_to_ipc_chunks(result.table, chunk_bytes):
             yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
