@@ -121,5 +121,8 @@ def serve(config: ServerConfig, *, on_ready=None) -> None:
     signal.signal(signal.SIGINT, _stop)
     if on_ready is not None:
         on_ready(server, port)
-    stopping.wait()
+    # Wake up regularly: a signal delivered to one of grpc's threads only runs its Python handler
+    # when the main thread next executes bytecode, which a plain wait() would postpone forever.
+    while not stopping.wait(0.2):
+        pass
     server.stop(config.grace_seconds)
