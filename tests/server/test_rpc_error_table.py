@@ -60,6 +60,6 @@ def test_an_unexpected_exception_becomes_internal_without_details():
     interceptor = ServiceInterceptor(authenticator=None, metrics=Metrics())
     context = _Context()
     with pytest.raises(RuntimeError, match="aborted"):
-        interceptor._abort("/mujun.v1.Packs/List", KeyError("secret internals"), context, ["OK"], None)
+        interceptor._abort("/mujun.v1.Packs/List", KeyError("secret internals"), context, ["OK"])
     assert context.status.code == grpc.StatusCode.INTERNAL
     assert "secret" not in context.status.details and "internal error" in context.status.details

@@ -129,10 +129,10 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 request = _checked_stream(request) if streaming_in else _checked(request)
                 result = behavior(request, CallContext(context, principal))
                 if streaming_out:
-                    return self._stream(method, result, context, started, outcome, principal)
+                    return self._stream(method, result, context, started, outcome)
                 return result
             except Exception as error:  # noqa: BLE001 - the boundary: every error becomes a status
-                self._abort(method, error, context, outcome, None)
+                self._abort(method, error, context, outcome)
             finally:
                 if not streaming_out or outcome[0] != "OK":
                     self._observe(method, started, outcome[0], context)
@@ -140,16 +140,15 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         return call
 
     def _stream(self, method: str, responses: Iterator, context: grpc.ServicerContext, started: float,
-                outcome: list[str], principal: Principal | None) -> Iterator:
+                outcome: list[str]) -> Iterator:
         try:
             yield from responses
         except Exception as error:  # noqa: BLE001 - see _wrap
-            self._abort(method, error, context, outcome, principal)
+            self._abort(method, error, context, outcome)
         finally:
             self._observe(method, started, outcome[0], context)
 
-    def _abort(self, method: str, error: Exception, context: grpc.ServicerContext, outcome: list[str],
-               principal: Principal | None) -> None:
+    def _abort(self, method: str, error: Exception, context: grpc.ServicerContext, outcome: list[str]) -> None:
         if isinstance(error, MujunError):
             status = status_for(error)
             log.info("%s refused: %s %s", method, error.code, error.message.splitlines()[0])
