@@ -17,7 +17,8 @@ PACKS = sorted([str(p) for p in RULES.glob("*/pack.yaml")] + [str(p) for p in (F
 
 
 def assert_same(pack: mujun.Pack, table, reference) -> None:
-    columns = ["status", "tier", "rank", "score"] + [c for c in table.columns if c.startswith(("item.", "measure."))]
+    columns = ["status", "tier", "rank", "score"] + [c for c in table.columns if c.startswith(("item.", "measure.", "check."))]
+    columns += [c for c in ("decision", "failed") if c in table.columns]
     assert table.height == len(reference)
     for row, env in zip(table.iter_rows(named=True), reference):
         for column in columns:
@@ -39,3 +40,19 @@ def test_vectorized_plan_matches_reference(pack_path: str, data: st.DataObject) 
     past = data.draw(history([r["enterprise_id"] for r in current], pack.plan.tier_names or ["A"]))
     result = pack.evaluate(current, prior=prior, history=past, cycle=2024)
     assert_same(pack, result.table, reference_evaluate(pack.plan, current, prior, past, cycle=2024))
+
+
+@st.composite
+def tied_records(draw: st.DrawFn) -> list[dict]:
+    """Few distinct values: many firms tie on score and on some tie-break keys."""
+    count = draw(st.integers(min_value=2, max_value=60))
+    small = st.sampled_from([1.0, 2.0, 4.0])
+    return [{"enterprise_id": f"T{draw(st.integers(0, 10**6)):07d}-{i}", "region": draw(st.sampled_from(["1", "2"])),
+             "land_mu": draw(small), "tax_wan": draw(small), "revenue_wan": draw(small), "energy_tce": draw(small),
+             "years_in_production": 5, "flags": []} for i in range(count)]
+
+
+@given(rows=tied_records())
+def test_ties_are_broken_exactly_as_the_reference_breaks_them(rows) -> None:
+    pack = mujun.load_pack("js-huaian-2024")
+    assert_same(pack, pack.evaluate(rows).table, reference_evaluate(pack.plan, rows))

@@ -15,7 +15,7 @@ from mujun.packs.expr import to_polars
 
 __all__ = ["ROW", "STATUS", "ERROR", "REASON", "VETO", "SCOPE_TIER", "GROUP_N", "OK", "UNRATED",
            "FAILED", "indicator_col", "benchmark_col", "item_col", "adjust_col", "measure_col",
-           "column_of", "resolver", "compile_expr"]
+           "column_of", "resolver", "compile_expr", "join_messages"]
 
 ROW = "__row"
 STATUS, ERROR, REASON = "status", "error", "reason"
@@ -52,6 +52,12 @@ def column_of(plan: Plan, name: str) -> str | None:
     if name in plan.pack.benchmarks:
         return benchmark_col(name)
     return name  # fields, item.x, measure.x, score, tier, rank, tier_streak keep their own names
+
+
+def join_messages(parts: list[pl.Expr]) -> pl.Expr:
+    """Per-record messages joined by '; ', or missing when there is none."""
+    text = pl.concat_str(parts, separator="; ", ignore_nulls=True) if parts else pl.lit("")
+    return pl.when(text != "").then(text)
 
 
 def resolver(plan: Plan) -> Callable[[str], pl.Expr]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from mujun.engine.columns import ERROR, FAILED, OK, REASON, STATUS, UNRATED, compile_expr, indicator_col, item_col
+from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, UNRATED, compile_expr, indicator_col, item_col,
+                                  join_messages)
 from mujun.engine.compile import Plan
 from mujun.packs.model import Item
 
@@ -90,11 +91,7 @@ def score_items(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 
 def _apply_policy_statuses(frame: pl.DataFrame, unrated: list[pl.Expr], failed: list[pl.Expr]) -> pl.DataFrame:
     """An item policy of ``error`` beats one of ``unrated``; both keep the record in the output."""
-    def joined(parts: list[pl.Expr]) -> pl.Expr:
-        text = pl.concat_str(parts, separator="; ", ignore_nulls=True) if parts else pl.lit("")
-        return pl.when(text != "").then(text).otherwise(None)
-
-    frame = frame.with_columns(joined(failed).alias("__item_error"), joined(unrated).alias("__item_unrated"))
+    frame = frame.with_columns(join_messages(failed).alias("__item_error"), join_messages(unrated).alias("__item_unrated"))
     fail, unrate = pl.col("__item_error").is_not_null(), pl.col("__item_unrated").is_not_null()
     return frame.with_columns(
         pl.when(fail).then(pl.lit(FAILED)).when(unrate).then(pl.lit(UNRATED)).otherwise(pl.col(STATUS)).alias(STATUS),

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from mujun.engine.columns import ERROR, FAILED, OK, REASON, ROW, STATUS
+from mujun.engine.columns import ERROR, FAILED, OK, REASON, ROW, STATUS, join_messages
 from mujun.engine.compile import InputField, Plan
 from mujun.errors import InputError
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["to_frame", "prepare"]
 
+DUPS = "__dups"
+Problem = tuple[pl.Expr, pl.Expr]  # (condition per record, message naming field and value)
 _FLAG_SEPARATORS = r"[;,|，；、]"
 
 
@@ -65,25 +68,22 @@ def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None) -> pl
         frame = pl.DataFrame(schema={name: pl.String for name in plan.inputs})
     frame = _apply_aliases(frame, plan)
     _require_columns(frame, plan)
-    frame = frame.with_row_index(ROW)
-    checks: list[pl.Expr] = []
+    frame = _count_duplicates(frame.with_row_index(ROW))
+    checks: list[Problem] = []
     casts: list[pl.Expr] = []
     for spec in plan.inputs.values():
         cast, problems = _field_checks(frame, spec, tier_names)
         casts.append(cast)
         checks.extend(problems)
     checks.append(_duplicate_check())
-    keep = [ROW, *plan.inputs]
-    frame = frame.select([pl.col(ROW), *[pl.col(c) for c in plan.inputs if c in frame.columns]]).with_columns(
-        pl.concat_str(checks, separator="; ", ignore_nulls=True).alias(ERROR)
-    ).with_columns(casts)
-    frame = frame.with_columns(
-        pl.when(pl.col(ERROR) == "").then(None).otherwise(pl.col(ERROR)).alias(ERROR),
-    ).with_columns(
+    # problems are read from the raw cells (so they can quote them), then the casts replace the cells
+    frame = _describe_problems(frame, checks).with_columns(casts)
+    return frame.select(
+        ROW, *plan.inputs,
         pl.when(pl.col(ERROR).is_null()).then(pl.lit(OK)).otherwise(pl.lit(FAILED)).alias(STATUS),
+        ERROR,
         pl.lit(None, dtype=pl.String).alias(REASON),
     )
-    return frame.select([*keep, STATUS, ERROR, REASON])
 
 
 def _apply_aliases(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
@@ -108,7 +108,7 @@ def _require_columns(frame: pl.DataFrame, plan: Plan) -> None:
         raise InputError(f"the input has no column for: {described}. Columns present: {', '.join(frame.columns)}")
 
 
-def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] | None) -> tuple[pl.Expr, list[pl.Expr]]:
+def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] | None) -> tuple[pl.Expr, list[Problem]]:
     """The cast of one field and the expressions that describe its problems per record."""
     name = spec.name
     if name not in frame.columns:
@@ -116,20 +116,19 @@ def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] |
         return pl.lit(None, dtype=dtype).alias(name), []
     source = pl.col(name)
     dtype = frame.schema[name]
-    problems: list[pl.Expr] = []
+    problems: list[Problem] = []
     if spec.type == "number":
         if dtype == pl.String:
             text = source.str.strip_chars()
             value = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
             unparsable = text.is_not_null() & (text != "") & value.is_null()
-            problems.append(pl.when(unparsable).then(pl.format("{}: not a number: '{}'", pl.lit(name), text)))
+            problems.append((unparsable, pl.format("{}: not a number: '{}'", pl.lit(name), text)))
             value = pl.when(unparsable).then(pl.lit(float("nan"))).otherwise(value)
         elif dtype.is_numeric():
             value = source.cast(pl.Float64).fill_nan(None)  # pandas writes missing as NaN
         else:
             value = source.cast(pl.String).cast(pl.Float64, strict=False)
-            problems.append(pl.when(source.is_not_null() & value.is_null())
-                            .then(pl.lit(f"{name}: not a number")))
+            problems.append((source.is_not_null() & value.is_null(), pl.lit(f"{name}: not a number")))
         problems.extend(_value_checks(name, value, spec.require))
         return value.fill_nan(None).alias(name), problems
     if spec.type == "flags":
@@ -144,30 +143,55 @@ def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] |
     value = source.cast(pl.String).str.strip_chars()
     value = pl.when(value == "").then(None).otherwise(value)
     if spec.require != "optional":
-        problems.append(pl.when(value.is_null()).then(pl.lit(f"{name}: missing required value")))
+        problems.append((value.is_null(), pl.lit(f"{name}: missing required value")))
     allowed = list(spec.allowed or (tier_names if name == "tier" and tier_names else []))
     if allowed:
-        problems.append(pl.when(value.is_not_null() & ~value.is_in(allowed)).then(
-            pl.format("{}: '{}' is not one of {}", pl.lit(name), value, pl.lit(", ".join(allowed)))))
+        problems.append((value.is_not_null() & ~value.is_in(allowed),
+                         pl.format("{}: '{}' is not one of {}", pl.lit(name), value, pl.lit(", ".join(allowed)))))
     return value.alias(name), problems
 
 
-def _value_checks(name: str, value: pl.Expr, require: str) -> list[pl.Expr]:
-    checks: list[pl.Expr] = []
+def _value_checks(name: str, value: pl.Expr, require: str) -> list[Problem]:
+    checks: list[Problem] = []
     if require != "optional":  # NaN marks a cell already reported as not a number
-        checks.append(pl.when(value.is_null()).then(pl.lit(f"{name}: missing required value")))
+        checks.append((value.is_null(), pl.lit(f"{name}: missing required value")))
         value = value.fill_nan(None)
     if require == "positive":
-        checks.append(pl.when(value <= 0).then(pl.format("{}: must be > 0, got {}", pl.lit(name), value)))
+        checks.append((value <= 0, pl.format("{}: must be > 0, got {}", pl.lit(name), value)))
     if require == "non_negative":
-        checks.append(pl.when(value < 0).then(pl.format("{}: must be ≥ 0, got {}", pl.lit(name), value)))
+        checks.append((value < 0, pl.format("{}: must be ≥ 0, got {}", pl.lit(name), value)))
     return checks
 
 
-def _duplicate_check() -> pl.Expr:
-    """Every row of a duplicated id is an error: the bureau must say which record is right."""
+def _clean_id() -> pl.Expr:
     ident = pl.col(ID_FIELD).cast(pl.String).str.strip_chars()
-    count = pl.len().over(ident)
-    return pl.when(ident.is_not_null() & (ident != "") & (count > 1)).then(
-        pl.format("{}: duplicate '{}' ({} rows share it)", pl.lit(ID_FIELD), ident, count)
-    )
+    return pl.when(ident != "").then(ident)
+
+
+def _count_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``__dups`` (rows sharing the id, where more than one) without hashing every id as text.
+
+    A 64-bit hash finds the candidates in one fast pass; only those are compared as strings, so a
+    hash collision can never make two different ids look like duplicates.
+    """
+    candidate = frame.select(_clean_id().hash().is_duplicated() & _clean_id().is_not_null()).to_series()
+    counts = np.zeros(frame.height, dtype=np.uint32)
+    if candidate.any():
+        sub = frame.filter(candidate).select(pl.col(ROW), pl.len().over(_clean_id()).alias("n"))
+        counts[sub[ROW].to_numpy()] = sub["n"].to_numpy()
+    return frame.with_columns(pl.Series(DUPS, counts))
+
+
+def _duplicate_check() -> Problem:
+    """Every row of a duplicated id is an error: the bureau must say which record is right."""
+    return pl.col(DUPS) > 1, pl.format("{}: duplicate '{}' ({} rows share it)", pl.lit(ID_FIELD), _clean_id(), pl.col(DUPS))
+
+
+def _describe_problems(frame: pl.DataFrame, problems: list[Problem]) -> pl.DataFrame:
+    """Add the ``error`` column; messages are formatted only for the few records that have problems."""
+    flagged = frame.select(pl.any_horizontal([cond.fill_null(False) for cond, _ in problems])).to_series()
+    if not flagged.any():
+        return frame.with_columns(pl.lit(None, dtype=pl.String).alias(ERROR))
+    messages = frame.filter(flagged).select(
+        pl.col(ROW), join_messages([pl.when(cond).then(message) for cond, message in problems]).alias(ERROR))
+    return frame.join(messages, on=ROW, how="left", maintain_order="left")

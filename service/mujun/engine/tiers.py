@@ -16,6 +16,7 @@ import polars as pl
 from mujun.engine.adjust import SCORE
 from mujun.engine.columns import GROUP_N, OK, ROW, SCOPE_TIER, STATUS, VETO, column_of
 from mujun.engine.compile import Plan
+from mujun.engine.ranking import rank_within_groups
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["assign_tiers", "GROUP", "TIER", "RANK", "cumulative_cuts", "BASIS_POINTS"]
@@ -78,26 +79,18 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 
 
 def _rank(frame: pl.DataFrame, plan: Plan, eligible: pl.Expr) -> pl.DataFrame:
-    """Sort only the eligible firms, then scatter ranks back: the input order is never disturbed."""
+    """Rank only the eligible firms, then scatter ranks back: the input order is never disturbed."""
     keys = [(column_of(plan, name) or name, desc) for name, desc in plan.order_by]
     keys.append((ID_FIELD, False))
     sub = frame.filter(eligible).select([ROW, GROUP, *dict.fromkeys(k for k, _ in keys)])
-    ordered = sub.sort([GROUP, *(k for k, _ in keys)], descending=[False, *(d for _, d in keys)], nulls_last=True)
-    ranked = ordered.select(
-        pl.col(ROW),
-        (pl.int_range(pl.len(), dtype=pl.UInt32).over(GROUP) + 1).alias(RANK),
-        pl.len().over(GROUP).cast(pl.UInt32).alias(GROUP_N),
-    )
-    rows = ranked[ROW].to_numpy()
-    rank = np.zeros(frame.height, dtype=np.uint32)
-    size = np.zeros(frame.height, dtype=np.uint32)
-    rank[rows] = ranked[RANK].to_numpy()
-    size[rows] = ranked[GROUP_N].to_numpy()
+    rank, size = rank_within_groups(sub, GROUP, keys)
+    rows = sub[ROW].to_numpy()
+    full_rank = np.zeros(frame.height, dtype=np.uint32)
+    full_size = np.zeros(frame.height, dtype=np.uint32)
+    full_rank[rows], full_size[rows] = rank, size
     placed = np.zeros(frame.height, dtype=bool)
     placed[rows] = True
     return frame.with_columns(
-        pl.Series(RANK, rank).alias(RANK), pl.Series(GROUP_N, size).alias(GROUP_N), pl.Series("__placed", placed)
-    ).with_columns(
-        pl.when(pl.col("__placed")).then(pl.col(RANK)).otherwise(None).alias(RANK),
-        pl.when(pl.col("__placed")).then(pl.col(GROUP_N)).otherwise(None).alias(GROUP_N),
-    ).drop("__placed")
+        pl.when(pl.Series(placed)).then(pl.Series(full_rank)).otherwise(None).alias(RANK),
+        pl.when(pl.Series(placed)).then(pl.Series(full_size)).otherwise(None).alias(GROUP_N),
+    )
