@@ -153,3 +153,12 @@ def test_tokens_are_stored_hashed_and_resolve_by_secret(db):
         assert secret not in s.execute(text("SELECT token_hash FROM tokens")).scalar()
         assert tokens.resolve(s, secret).role == "agency"
         assert tokens.resolve(s, secret + "x") is None
+
+
+def test_a_revoked_token_no_longer_resolves(db):
+    with db.write() as s:
+        secret, row = tokens.create(s, role="agency", regions=["320102"])
+    with db.write() as s:
+        tokens.revoke(s, row.id)
+    with db.read() as s:
+        assert tokens.resolve(s, secret) is None

@@ -1,10 +1,13 @@
-"""``mujun token create``: make an API token in a server's store (shown once, stored hashed)."""
+"""``mujun token create | list | revoke``: API tokens in a server's store (shown once, stored hashed)."""
 
 from __future__ import annotations
 
-import typer
+import json
 
-from mujun.cli._common import console
+import typer
+from rich.table import Table
+
+from mujun.cli._common import console, handle_errors
 from mujun.store import open_database, sqlite_url, tokens
 
 __all__ = ["register"]
@@ -16,13 +19,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(token_app, name="token")
 
 
+DataDirOption = typer.Option("data", "--data-dir", envvar="MUJUN_DATA_DIR", help="The server's data directory")
+DatabaseUrlOption = typer.Option("", "--database-url", envvar="MUJUN_DATABASE_URL", help="Instead of --data-dir")
+
+
 @token_app.command("create")
 def create(
     role: str = typer.Option(..., "--role", help=f"One of: {', '.join(tokens.ROLES)}"),
     regions: list[str] | None = typer.Option(None, "--region", help="County code the token is limited to (repeatable)"),
     name: str = typer.Option("", "--name", help="Who holds it, e.g. 'tax bureau Qingjiangpu'"),
-    data_dir: str = typer.Option("data", "--data-dir", envvar="MUJUN_DATA_DIR", help="The server's data directory"),
-    database_url: str = typer.Option("", "--database-url", envvar="MUJUN_DATABASE_URL", help="Instead of --data-dir"),
+    data_dir: str = DataDirOption,
+    database_url: str = DatabaseUrlOption,
 ) -> None:
     """Create a token and print it; only its hash is kept, so store the printed value safely."""
     if role not in tokens.ROLES:
@@ -36,3 +43,33 @@ def create(
     console.print(f"[dim]token {row.id} ({row.name}), role {role}, regions {', '.join(regions or []) or 'all'}[/]",
                   highlight=False)
     print(secret)
+
+
+@token_app.command("list")
+def list_tokens(data_dir: str = DataDirOption, database_url: str = DatabaseUrlOption) -> None:
+    """Every token: id, holder, role, regions, created, revoked (never the secret)."""
+    db = open_database(database_url or sqlite_url(data_dir))
+    try:
+        with db.read() as session:
+            rows = tokens.listing(session)
+    finally:
+        db.close()
+    table = Table("id", "name", "role", "regions", "created", "revoked")
+    for row in rows:
+        table.add_row(str(row.id), row.name, row.role, ", ".join(json.loads(row.regions_json)) or "all",
+                      f"{row.created_at:%Y-%m-%d %H:%M}", f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "")
+    console.print(table)
+
+
+@token_app.command("revoke")
+@handle_errors
+def revoke(token_id: int = typer.Argument(..., help="Token id from `mujun token list`"),
+           data_dir: str = DataDirOption, database_url: str = DatabaseUrlOption) -> None:
+    """Revoke a token; servers refuse it once their short token cache expires (10 s)."""
+    db = open_database(database_url or sqlite_url(data_dir))
+    try:
+        with db.write() as session:
+            row = tokens.revoke(session, token_id)
+    finally:
+        db.close()
+    console.print(f"token {row.id} ({row.name}) revoked")

@@ -13,10 +13,11 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mujun.errors import NotFound
 from mujun.store import audit
-from mujun.store.models import TokenRow
+from mujun.store.models import TokenRow, utcnow
 
-__all__ = ["ROLES", "create", "resolve", "hash_token"]
+__all__ = ["ROLES", "create", "resolve", "revoke", "listing", "hash_token"]
 
 #: agency: evaluate and read decisions of its regions; editor: packs; operator: cycles;
 #: auditor: read the audit log; admin: everything.
@@ -48,3 +49,19 @@ def resolve(session: Session, secret: str) -> TokenRow | None:
     """The live token with this secret, or None (unknown or revoked)."""
     row = session.scalar(select(TokenRow).where(TokenRow.token_hash == hash_token(secret)))
     return row if row is not None and row.revoked_at is None else None
+
+
+def listing(session: Session) -> list[TokenRow]:
+    return list(session.scalars(select(TokenRow).order_by(TokenRow.id)))
+
+
+def revoke(session: Session, token_id: int, *, actor: str = "cli") -> TokenRow:
+    """Stop a token from working (servers notice within their token cache time, 10 s by default)."""
+    row = session.get(TokenRow, token_id)
+    if row is None:
+        raise NotFound(f"there is no token {token_id}; `mujun token list` shows them", location=f"token/{token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(session, actor=actor, action="token.revoke", target=f"token/{row.id}",
+                     before=row.token_hash[:16], detail={"role": row.role, "name": row.name})
+    return row
