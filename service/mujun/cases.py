@@ -2,7 +2,8 @@
 
 One runner serves ``mujun pack test`` and the test suite. A case gives input records (and optionally
 prior-year records, a tier history, parameter overrides) and, per enterprise, the expected status,
-score, tier, rank, items, measures, indicators and benchmarks; numbers match within ``tolerance``.
+score, tier, rank, items, measures, indicators and benchmarks (checks packs: decision, failed, checks,
+failed_contains as one text or a list); numbers match within ``tolerance``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from mujun.pack import Pack
 __all__ = ["Case", "CaseOutcome", "load_cases", "run_case", "case_files"]
 
 _SECTIONS = {"items": "item.", "measures": "measure.", "indicators": "indicator.", "benchmarks": "benchmark.",
-             "adjustments": "adjust."}
-_SCALARS = ("status", "score", "tier", "rank", "group", "benchmark_basis")
+             "adjustments": "adjust.", "checks": "check."}
+_SCALARS = ("status", "score", "tier", "rank", "group", "benchmark_basis", "decision", "failed")
+_CONTAINS = {"error_contains": "error", "reason_contains": "reason", "failed_contains": "failed"}
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,11 @@ def run_case(pack: Pack, case: Case) -> CaseOutcome:
                 for name, value in want.items():
                     column = _SECTIONS[key] + name
                     _compare(outcome, f"{ident}.{column}", row.get(column), value, tolerance)
-            elif key in ("error_contains", "reason_contains"):
-                text = row.get(key.split("_")[0]) or ""
-                if str(want) not in text:
-                    outcome.mismatches.append(f"{ident}.{key}: {want!r} not in {text!r}")
+            elif key in _CONTAINS:
+                text = row.get(_CONTAINS[key]) or ""
+                for part in want if isinstance(want, list) else [want]:
+                    if str(part) not in text:
+                        outcome.mismatches.append(f"{ident}.{key}: {part!r} not in {text!r}")
             else:
                 outcome.mismatches.append(f"{ident}: unknown expectation {key!r}")
     return outcome

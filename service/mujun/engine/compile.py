@@ -16,9 +16,10 @@ from mujun.packs import expr as ex
 from mujun.packs.fields import CANONICAL_FIELDS, ID_FIELD, TIER_FIELD
 from mujun.packs.model import InputSpec, Pack
 
-__all__ = ["Plan", "InputField", "compile_plan", "PASSES"]
+__all__ = ["Plan", "InputField", "compile_plan", "PASSES", "CYCLE"]
 
 NUM, STR, BOOL, FLAGS = "number", "string", "bool", "flags"
+CYCLE = "cycle"
 STAGE_NAMES = {"score": NUM, "tier": STR, "rank": NUM, "tier_streak": NUM}
 
 
@@ -159,6 +160,15 @@ def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str
         if not isinstance(node.args[0], ex.Str):
             raise TypeError("has_flag() takes a quoted flag, as in has_flag('high_tech')")
         return BOOL
+    if node.func == "lookup_floor":
+        table = node.args[0]
+        if not isinstance(table, ex.Name) or table.name not in tables:
+            raise TypeError(f"lookup_floor() needs a table parameter first; tables: {', '.join(tables) or 'none'}")
+        if not all(_is_number(key) for key in tables[table.name]):
+            raise TypeError(f"lookup_floor() needs a table keyed by numbers (years, bounds); {table.name} is not")
+        if _infer(node.args[1], scope, tables) != NUM:
+            raise TypeError("lookup_floor() compares numbers: its second argument must be a number")
+        return NUM
     if node.func == "lookup":
         table = node.args[0]
         if not isinstance(table, ex.Name) or table.name not in tables:
@@ -183,6 +193,14 @@ def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str
     if any(a != NUM for a in args):
         raise TypeError(f"{node.func}() needs numbers")
     return NUM
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- passes
@@ -313,24 +331,62 @@ def _pass_tiers(c: _Compiler) -> None:
 
 def _pass_measures(c: _Compiler) -> None:
     tiers = c.plan.tier_names
+    if CYCLE in c.types:
+        c.fail(f"inputs.{CYCLE}", f"'{CYCLE}' is the evaluated cycle (the year); name the input field otherwise")
+    c.types[CYCLE] = NUM  # measures and checks may read the cycle year: rates in force from a year on
     for name, measure in c.plan.pack.measures.items():
         path = f"measures.{name}"
         scope = dict(c.types)
+        want = STR if measure.type == "text" else NUM
         if isinstance(measure.by_tier, str):
             table = c.plan.tables.get(measure.by_tier)
             if table is None:
                 c.fail(f"{path}.by_tier", f"{measure.by_tier!r} is not a table parameter")
+            elif want == STR:
+                c.fail(f"{path}.by_tier", "a text measure lists its words per tier: by_tier: {D: \"'关闭退出'\"}")
             else:
                 _check_tier_keys(c, f"{path}.by_tier", table, tiers)
         elif isinstance(measure.by_tier, dict):
             _check_tier_keys(c, f"{path}.by_tier", measure.by_tier, tiers)
             for tier, value in measure.by_tier.items():
-                c.expression(f"{path}.by_tier.{tier}", value, scope)
+                c.expression(f"{path}.by_tier.{tier}", value, scope, want=want)
         if measure.by_tier is not None and measure.default is not None:
-            c.expression(f"{path}.default", measure.default, scope)
+            c.expression(f"{path}.default", measure.default, scope, want=want)
         if measure.expr is not None:
-            c.expression(f"{path}.expr", measure.expr, scope)
-        c.types[f"measure.{name}"] = NUM
+            c.expression(f"{path}.expr", measure.expr, scope, want=want)
+        if measure.allocate is not None:
+            _allocation(c, f"{path}.allocate", measure, scope)
+        c.types[f"measure.{name}"] = want
+
+
+def _allocation(c: _Compiler, path: str, measure, scope: dict[str, str]) -> None:
+    spec = measure.allocate
+    _check_group_fields(c, f"{path}.group_by", spec.group_by)
+    per_group = set(c.plan.numbers) | set(c.plan.tables) | set(spec.group_by)
+    c.expression(f"{path}.budget", spec.budget, {k: v for k, v in scope.items() if k in per_group})
+    c.expression(f"{path}.weight", spec.weight, scope)
+
+
+def _pass_checks(c: _Compiler) -> None:
+    scope = dict(c.types)
+    scope.setdefault(CYCLE, NUM)
+    seen: set[str] = set()
+    for i, check in enumerate(c.plan.pack.checks):
+        path = f"checks.{i}"
+        if check.name in seen:
+            c.fail(f"{path}.name", f"check {check.name!r} is declared twice")
+        seen.add(check.name)
+        c.expression(f"{path}.value", check.value, scope)
+        for bound in ("min", "max"):
+            if getattr(check, bound) is not None:
+                c.expression(f"{path}.{bound}", getattr(check, bound), scope)
+        if check.when is not None:
+            c.expression(f"{path}.when", check.when, scope, want=BOOL)
+        if check.message is not None:
+            try:
+                check.message.format(label="", value="", threshold="", unit="")
+            except (KeyError, IndexError, ValueError) as exc:
+                c.fail(f"{path}.message", f"placeholders are {{label}} {{value}} {{threshold}} {{unit}}; got {exc}")
 
 
 def _check_tier_keys(c: _Compiler, path: str, table: dict, tiers: list[str]) -> None:
@@ -363,6 +419,7 @@ PASSES: tuple[tuple[str, Callable[[_Compiler], None]], ...] = (
     ("adjustments", _pass_adjustments),
     ("tiers", _pass_tiers),  # declares tier, rank for measures
     ("measures", _pass_measures),  # in declaration order: a measure may read earlier ones
+    ("checks", _pass_checks),  # after measures: a condition may read a tier or a measure
     ("inputs", _pass_inputs),  # last: collects every field the expressions above read
 )
 

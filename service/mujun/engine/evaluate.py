@@ -14,6 +14,7 @@ import polars as pl
 
 from mujun.engine.adjust import SCORE, score_and_adjust
 from mujun.engine.benchmarks import BASIS, compute_benchmarks
+from mujun.engine.checks import DECISION, FAILED_REASONS, apply_checks, check_col
 from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, adjust_col, benchmark_col, indicator_col,
                                   item_col, measure_col)
 from mujun.engine.compile import Plan
@@ -54,6 +55,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("score", lambda f, p, i: score_and_adjust(f, p)),
     ("tiers", lambda f, p, i: assign_tiers(f, p)),  # after score: vetoes and quotas need it
     ("measures", lambda f, p, i: apply_measures(f, p, i.history, i.cycle)),
+    ("checks", lambda f, p, i: apply_checks(f, p)),  # last: a condition may read a tier or a measure
 )
 
 
@@ -91,6 +93,9 @@ def output_columns(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
     columns += [pl.when(pl.col(STATUS) != FAILED).then(pl.col(indicator_col(n))).alias(indicator_col(n))
                 for n in pack.indicators]
     columns += [pl.when(ok).then(pl.col(benchmark_col(n))).alias(benchmark_col(n)) for n in pack.benchmarks]
+    if pack.checks:
+        columns += [pl.col(DECISION), pl.col(FAILED_REASONS)]
+        columns += [pl.col(check_col(c.name)) for c in pack.checks]
     if BASIS in frame.columns:
         columns.append(pl.when(ok).then(pl.col(BASIS)).alias(BASIS))
     columns += [pl.lit(pack.id).alias("pack_id"), pl.lit(pack.version).alias("pack_version"),

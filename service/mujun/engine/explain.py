@@ -14,7 +14,8 @@ from mujun.engine.adjust import SCORE
 from mujun.engine.benchmarks import BASIS
 from mujun.engine.columns import (ERROR, GROUP_N, OK, REASON, STATUS, VETO, adjust_col, benchmark_col, column_of,
                                   indicator_col, item_col, measure_col)
-from mujun.engine.compile import Plan
+from mujun.engine.checks import DECISION, FAILED_REASONS, check_col
+from mujun.engine.compile import CYCLE, Plan
 from mujun.engine.tiers import GROUP, RANK, TIER, cumulative_cuts
 from mujun.packs import expr as ex
 from mujun.packs.fields import ID_FIELD
@@ -27,7 +28,7 @@ def row_env(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
     env: dict[str, Any] = dict(plan.numbers)
     names = set(plan.inputs) | set(plan.pack.indicators) | set(plan.pack.benchmarks)
     names |= {f"item.{n}" for n in plan.pack.items} | {f"measure.{n}" for n in plan.pack.measures}
-    names |= {SCORE, TIER, RANK, "tier_streak"}
+    names |= {SCORE, TIER, RANK, "tier_streak", CYCLE}
     for name in names:
         column = column_of(plan, name)
         if column is not None and column in row:
@@ -75,7 +76,22 @@ def explain_row(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
     trace["score"] = row.get(SCORE)
     trace["tier"] = _tier(plan, row)
     trace["measures"] = _measures(plan, row)
+    if pack.checks:
+        trace["checks"] = _checks(plan, row, env)
     return trace
+
+
+def _checks(plan: Plan, row: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
+    """Each condition with the value and threshold it compared, and the decision they add up to."""
+    out: dict[str, Any] = {"decision": row.get(DECISION), "failed": row.get(FAILED_REASONS), "conditions": []}
+    for i, check in enumerate(plan.pack.checks):
+        bound = "min" if check.min is not None else "max"
+        out["conditions"].append({
+            "name": check.name, "label": check.label, "passed": row.get(check_col(check.name)),
+            "value": _eval(plan, f"checks.{i}.value", env), bound: _eval(plan, f"checks.{i}.{bound}", env),
+            "unit": check.unit,
+        })
+    return out
 
 
 def _benchmark(plan: Plan, name: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -192,6 +208,17 @@ def format_trace(trace: dict[str, Any]) -> str:
         lines.append(f"tier: {tier.get('tier')} — {tier.get('why', '')}")
     for name, m in trace.get("measures", {}).items():
         lines.append(f"  measure {m['label'] or name} = {_num(m['value'])} {m['unit'] or ''}")
+    checks = trace.get("checks")
+    if checks:
+        for cond in checks["conditions"]:
+            if cond["passed"] is None:
+                lines.append(f"  check {cond['label'] or cond['name']}: does not apply")
+                continue
+            bound = "≥" if "min" in cond else "≤"
+            limit = cond.get("min", cond.get("max"))
+            lines.append(f"  check {cond['label'] or cond['name']}: {_num(cond['value'])} {bound} {_num(limit)} "
+                         f"{cond['unit'] or ''} → {'pass' if cond['passed'] else 'FAIL'}")
+        lines.append(f"decision: {checks['decision']}" + (f" — {checks['failed']}" if checks["failed"] else ""))
     return "\n".join(lines)
 
 

@@ -2,15 +2,17 @@
 
 ``tier_streak`` counts the consecutive cycles, this one included, in which a firm has had its
 current tier, from the ``history`` table (enterprise_id, cycle, tier): Shandong's surcharge grows
-with consecutive D years.
+with consecutive D years. ``cycle`` (the evaluated year) is a column from here on, for rates that
+change by year; ``allocate`` measures share a budget across a group (see :mod:`mujun.engine.allocate`).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from mujun.engine.allocate import allocate
 from mujun.engine.columns import compile_expr, measure_col
-from mujun.engine.compile import Plan
+from mujun.engine.compile import CYCLE, Plan
 from mujun.engine.tiers import TIER
 from mujun.errors import InputError
 from mujun.packs.fields import ID_FIELD
@@ -55,12 +57,17 @@ def _streak(frame: pl.DataFrame, history: pl.DataFrame | None, cycle: int | None
 
 
 def apply_measures(frame: pl.DataFrame, plan: Plan, history: pl.DataFrame | None, cycle: int | None) -> pl.DataFrame:
+    frame = frame.with_columns(pl.lit(cycle, dtype=pl.Float64).alias(CYCLE))
     if not plan.pack.measures:
         return frame
     frame = _streak(frame, history, cycle)
     has_tier = pl.col(TIER).is_not_null()
     for name, measure in plan.pack.measures.items():
         path = f"measures.{name}"
+        dtype = pl.String if measure.type == "text" else pl.Float64
+        if measure.allocate is not None:
+            frame = frame.with_columns(allocate(frame, plan, f"{path}.allocate", measure.allocate).alias(measure_col(name)))
+            continue
         if measure.expr is not None:
             value = compile_expr(plan, f"{path}.expr")
         else:
@@ -70,7 +77,7 @@ def apply_measures(frame: pl.DataFrame, plan: Plan, history: pl.DataFrame | None
                 entry = (pl.lit(float(table[tier])) if isinstance(measure.by_tier, str)  # type: ignore[index]
                          else compile_expr(plan, f"{path}.by_tier.{tier}"))
                 chain = chain.when(pl.col(TIER) == tier).then(entry)  # type: ignore[union-attr]
-            default = compile_expr(plan, f"{path}.default") if measure.default is not None else pl.lit(None, dtype=pl.Float64)
+            default = compile_expr(plan, f"{path}.default") if measure.default is not None else pl.lit(None, dtype=dtype)
             value = chain.otherwise(default) if table else default  # type: ignore[union-attr]
-        frame = frame.with_columns(pl.when(has_tier).then(value).otherwise(None).cast(pl.Float64).alias(measure_col(name)))
+        frame = frame.with_columns(pl.when(has_tier).then(value).otherwise(None).cast(dtype).alias(measure_col(name)))
     return frame

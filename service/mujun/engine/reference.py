@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from mujun.engine.allocate import DECIMALS
+from mujun.engine.checks import message_parts, render_number
 from mujun.engine.compile import Plan
 from mujun.engine.tiers import cumulative_cuts
 from mujun.packs import expr as ex
@@ -32,6 +34,8 @@ def reference_evaluate(plan: Plan, records: list[dict[str, Any]], prior: list[di
     _score(plan, rows)
     _tiers(plan, rows)
     _measures(plan, rows, history, cycle)
+    if plan.pack.checks:
+        _checks(plan, rows)
     return rows
 
 
@@ -303,25 +307,90 @@ def _measures(plan: Plan, rows: list[dict[str, Any]], history: list[dict[str, An
         past[str(entry[ID_FIELD])][int(entry["cycle"])] = str(entry["tier"])
     now = cycle if cycle is not None else (max((c for p in past.values() for c in p), default=0) + 1)
     for env in rows:
+        env["cycle"] = None if cycle is None else float(cycle)
         if env["tier"] is None:
             env["tier_streak"] = None
-            for name in plan.pack.measures:
-                env[f"measure.{name}"] = None
             continue
         streak, year = 1, now - 1
         while past.get(env[ID_FIELD], {}).get(year) == env["tier"]:
             streak, year = streak + 1, year - 1
         env["tier_streak"] = float(streak)
-        for name, measure in plan.pack.measures.items():
-            path = f"measures.{name}"
-            if measure.expr is not None:
-                value = _eval(plan, f"{path}.expr", env)
-            elif isinstance(measure.by_tier, str):
-                table = plan.tables[measure.by_tier]
-                value = table[env["tier"]] if env["tier"] in table else (
-                    _eval(plan, f"{path}.default", env) if measure.default is not None else None)
-            elif env["tier"] in (measure.by_tier or {}):
-                value = _eval(plan, f"{path}.by_tier.{env['tier']}", env)
-            else:
-                value = _eval(plan, f"{path}.default", env) if measure.default is not None else None
-            env[f"measure.{name}"] = value
+    for name, measure in plan.pack.measures.items():  # measure by measure: an allocation needs the whole group
+        if measure.allocate is not None:
+            _allocate(plan, name, measure.allocate, rows)
+            continue
+        for env in rows:
+            env[f"measure.{name}"] = None if env["tier"] is None else _measure_value(plan, name, measure, env)
+
+
+def _measure_value(plan: Plan, name: str, measure: Any, env: dict[str, Any]) -> Any:
+    path = f"measures.{name}"
+    if measure.expr is not None:
+        return _eval(plan, f"{path}.expr", env)
+    if isinstance(measure.by_tier, str):
+        table = plan.tables[measure.by_tier]
+        if env["tier"] in table:
+            return table[env["tier"]]
+    elif env["tier"] in (measure.by_tier or {}):
+        return _eval(plan, f"{path}.by_tier.{env['tier']}", env)
+    return _eval(plan, f"{path}.default", env) if measure.default is not None else None
+
+
+def _allocate(plan: Plan, name: str, spec: Any, rows: list[dict[str, Any]]) -> None:
+    """Floor each share to whole units, then one unit each to the largest remainders (see engine.allocate)."""
+    path = f"measures.{name}.allocate"
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for env in rows:
+        groups[tuple(env[g] for g in spec.group_by)].append(env)
+    for members in groups.values():
+        budget = _eval(plan, f"{path}.budget", members[0])
+        units = None if budget is None else math.floor(_round(budget / spec.unit))
+        weights = []
+        for env in members:
+            w = _eval(plan, f"{path}.weight", env) if env["tier"] is not None else None
+            weights.append(w if w is not None and w > 0 else 0.0)
+        total = math.fsum(weights)
+        shares = []
+        for env, w in zip(members, weights):
+            raw = units * w / total if units is not None and total > 0 else 0.0
+            base = math.floor(_round(raw))
+            shares.append([env, w, base, raw - base])
+        left = 0 if units is None else units - sum(s[2] for s in shares)
+        order = sorted(shares, key=lambda s: (-s[3], -s[1], s[0][ID_FIELD] is None, s[0][ID_FIELD] or ""))
+        for position, share in enumerate(order):
+            if share[1] > 0 and position < left:
+                share[2] += 1
+        for env, _w, base, _frac in shares:
+            ok = env["tier"] is not None and units is not None
+            env[f"measure.{name}"] = float(base) * spec.unit if ok else None
+
+
+def _round(value: float) -> float:
+    return round(value, DECIMALS)
+
+
+def _checks(plan: Plan, rows: list[dict[str, Any]]) -> None:
+    decision = plan.pack.decision
+    for env in rows:
+        env.setdefault("cycle", None)
+        rated = env["status"] == "ok"
+        reasons = []
+        for i, check in enumerate(plan.pack.checks):
+            path = f"checks.{i}"
+            applies = rated and (check.when is None or _eval(plan, f"{path}.when", env) is True)
+            if not applies:
+                env[f"check.{check.name}"] = None
+                continue
+            bound = "min" if check.min is not None else "max"
+            value, threshold = _eval(plan, f"{path}.value", env), _eval(plan, f"{path}.{bound}", env)
+            missing = value is None or threshold is None
+            passed = not missing and (value >= threshold if bound == "min" else value <= threshold)
+            env[f"check.{check.name}"] = passed
+            if not passed:
+                failed, lacking = message_parts(check)
+                label = check.label or check.name
+                reasons.append(lacking.format(label=label) if missing else failed.format(
+                    label=label, unit=check.unit or "", value=render_number(value, check.digits),
+                    threshold=render_number(threshold, check.digits)))
+        env["failed"] = ("; ".join(reasons) or None) if rated else None
+        env["decision"] = (decision.fail if reasons else decision.pass_) if rated else None

@@ -8,7 +8,9 @@ which have exactly two interpreters: :func:`to_polars` (the vectorized plan) and
 
 - arithmetic and comparisons with a missing operand give missing; ``x / 0`` gives missing;
 - ``and`` / ``or`` follow three-valued logic; a missing condition counts as false in ``when``;
-- ``min`` / ``max`` give missing when any argument is missing; ``coalesce`` takes the first present.
+- ``min`` / ``max`` give missing when any argument is missing; ``coalesce`` takes the first present;
+- ``lookup(table, key)`` gives missing for a key the table lacks; ``lookup_floor(table, x)`` takes the
+  entry with the largest numeric key ≤ x (a rate in force "from 2021 on"), missing below the first key.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import polars as pl
 
 __all__ = [
     "Node", "Num", "Str", "Name", "Unary", "Binary", "Compare", "Logic", "Call", "InList",
-    "ExpressionSyntaxError", "parse", "names", "to_polars", "eval_row", "FUNCTIONS",
+    "ExpressionSyntaxError", "parse", "names", "to_polars", "eval_row", "floor_entries", "FUNCTIONS",
 ]
 
 
@@ -100,6 +102,7 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "has_flag": (1, 1),
     "round": (1, 2),
     "lookup": (2, 2),
+    "lookup_floor": (2, 2),
 }
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -206,7 +209,7 @@ def _convert_call(node: ast.Call, text: str) -> Node:
         expected = str(low) if low == high else f"{low}+" if high is None else f"{low}-{high}"
         raise ExpressionSyntaxError(f"{text!r}: {func}() takes {expected} arguments, got {count}")
     args = tuple(_convert(a, text) for a in node.args)
-    if func in ("has_flag", "lookup") and not isinstance(args[0 if func == "has_flag" else 0], (Str, Name)):
+    if func in ("has_flag", "lookup", "lookup_floor") and not isinstance(args[0], (Str, Name)):
         raise ExpressionSyntaxError(f"{text!r}: {func}() needs a name or a quoted string as first argument")
     return Call(func, args)
 
@@ -281,6 +284,12 @@ def _call_polars(node: Call, resolve: Resolver, tables: TableResolver) -> pl.Exp
         table = tables(_literal_name(node.args[0]))
         key = to_polars(node.args[1], resolve, tables)
         return key.replace_strict(list(table), list(table.values()), default=None, return_dtype=pl.Float64)
+    if func == "lookup_floor":
+        x = to_polars(node.args[1], resolve, tables)
+        chain: Any = pl
+        for bound, value in sorted(floor_entries(tables(_literal_name(node.args[0]))), reverse=True):
+            chain = chain.when(x >= bound).then(pl.lit(value, dtype=pl.Float64))
+        return chain.otherwise(pl.lit(None, dtype=pl.Float64)) if chain is not pl else pl.lit(None, dtype=pl.Float64)
     args = [to_polars(n, resolve, tables) for n in node.args]
     if func in ("min", "max"):
         any_missing = pl.any_horizontal([a.is_null() for a in args])
@@ -298,6 +307,11 @@ def _call_polars(node: Call, resolve: Resolver, tables: TableResolver) -> pl.Exp
         digits = int(node.args[1].value) if len(node.args) > 1 and isinstance(node.args[1], Num) else 0
         return args[0].round(digits, mode="half_away_from_zero")
     raise ExpressionSyntaxError(f"unknown function {func!r}")  # unreachable after parse()
+
+
+def floor_entries(table: Mapping[str, float]) -> list[tuple[float, float]]:
+    """A table's (numeric key, value) pairs for ``lookup_floor``; the compiler checks the keys are numbers."""
+    return [(float(key), float(value)) for key, value in table.items()]
 
 
 def _literal_name(node: Node) -> str:
@@ -360,6 +374,11 @@ def _call_row(node: Call, env: Mapping[str, Any], tables: TableResolver) -> Any:
     if func == "lookup":
         key = eval_row(node.args[1], env, tables)
         return tables(_literal_name(node.args[0])).get(key)
+    if func == "lookup_floor":
+        x = eval_row(node.args[1], env, tables)
+        below = [(bound, value) for bound, value in floor_entries(tables(_literal_name(node.args[0])))
+                 if x is not None and bound <= x]
+        return max(below)[1] if below else None
     args = [eval_row(n, env, tables) for n in node.args]
     if func in ("min", "max"):
         return None if any(a is None for a in args) else (min(args) if func == "min" else max(args))

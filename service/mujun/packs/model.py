@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "Pack", "InputSpec", "Parameter", "ScopeRule", "Indicator", "Benchmark", "Step", "Item",
-    "Adjustment", "Threshold", "Quota", "Tiers", "Measure", "Effective", "Expression",
+    "Adjustment", "Threshold", "Quota", "Tiers", "Measure", "Allocation", "Check", "Decision", "Effective",
+    "Expression",
 ]
 
 Expression = str | float
@@ -219,20 +220,84 @@ class Tiers(_Model):
         return list(self.names)
 
 
+class Allocation(_Model):
+    """A fixed budget shared out within each ``group_by`` group in proportion to ``weight``.
+
+    Energy quota (用能指标) comes from a county budget: the tiers change each firm's share, and the
+    shares must add up to the budget, never more. Each share is floored to a whole number of
+    ``unit``; the units left over go one each to the largest fractional remainders (ties: the larger
+    weight, then the enterprise id), so a group's allocations add up to ``floor(budget / unit) × unit``.
+    ``budget`` may read only parameters and the ``group_by`` fields, so it is one number per group.
+    Firms without a tier, or with a missing or non-positive weight, get 0.
+    """
+
+    budget: Expression
+    weight: Expression
+    group_by: list[str] = []
+    unit: float = Field(default=1.0, gt=0)
+
+
 class Measure(_Model):
-    """A per-tier output: ``by_tier`` (a mapping, or the name of a table parameter), else ``expr``."""
+    """A per-tier output: ``by_tier`` (a mapping, or the name of a table parameter), ``expr``, or ``allocate``.
+
+    ``type: text`` makes a measure a word instead of a number (which rule a rate comes from, a
+    Nantong class such as 关闭退出); its expressions must then give text, and ``default`` is empty.
+    """
 
     label: str | None = None
     unit: str | None = None
+    type: Literal["number", "text"] = "number"
     by_tier: dict[str, Expression] | str | None = None
     default: Expression | None = 0.0
     expr: Expression | None = None
+    allocate: Allocation | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("type") == "text" and "default" not in data:
+            return {**data, "default": None}
+        return data
 
     @model_validator(mode="after")
     def _one_kind(self) -> Measure:
-        if (self.by_tier is None) == (self.expr is None):
-            raise ValueError("give either 'by_tier' or 'expr'")
+        if sum(x is not None for x in (self.by_tier, self.expr, self.allocate)) != 1:
+            raise ValueError("give exactly one of 'by_tier', 'expr' or 'allocate'")
+        if self.allocate is not None and self.type == "text":
+            raise ValueError("an allocation is a number: drop 'type: text'")
         return self
+
+
+class Check(_Model):
+    """One condition of a checks pack: ``value`` must reach ``min`` or stay within ``max``.
+
+    A failed check is reported with the value and the threshold, rounded to ``digits``, from
+    ``message`` (placeholders {label} {value} {threshold} {unit}) or a default sentence. A check
+    whose ``when`` does not hold is not applicable; a missing value or threshold fails the check.
+    """
+
+    name: Identifier
+    label: str | None = None
+    value: Expression
+    min: Expression | None = None
+    max: Expression | None = None
+    unit: str | None = None
+    when: Expression | None = None
+    digits: int = Field(default=2, ge=0, le=6)
+    message: str | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Check:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("give either 'min' (value must be ≥ it) or 'max' (value must be ≤ it)")
+        return self
+
+
+class Decision(_Model):
+    """The words a checks pack writes into ``decision`` (e.g. 准入 / 不予准入)."""
+
+    pass_: str = Field(default="pass", alias="pass")
+    fail: str = "fail"
 
 
 class Pack(_Model):
@@ -254,6 +319,8 @@ class Pack(_Model):
     adjustments: list[Adjustment] = []
     tiers: Tiers | None = None
     measures: dict[Identifier, Measure] = {}
+    checks: list[Check] = []
+    decision: Decision = Decision()
 
     @field_validator("version", mode="before")
     @classmethod
