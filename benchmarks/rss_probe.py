@@ -9,7 +9,6 @@ results of earlier benchmarks are still alive.  Prints one JSON object on stdout
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
@@ -19,6 +18,19 @@ import psutil
 
 def _mb(value: float) -> float:
     return value / 2**20
+
+
+def _peak_rss_bytes() -> int:
+    """High-water mark of this process's RSS (``VmHWM``).
+
+    Not ``getrusage().ru_maxrss``: Linux carries that across ``exec``, so a child of a big pytest
+    process would report its parent's peak.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main(impl: str, current_path: str, prior_path: str, output_path: str) -> dict:
@@ -48,7 +60,7 @@ def main(impl: str, current_path: str, prior_path: str, output_path: str) -> dic
     return {
         "rss_start_mb": _mb(rss_start),
         "rss_after_read_mb": _mb(rss_after_read),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KiB
+        "peak_rss_mb": _mb(_peak_rss_bytes()),
         "read_s": read_s,
         "eval_s": eval_s,
         "write_s": write_s,
