@@ -86,3 +86,13 @@ def test_the_audit_log_records_who_changed_what(published_cycle, client_as):
     assert {"cycle.run", "cycle.freeze", "cycle.publish"} <= set(actions)
     run = next(e for e in entries if e.action == "cycle.run")
     assert run.actor.endswith("operator_a") and run.after_hash and run.before_hash != run.after_hash
+
+
+def test_a_decision_explains_itself_from_the_cycles_data_and_pinned_pack(published_cycle, client_as):
+    agency = client_as("agency_a")
+    enterprise = _first_ok(published_cycle[1], agency)
+    decision = agency.get_decision(REGION_A, YEAR, enterprise, with_trace=True)
+    assert decision.trace["enterprise_id"] == enterprise
+    assert decision.trace["pack"]["hash"] == decision.result.pack_hash
+    assert "tax_per_mu" in decision.trace["indicators"]
+    assert decision.trace["tier"]["tier"] == decision.result.tier

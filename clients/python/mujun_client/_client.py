@@ -189,9 +189,10 @@ class Client(_Retrying):
                                            correction=m.record(correction), reason=reason)
         return self._call(self.cycles.Appeal, request, retry=False)
 
-    def get_decision(self, region: str, year: int, enterprise_id: str, *, with_history: bool = False) -> cycles_pb2.Decision:
+    def get_decision(self, region: str, year: int, enterprise_id: str, *, with_history: bool = False,
+                     with_trace: bool = False) -> cycles_pb2.Decision:
         return self._call(self.cycles.GetDecision, cycles_pb2.GetDecisionRequest(
-            region=region, year=year, enterprise_id=enterprise_id, with_history=with_history))
+            region=region, year=year, enterprise_id=enterprise_id, with_history=with_history, with_trace=with_trace))
 
     def list_decisions(self, region: str, year: int, *, tier: str = "", group: str = "", page_size: int = 100,
                        page_token: str = "") -> cycles_pb2.ListDecisionsResponse:

@@ -99,7 +99,7 @@ def show(region: str = RegionOption, year: int = YearOption,
     """A cycle's state and tier counts, its decisions, or one enterprise's decision."""
     with connect(server, token, tls_ca) as client:
         if enterprise_id:
-            decision = client.get_decision(region, year, enterprise_id, with_history=True)
+            decision = client.get_decision(region, year, enterprise_id, with_history=True, with_trace=True)
             console.print_json(data=MessageToDict(decision, preserving_proto_field_name=True))
             return
         _print_cycle(client.get_cycle(region, year))

@@ -52,6 +52,7 @@ class DecisionView:
     decision: Any
     cycle: Any
     history: list[Any]
+    trace: dict[str, Any] | None = None
 
 
 def _ipc(frame: pl.DataFrame | None) -> bytes | None:
@@ -273,15 +274,8 @@ class Core:
                 raise PreconditionFailed(f"cycle {region}/{year} is {cycle.state}: appeals apply to frozen or published "
                                          "cycles; correct the data of a draft and run it again")
             current = cycles.current_decision(session, cycle, enterprise_id)
-            version = packs.by_id(session, cycle.pack_version_id)
-            data, prior, history = _frame(cycle.data_arrow), _frame(cycle.prior_arrow), _frame(cycle.history_arrow)
-        assert data is not None
         record = {**json.loads(current.input_json), **correction}
-        position = data.with_row_index("__n").filter(pl.col("enterprise_id") == enterprise_id)["__n"][0]
-        replacement = pl.from_dicts([record], schema=data.schema, strict=False)
-        data = pl.concat([data.slice(0, position), replacement, data.slice(position + 1)])
-        result = self._compiled(version).evaluate(data, prior=prior, history=history,
-                                                  cycle=year if history is not None else None)
+        result, position = self._rescore(cycle, enterprise_id, record)
         row = result.table.row(position, named=True)
         decision = {"status": row["status"], "tier": row.get("tier"), "score": row.get("score"),
                     "group_key": None if row.get("group") is None else str(row["group"]),
@@ -293,14 +287,31 @@ class Core:
                                        actor=principal.actor)
             return DecisionView(added, cycle, [])
 
+    def _rescore(self, cycle: Any, enterprise_id: str, record: dict[str, Any]) -> tuple[mujun.Result, int]:
+        """The cycle's cohort, with this enterprise's row replaced by ``record``, scored by the pinned pack."""
+        with self._db.read() as session:
+            version = packs.by_id(session, cycle.pack_version_id)
+        data, prior, history = _frame(cycle.data_arrow), _frame(cycle.prior_arrow), _frame(cycle.history_arrow)
+        assert data is not None
+        position = data.with_row_index("__n").filter(pl.col("enterprise_id") == enterprise_id)["__n"][0]
+        replacement = pl.from_dicts([record], schema=data.schema, strict=False)
+        data = pl.concat([data.slice(0, position), replacement, data.slice(position + 1)])
+        result = self._compiled(version).evaluate(data, prior=prior, history=history,
+                                                  cycle=cycle.year if history is not None else None)
+        return result, position
+
     def get_decision(self, principal: Principal, region: str, year: int, enterprise_id: str,
-                     with_history: bool) -> DecisionView:
+                     with_history: bool, with_trace: bool = False) -> DecisionView:
         principal.require_region(region)
         with self._db.read() as session:
             cycle = cycles.get(session, region, year)
             current = cycles.current_decision(session, cycle, enterprise_id)
             history = cycles.decision_history(session, cycle, enterprise_id)[:-1] if with_history else []
-            return DecisionView(current, cycle, history)
+        trace = None
+        if with_trace:
+            result, _ = self._rescore(cycle, enterprise_id, json.loads(current.input_json))
+            trace = result.explain(enterprise_id)
+        return DecisionView(current, cycle, history, trace)
 
     def list_decisions(self, principal: Principal, region: str, year: int, *, tier: str, group: str, page_size: int,
                        page_token: str) -> tuple[list[DecisionView], str]:

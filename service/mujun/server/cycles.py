@@ -18,7 +18,10 @@ def _cycle(view: CycleView) -> cycles_pb2.Cycle:
 
 
 def _decision(view: DecisionView) -> cycles_pb2.Decision:
-    return convert.decision(view.decision, view.cycle, view.history)
+    message = convert.decision(view.decision, view.cycle, view.history)
+    if view.trace is not None:
+        message.trace.CopyFrom(convert.to_struct(view.trace))
+    return message
 
 
 class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
@@ -50,7 +53,8 @@ class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
 
     def GetDecision(self, request: cycles_pb2.GetDecisionRequest, context: CallContext):
         return _decision(self._core.get_decision(context.principal, request.region, request.year,
-                                                 request.enterprise_id, request.with_history))
+                                                 request.enterprise_id, request.with_history,
+                                                 request.with_trace))
 
     def ListDecisions(self, request: cycles_pb2.ListDecisionsRequest, context: CallContext):
         views, token = self._core.list_decisions(context.principal, request.region, request.year, tier=request.tier,
