@@ -293,7 +293,12 @@ class Core:
             version = packs.by_id(session, cycle.pack_version_id)
         data, prior, history = _frame(cycle.data_arrow), _frame(cycle.prior_arrow), _frame(cycle.history_arrow)
         assert data is not None
-        position = data.with_row_index("__n").filter(pl.col("enterprise_id") == enterprise_id)["__n"][0]
+        matches = data.with_row_index("__n").filter(pl.col("enterprise_id") == enterprise_id)["__n"]
+        if matches.len() != 1:
+            raise PreconditionFailed(f"decision {enterprise_id} has no row of its own in the cycle's data (a repeated "
+                                     "or missing enterprise id); correct the data and run a new cycle",
+                                     location=f"cycles/{cycle.region}/{cycle.year}/decisions/{enterprise_id}")
+        position = matches[0]
         replacement = pl.from_dicts([record], schema=data.schema, strict=False)
         data = pl.concat([data.slice(0, position), replacement, data.slice(position + 1)])
         result = self._compiled(version).evaluate(data, prior=prior, history=history,
