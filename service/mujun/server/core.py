@@ -119,6 +119,12 @@ class Core:
         self._metrics.pack_cache.labels("hit" if pack is not None else "miss").inc()
         if pack is None:
             pack = mujun.load_pack_text(row.text, name=f"{row.pack_id}@{row.version}")
+            if pack.hash != row.hash:
+                # A pack that `extends` a bundled one changes when that one does: refuse rather than
+                # publish results under a hash nobody published.
+                raise PreconditionFailed(f"pack {row.pack_id} {row.version} no longer compiles to its published hash "
+                                         f"{row.hash[:12]} (got {pack.hash[:12]}): a pack it extends has changed; "
+                                         "publish it again as a new version", location=f"packs/{row.pack_id}/{row.version}")
             with self._lock:
                 self._cache[row.hash] = pack
                 while len(self._cache) > self._cache_size:
