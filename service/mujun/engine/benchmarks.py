@@ -1,87 +1,115 @@
 """Stage 4 — benchmarks (基准值): fixed numbers, or a statistic of an indicator over a cohort × factor.
 
-A cohort is the rated firms sharing the benchmark's ``group_by`` fields (e.g. the same county),
-optionally narrowed by ``where``. ``source: prior`` takes the statistic from the prior-year data,
-evaluated through the same stages; ``prior_or_current`` falls back to the current year for a group
-the prior year does not cover, and the fallback is stated in ``benchmark_basis``.
+A cohort is the rated firms (optionally those matching ``where``) sharing the benchmark's
+``group_by`` fields, e.g. the same county. ``source: prior`` takes the statistic from the prior-year
+data, evaluated through the same stages; ``prior_or_current`` falls back to the current year for a
+group the prior year does not cover, and the fallback is stated in ``benchmark_basis``.
+
+Groups are coded once as integers shared by both years (Arrow dictionary encoding), so a mean is
+two ``bincount`` passes and no string is hashed per benchmark.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from mujun.engine.columns import OK, STATUS, benchmark_col, compile_expr, indicator_col
 from mujun.engine.compile import Plan
 from mujun.packs.model import Benchmark
 
-__all__ = ["compute_benchmarks", "BASIS", "cohort_mask", "statistic"]
+__all__ = ["compute_benchmarks", "BASIS", "group_codes"]
 
 BASIS = "benchmark_basis"
 _PRIOR, _CURRENT_FALLBACK = "prior year", "current year (no prior-year data for this group)"
+_NO_GROUP = -1
 
 
-def cohort_mask(plan: Plan, name: str, bm: Benchmark) -> pl.Expr:
-    mask = (pl.col(STATUS) == OK) & pl.col(indicator_col(bm.of)).is_not_null()  # type: ignore[arg-type]
+def group_codes(frames: list[pl.DataFrame], fields: list[str]) -> tuple[list[np.ndarray], int]:
+    """Integer group codes (−1 where a field is missing), the same code for the same group in every frame."""
+    lengths = [f.height for f in frames]
+    combined = np.zeros(sum(lengths), dtype=np.int64)
+    size = 1
+    for field in fields:
+        column = pa.chunked_array([f[field].cast(pl.String).to_arrow() for f in frames], type=pa.large_string())
+        encoded = pc.dictionary_encode(column).combine_chunks()
+        codes = pc.fill_null(encoded.indices.cast(pa.int64()), _NO_GROUP).to_numpy(zero_copy_only=False)
+        width = max(len(encoded.dictionary), 1)
+        combined = np.where((combined < 0) | (codes < 0), _NO_GROUP, combined * width + codes)
+        size *= width
+    if size > 4 * max(sum(lengths), 1):  # many fields: renumber densely so arrays stay small
+        present = combined >= 0
+        uniques, dense = np.unique(combined[present], return_inverse=True)
+        combined[present] = dense
+        size = len(uniques)
+    return np.split(combined, np.cumsum(lengths)[:-1]), size
+
+
+def _stat_per_group(bm: Benchmark, codes: np.ndarray, values: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+    """The statistic of each group over the masked rows; NaN for a group with no such row."""
+    use = mask & (codes >= 0)
+    if bm.stat == "mean":
+        totals = np.bincount(codes[use], weights=values[use], minlength=size)
+        counts = np.bincount(codes[use], minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, totals / counts, np.nan)
+    frame = pl.DataFrame({"code": codes[use], "x": values[use]})
+    x = pl.col("x")
+    stat = {"median": x.median(), "min": x.min(), "max": x.max(),
+            "percentile": x.quantile((bm.percentile or 0) / 100.0, interpolation="linear")}[bm.stat]  # type: ignore[index]
+    table = frame.group_by("code").agg(stat.alias("stat"))
+    out = np.full(size, np.nan)
+    out[table["code"].to_numpy()] = table["stat"].to_numpy()
+    return out
+
+
+def _cohort(frame: pl.DataFrame, plan: Plan, name: str, bm: Benchmark) -> tuple[np.ndarray, np.ndarray]:
+    """(indicator values, cohort mask) as arrays: rated rows with a value, narrowed by ``where``."""
+    indicator = pl.col(indicator_col(bm.of))  # type: ignore[arg-type]
+    mask = (pl.col(STATUS) == OK) & indicator.is_not_null()
     if bm.where is not None:
         mask = mask & compile_expr(plan, f"benchmarks.{name}.where").fill_null(False)
-    return mask
-
-
-def statistic(bm: Benchmark, values: pl.Expr) -> pl.Expr:
-    if bm.stat == "mean":
-        return values.mean()
-    if bm.stat == "median":
-        return values.median()
-    if bm.stat == "percentile":
-        return values.quantile(bm.percentile / 100.0, interpolation="linear")  # type: ignore[operator]
-    return values.min() if bm.stat == "min" else values.max()
+    both = frame.select(indicator.fill_null(np.nan).alias("x"), mask.alias("m"))
+    return both["x"].to_numpy(), both["m"].to_numpy()
 
 
 def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: pl.DataFrame | None) -> pl.DataFrame:
-    basis: list[pl.Expr] = []
+    columns: list[pl.Series] = []
+    basis: list[np.ndarray] = []  # per prior-sourced benchmark: did the row's group have prior data?
+    coded: dict[tuple[str, ...], tuple[list[np.ndarray], int]] = {}
+    fixed = [compile_expr(plan, f"benchmarks.{n}.value").alias(benchmark_col(n))
+             for n, bm in plan.pack.benchmarks.items() if bm.value is not None]
     for name, bm in plan.pack.benchmarks.items():
-        column = benchmark_col(name)
         if bm.value is not None:
-            frame = frame.with_columns(compile_expr(plan, f"benchmarks.{name}.value").alias(column))
             continue
-        factor = compile_expr(plan, f"benchmarks.{name}.factor")
-        current = _current_stat(plan, name, bm)
-        if bm.source == "current" or prior is None:
-            frame = frame.with_columns((current * factor).alias(column))
-            if bm.source != "current":
-                basis.append(pl.lit(_CURRENT_FALLBACK))
-            continue
-        frame = _join_prior_stat(frame, plan, name, bm, prior)
-        prior_value = pl.col(f"__prior.{name}")
-        chosen = prior_value if bm.source == "prior" else pl.coalesce(prior_value, current)
-        frame = frame.with_columns((chosen * factor).alias(column))
-        basis.append(pl.when(prior_value.is_not_null()).then(pl.lit(_PRIOR)).otherwise(pl.lit(_CURRENT_FALLBACK)))
+        use_prior = prior is not None and bm.source != "current"
+        key = tuple(bm.group_by)
+        if key not in coded:
+            coded[key] = group_codes([frame] if prior is None else [frame, prior], list(key))
+        codes, size = coded[key]
+        factor = pl.select(compile_expr(plan, f"benchmarks.{name}.factor")).item()
+        current = _stat_per_group(bm, codes[0], *_cohort(frame, plan, name, bm), size)
+        chosen = current
+        if use_prior:
+            previous = _stat_per_group(bm, codes[1], *_cohort(prior, plan, name, bm), size)  # type: ignore[arg-type]
+            chosen = previous if bm.source == "prior" else np.where(np.isnan(previous), current, previous)
+            basis.append(~np.isnan(previous[codes[0]]) & (codes[0] >= 0))
+        elif bm.source != "current":
+            basis.append(np.zeros(frame.height, dtype=bool))
+        per_row = np.where(codes[0] >= 0, chosen[np.maximum(codes[0], 0)], np.nan) * factor
+        columns.append(pl.Series(benchmark_col(name), per_row, nan_to_null=True))
+    frame = frame.with_columns([*fixed, *columns])
     if basis:
-        frame = frame.with_columns(_combine_basis(basis).alias(BASIS))
-    return frame.drop([c for c in frame.columns if c.startswith("__prior.")])
+        frame = frame.with_columns(_basis(basis))
+    return frame
 
 
-def _current_stat(plan: Plan, name: str, bm: Benchmark) -> pl.Expr:
-    values = pl.when(cohort_mask(plan, name, bm)).then(pl.col(indicator_col(bm.of))).otherwise(None)  # type: ignore[arg-type]
-    stat = statistic(bm, values)
-    return stat.over(bm.group_by) if bm.group_by else stat
-
-
-def _join_prior_stat(frame: pl.DataFrame, plan: Plan, name: str, bm: Benchmark, prior: pl.DataFrame) -> pl.DataFrame:
-    cohort = prior.filter(cohort_mask(plan, name, bm))
-    stat = statistic(bm, pl.col(indicator_col(bm.of))).alias(f"__prior.{name}")  # type: ignore[arg-type]
-    if not bm.group_by:
-        value = cohort.select(stat).item() if cohort.height else None
-        return frame.with_columns(pl.lit(value, dtype=pl.Float64).alias(f"__prior.{name}"))
-    table = cohort.group_by(bm.group_by).agg(stat)
-    return frame.join(table, on=bm.group_by, how="left", maintain_order="left", nulls_equal=False)
-
-
-def _combine_basis(parts: list[pl.Expr]) -> pl.Expr:
-    """One statement per row: all prior, all current fallback, or mixed."""
-    if len(parts) == 1:
-        return parts[0]
-    all_prior = pl.all_horizontal([p == _PRIOR for p in parts])
-    all_current = pl.all_horizontal([p == _CURRENT_FALLBACK for p in parts])
-    return (pl.when(all_prior).then(pl.lit(_PRIOR)).when(all_current).then(pl.lit(_CURRENT_FALLBACK))
-            .otherwise(pl.lit("mixed: prior year where the group has prior-year data, else current year")))
+def _basis(had_prior: list[np.ndarray]) -> pl.Series:
+    """One statement per row: prior year, current year fallback, or a mix of both."""
+    all_prior = np.logical_and.reduce(had_prior)
+    no_prior = ~np.logical_or.reduce(had_prior)
+    labels = pl.Series(BASIS, [_PRIOR, _CURRENT_FALLBACK,
+                               "mixed: prior year where the group has prior-year data, else current year"])
+    return labels.gather(np.where(all_prior, 0, np.where(no_prior, 1, 2)))
