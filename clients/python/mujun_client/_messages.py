@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -63,15 +64,25 @@ def _arrow(data: pl.DataFrame | pa.Table | Iterable[dict[str, Any]]) -> pa.Table
 
 
 def table_to_chunks(data: Any, chunk_bytes: int) -> Iterator[bytes]:
-    """Arrow IPC stream bytes of ``data``, cut into pieces that fit a gRPC message."""
+    """Arrow IPC stream bytes of ``data`` in pieces that fit a gRPC message, encoded batch by batch
+    so the upload starts before the whole table is encoded."""
     table = _arrow(data)
-    sink = pa.BufferOutputStream()
+    buffer = io.BytesIO()
+
+    def drain() -> Iterator[bytes]:
+        encoded = memoryview(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+        for offset in range(0, len(encoded), chunk_bytes):
+            yield bytes(encoded[offset:offset + chunk_bytes])
+
     # zstd: several times fewer bytes on the wire, and faster to write than plain buffers.
-    with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
-        writer.write_table(table, max_chunksize=65_536)
-    buffer = memoryview(sink.getvalue())
-    for start in range(0, len(buffer), chunk_bytes):
-        yield bytes(buffer[start:start + chunk_bytes])
+    with pa.ipc.new_stream(buffer, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
+        for batch in table.to_batches(max_chunksize=65_536):
+            writer.write_batch(batch)
+            if buffer.tell() >= chunk_bytes:
+                yield from drain()
+    yield from drain()
 
 
 def chunks_to_frame(chunks: list[bytes]) -> pl.DataFrame:

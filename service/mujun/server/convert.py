@@ -6,6 +6,7 @@ Nothing here decides anything; it only changes representation, so the servicers 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -254,9 +255,23 @@ def frame_to_ipc(frame: pl.DataFrame | pa.Table) -> bytes:
 
 
 def frame_to_ipc_chunks(frame: pl.DataFrame | pa.Table, chunk_bytes: int) -> Iterator[bytes]:
-    data = memoryview(frame_to_ipc(frame))
-    for start in range(0, len(data), chunk_bytes):
-        yield bytes(data[start:start + chunk_bytes])
+    """One IPC stream in pieces of at most ``chunk_bytes``, encoded batch by batch while grpc sends."""
+    table = frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame
+    buffer = io.BytesIO()
+
+    def drain() -> Iterator[bytes]:
+        data = memoryview(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+        for offset in range(0, len(data), chunk_bytes):
+            yield bytes(data[offset:offset + chunk_bytes])
+
+    with pa.ipc.new_stream(buffer, table.schema, options=IPC_OPTIONS) as writer:
+        for batch in table.to_batches(max_chunksize=65_536):
+            writer.write_batch(batch)
+            if buffer.tell() >= chunk_bytes:
+                yield from drain()
+    yield from drain()
 
 
 def collect_upload(requests: Iterator[Any], *, max_bytes: int) -> tuple[Any, dict[str, list[bytes]]]:
