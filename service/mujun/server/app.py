@@ -78,7 +78,7 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     if recovered:
         log.warning("cycles interrupted by a crash are back to draft: %s", ", ".join(recovered))
     if config.bootstrap_packs:
-        published = core.bootstrap_bundled()
+        published = core.bootstrap_bundled(config.default_pack)
         if published:
             log.info("published and activated the bundled packs: %s", ", ".join(published))
     limit = config.max_message_bytes

@@ -44,6 +44,7 @@ class ServerConfig:
     max_batch_bytes: int = 2048 * MiB
     grace_seconds: float = 10.0
     bootstrap_packs: bool = True    # publish and activate the bundled packs into an empty store
+    default_pack: str = "js-huaian-2024"  # bootstrap: the bundled pack for regions without their own
     token_cache_seconds: float = 10.0
 
     def validated(self) -> ServerConfig:

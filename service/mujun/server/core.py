@@ -83,11 +83,13 @@ class Core:
 
     # -- startup ----------------------------------------------------------------------------------
 
-    def bootstrap_bundled(self) -> list[str]:
-        """Publish and activate the bundled packs when the store has none (the embedded default).
+    def bootstrap_bundled(self, default_pack: str) -> list[str]:
+        """Publish the bundled packs when the store has none (the embedded default) and activate them.
 
-        Each pack is activated for its declared regions (``*`` when it declares none) from the start
-        of its effective period, so the date of a cycle picks the policy of its year.
+        A pack that declares regions is activated for them from the start of its effective period,
+        so a cycle's date picks the policy of its year. Packs without regions would all compete for
+        every region, so only ``default_pack`` (configuration) is activated for ``*``; the others
+        wait for an editor's Packs.Activate.
         """
         with self._db.read() as session:
             if not packs.is_empty(session):
@@ -100,7 +102,8 @@ class Core:
                 row, _ = packs.publish(session, pack_id=pack.id, version=pack.version, hash=pack.hash, title=pack.title,
                                        source=pack.source, regions=list(model.regions), effective_from=start,
                                        text=pack.text, actor=_SYSTEM)
-                for region in model.regions or ["*"]:
+                targets = list(model.regions) or (["*"] if pack.id == default_pack else [])
+                for region in targets:
                     packs.activate(session, region=region, version=row, effective_from=start, actor=_SYSTEM)
                 published.append(pack.id)
         return published
