@@ -2,9 +2,12 @@
 
 Each check compares a value with a ``min`` or ``max`` threshold. A record passes when every
 applicable check passes; ``failed`` names each failed check with its value and threshold, so the
-applicant reads "亩均税收 12 万元/亩 < 15 万元/亩" rather than "rejected". Numbers in messages are
-rounded half away from zero to the check's ``digits`` and written without a trailing ``.0``;
-:func:`render_number` is the one definition both evaluators follow.
+applicant reads "亩均税收 12 万元/亩 < 15 万元/亩" rather than "rejected". Value and threshold are
+compared after rounding both half away from zero to the check's ``digits`` — the precision the
+message shows — so 1.1 × 30 = 33.000000000000004 does not fail a firm at 33, and a plot ratio of
+1.4999925 (30000 m² on 30 亩) meets 1.5 as the planning permit states it. Numbers in messages are
+written without a trailing ``.0``; :func:`round_half_away` and :func:`render_number` are the one
+definition both evaluators follow.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from mujun.engine.columns import OK, STATUS, compile_expr
 from mujun.engine.compile import Plan
 from mujun.packs.model import Check
 
-__all__ = ["apply_checks", "check_col", "DECISION", "FAILED_REASONS", "render_number", "message_parts"]
+__all__ = ["apply_checks", "check_col", "DECISION", "FAILED_REASONS", "render_number", "round_half_away",
+           "message_parts"]
 
 DECISION, FAILED_REASONS = "decision", "failed"
 _WHOLE_LIMIT = 1e15  # beyond this a float is written as Python/Polars write it, not as an integer
@@ -27,14 +31,18 @@ def check_col(name: str) -> str:
     return f"check.{name}"
 
 
+def round_half_away(value: float, digits: int) -> float:
+    scale = 10.0**digits
+    return math.copysign(math.floor(abs(value) * scale + 0.5), value) / scale
+
+
 def render_number(value: float, digits: int) -> str:
     """The text of a number in a message (the row-by-row definition).
 
     >>> render_number(250.0, 2), render_number(12.345, 2), render_number(0.1 + 0.2, 2)
     ('250', '12.35', '0.3')
     """
-    scale = 10.0**digits
-    rounded = math.copysign(math.floor(abs(value) * scale + 0.5), value) / scale
+    rounded = round_half_away(value, digits)
     if rounded == math.floor(rounded) and abs(rounded) < _WHOLE_LIMIT:
         return str(int(rounded))
     return repr(rounded).replace("e-0", "e-")
@@ -91,7 +99,8 @@ def apply_checks(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         bound = "min" if check.min is not None else "max"
         threshold = compile_expr(plan, f"{path}.{bound}")
         applies = rated & (compile_expr(plan, f"{path}.when").fill_null(False) if check.when is not None else True)
-        holds = (value >= threshold) if bound == "min" else (value <= threshold)
+        v, t = (x.round(check.digits, mode="half_away_from_zero") for x in (value, threshold))
+        holds = (v >= t) if bound == "min" else (v <= t)
         passed = holds.fill_null(False)
         columns.append(pl.when(applies).then(passed).otherwise(None).alias(check_col(check.name)))
         failed_text, missing_text = message_parts(check)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mujun.engine.allocate import DECIMALS
-from mujun.engine.checks import message_parts, render_number
+from mujun.engine.checks import message_parts, render_number, round_half_away
 from mujun.engine.compile import Plan
 from mujun.engine.tiers import cumulative_cuts
 from mujun.packs import expr as ex
@@ -384,7 +384,9 @@ def _checks(plan: Plan, rows: list[dict[str, Any]]) -> None:
             bound = "min" if check.min is not None else "max"
             value, threshold = _eval(plan, f"{path}.value", env), _eval(plan, f"{path}.{bound}", env)
             missing = value is None or threshold is None
-            passed = not missing and (value >= threshold if bound == "min" else value <= threshold)
+            if not missing:
+                v, t = round_half_away(value, check.digits), round_half_away(threshold, check.digits)
+            passed = not missing and (v >= t if bound == "min" else v <= t)
             env[f"check.{check.name}"] = passed
             if not passed:
                 failed, lacking = message_parts(check)
