@@ -13,6 +13,10 @@ from mujun._proto import common_pb2, cycles_pb2, rule_engine_pb2
 
 __all__ = ["pack_ref", "records", "table_to_chunks", "chunks_to_frame", "batch_requests", "run_requests"]
 
+#: Compression of the Arrow IPC buffers sent to the server (readers decompress transparently): lz4
+#: halves the bytes and decompresses several times faster than zstd, which measured best end to end.
+IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+
 _STRINGS = ("enterprise_id", "name", "region", "industry", "size_class")
 _NUMBERS = ("land_mu", "tax_wan", "revenue_wan", "value_added_wan", "energy_tce", "electricity_kwh", "emissions_t",
             "water_m3", "employees", "rd_wan", "fixed_asset_investment_wan", "floor_area_m2", "years_in_production")
@@ -76,8 +80,7 @@ def table_to_chunks(data: Any, chunk_bytes: int) -> Iterator[bytes]:
         for offset in range(0, len(encoded), chunk_bytes):
             yield bytes(encoded[offset:offset + chunk_bytes])
 
-    # zstd: several times fewer bytes on the wire, and faster to write than plain buffers.
-    with pa.ipc.new_stream(buffer, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
+    with pa.ipc.new_stream(buffer, table.schema, options=IPC_OPTIONS) as writer:
         for batch in table.to_batches(max_chunksize=65_536):
             writer.write_batch(batch)
             if buffer.tell() >= chunk_bytes:
