@@ -137,11 +137,17 @@ class Client(_Retrying):
                        ) -> tuple[pl.DataFrame, rule_engine_pb2.BatchSummary]:
         """Score a whole table; returns the server's result table (as the local engine gives it) and a summary."""
         ref = m.pack_ref(pack_id, region=region, version=version, parameters=parameters)
-        responses = self._upload(self.engine.EvaluateBatch,
-                                 lambda: m.batch_requests(ref, data, prior, history, self.chunk_bytes, cycle), timeout)
-        chunks = [r.result_chunk for r in responses if r.WhichOneof("part") == "result_chunk"]
-        summary = next(r.summary for r in responses if r.WhichOneof("part") == "summary")
-        return m.chunks_to_frame(chunks), summary
+        for remaining, pause in self.delays(timeout):
+            received = [False]
+            try:
+                responses = self.engine.EvaluateBatch(m.batch_requests(ref, data, prior, history, self.chunk_bytes, cycle),
+                                                      timeout=remaining, metadata=self.metadata)
+                return m.read_results(responses, received)
+            except grpc.RpcError as error:
+                if received[0] or not self.retriable(error, True) or pause < 0:
+                    raise from_rpc_error(error) from None
+                time.sleep(pause)
+        raise AssertionError("unreachable")
 
     # -- Packs --------------------------------------------------------------------------------------
 

@@ -17,13 +17,12 @@ import pyarrow as pa
 from google.protobuf import struct_pb2
 
 from mujun._proto import common_pb2, cycles_pb2, packs_pb2
-from mujun.errors import InputError
 from mujun.server.core import PackSpec
 from mujun.store.errors import LimitExceeded, RequestInvalid
 
 __all__ = ["records_to_frame", "history_to_frame", "pack_spec", "result_rows", "result_message", "to_struct",
            "pack_version", "activation", "cycle", "decision", "audit_entry", "record_from_dict",
-           "correction_dict", "ipc_to_frame", "frame_to_ipc_chunks", "parse_date"]
+           "correction_dict", "frame_to_ipc", "frame_to_ipc_chunks", "parse_date"]
 
 STRING_FIELDS = ("enterprise_id", "name", "region", "industry", "size_class")
 NUMBER_FIELDS = ("land_mu", "tax_wan", "revenue_wan", "value_added_wan", "energy_tce", "electricity_kwh",
@@ -224,23 +223,6 @@ def audit_entry(row: Any) -> cycles_pb2.AuditEntry:
 
 # -- Arrow IPC ----------------------------------------------------------------------------------
 
-def ipc_to_frame(chunks: list[bytes], *, what: str, max_rows: int) -> pl.DataFrame | None:
-    """One Arrow IPC stream, sent in pieces, back into a table."""
-    if not chunks:
-        return None
-    try:
-        reader = pa.ipc.open_stream(pa.py_buffer(b"".join(chunks)))
-        table = reader.read_all()
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
-        raise InputError(f"{what}: not a valid Arrow IPC stream ({exc}); encode the table with "
-                         "pyarrow.ipc.new_stream and send its bytes in order", location=what) from exc
-    if table.num_rows > max_rows:
-        raise LimitExceeded(f"{what}: {table.num_rows} rows; the limit per batch is {max_rows}", location=what)
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
 #: zstd-compressed IPC buffers: repetitive columns (pack hash, status) shrink ~5×, and writing them is
 #: faster than writing uncompressed; readers decompress transparently.
 IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
@@ -273,31 +255,3 @@ def frame_to_ipc_chunks(frame: pl.DataFrame | pa.Table, chunk_bytes: int) -> Ite
                 yield from drain()
     yield from drain()
 
-
-def collect_upload(requests: Iterator[Any], *, max_bytes: int) -> tuple[Any, dict[str, list[bytes]]]:
-    """Read an upload stream: the header first, then ``data_chunk``/``prior_chunk``/``history_chunk`` parts."""
-    header = None
-    chunks: dict[str, list[bytes]] = {"data_chunk": [], "prior_chunk": [], "history_chunk": []}
-    total = 0
-    for index, request in enumerate(requests):
-        part = request.WhichOneof("part")
-        if part == "header":
-            if index != 0:
-                raise RequestInvalid("the header must be the first message of the stream", [("header", "send it first")])
-            header = request.header
-            continue
-        if header is None:
-            raise RequestInvalid("the stream must start with a header", [("header", "missing")])
-        if part is None:
-            continue
-        chunk = getattr(request, part)
-        total += len(chunk)
-        if total > max_bytes:
-            raise LimitExceeded(f"the upload exceeds {max_bytes} bytes; split the table into several batches",
-                                location=part)
-        chunks[part].append(chunk)
-    if header is None:
-        raise RequestInvalid("the stream carried no header", [("header", "missing")])
-    if not chunks["data_chunk"]:
-        raise RequestInvalid("the stream carried no data", [("data_chunk", "send the table as Arrow IPC stream bytes")])
-    return header, chunks

@@ -9,6 +9,7 @@ from mujun.server import convert
 from mujun.server.config import ServerConfig
 from mujun.server.core import Core, CycleView, DecisionView
 from mujun.server.interceptors import CallContext
+from mujun.server.upload import read_upload
 
 __all__ = ["CyclesServicer"]
 
@@ -30,13 +31,11 @@ class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
         self._config = config
 
     def Run(self, requests: Iterator[cycles_pb2.RunCycleRequest], context: CallContext):
-        header, chunks = convert.collect_upload(requests, max_bytes=self._config.max_batch_bytes)
-        limit = self._config.max_batch_rows
+        upload = read_upload(requests, max_bytes=self._config.max_batch_bytes, max_rows=self._config.max_batch_rows)
+        header = upload.header
         return _cycle(self._core.run_cycle(
             context.principal, header.region, header.year, convert.parse_date(header.as_of, "header.as_of"),
-            convert.ipc_to_frame(chunks["data_chunk"], what="data", max_rows=limit),
-            convert.ipc_to_frame(chunks["prior_chunk"], what="prior", max_rows=limit),
-            convert.ipc_to_frame(chunks["history_chunk"], what="history", max_rows=limit)))
+            upload.data, upload.prior, upload.history))
 
     def Get(self, request: cycles_pb2.GetCycleRequest, context: CallContext):
         return _cycle(self._core.get_cycle(context.principal, request.region, request.year))

@@ -9,6 +9,7 @@ from mujun.server import convert
 from mujun.server.config import ServerConfig
 from mujun.server.core import Core
 from mujun.server.interceptors import CallContext
+from mujun.server.upload import read_upload
 
 __all__ = ["RuleEngineServicer"]
 
@@ -41,13 +42,10 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
         return rule_engine_pb2.ExplainResponse(result=convert.result_message(row), trace=convert.to_struct(trace))
 
     def EvaluateBatch(self, requests: Iterator[rule_engine_pb2.EvaluateBatchRequest], context: CallContext):
-        header, chunks = convert.collect_upload(requests, max_bytes=self._config.max_batch_bytes)
-        limit = self._config.max_batch_rows
-        data = convert.ipc_to_frame(chunks["data_chunk"], what="data", max_rows=limit)
-        prior = convert.ipc_to_frame(chunks["prior_chunk"], what="prior", max_rows=limit)
-        history = convert.ipc_to_frame(chunks["history_chunk"], what="history", max_rows=limit)
-        result = self._core.evaluate(context.principal, convert.pack_spec(header.pack), data, prior, history,
-                                     cycle=header.cycle or None)
+        upload = read_upload(requests, max_bytes=self._config.max_batch_bytes, max_rows=self._config.max_batch_rows)
+        header = upload.header
+        result = self._core.evaluate(context.principal, convert.pack_spec(header.pack), upload.data, upload.prior,
+                                     upload.history, cycle=header.cycle or None)
         chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
         for chunk in convert.frame_to_ipc_chunks(result.table, chunk_bytes):
             yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
