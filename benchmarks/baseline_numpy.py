@@ -1,7 +1,8 @@
 """Benchmark baseline: js-huaian-2024 written by hand with numpy, the bar the compiled engine must clear.
 
 This is what a good data engineer would write for this one pack without a rule engine: one pass of
-vectorized arithmetic, ``np.bincount`` for county means, one ``np.lexsort`` for the quota ranking.
+vectorized arithmetic, ``np.bincount`` for county means, one sort for the quota ranking (a SIMD
+``argsort`` on a composite key, with an exact ``np.lexsort`` only over rows tied on score).
 numpy has no hash table, so the two string jobs use the columnar libraries already loaded: county
 codes come from Arrow's ``dictionary_encode`` and duplicate ids from Polars' 64-bit row hash (with
 exact string comparison for the few hash matches).  Everything else is numpy.
@@ -167,16 +168,11 @@ def _vetoed(flags: pl.Series) -> np.ndarray:
 
 
 def _quota_tiers(ids: pl.Series, rows: _Rows, score: np.ndarray, pool: np.ndarray, counties: int):
-    """Rank the pool within each county and cut it into A/B/C/D by cumulative quota.
-
-    One lexsort orders county, score desc, tax_per_mu desc, revenue desc; exact ties on all of those
-    are rare (copied filings), so they are re-ordered by id in a small Python pass.
-    """
+    """Rank the pool within each county and cut it into A/B/C/D by cumulative quota."""
     members = np.flatnonzero(pool)
     county = rows.county[members]
     keys = (-rows.revenue[members], -rows.indicators["tax_per_mu"][members], -score[members], county)
-    order = np.lexsort(keys)
-    order = _break_ties_by_id(order, keys, ids.gather(members))
+    order = _break_ties_by_id(_rank_order(keys), keys, ids, members)
     size = np.bincount(county, minlength=counties)
     start = np.concatenate([[0], np.cumsum(size)[:-1]])
     rank_sorted = np.arange(len(order)) - start[county[order]] + 1
@@ -189,20 +185,43 @@ def _quota_tiers(ids: pl.Series, rows: _Rows, score: np.ndarray, pool: np.ndarra
     return rank, tier
 
 
-def _break_ties_by_id(order: np.ndarray, keys: tuple, ids: pl.Series) -> np.ndarray:
-    """Within runs equal on every sort key, put ids in ascending order (the pack's last tie-break)."""
-    same = np.ones(len(order) - 1, dtype=bool) if len(order) > 1 else np.zeros(0, dtype=bool)
+def _rank_order(keys: tuple) -> np.ndarray:
+    """The order of ``np.lexsort(keys)`` (county, score desc, tax_per_mu desc, revenue desc), faster.
+
+    A four-key lexsort does four passes of scattered reads and grows worse than n log n once the
+    columns leave the cache (10× from 1M to 4M here).  Instead one SIMD ``argsort`` runs on a single
+    float key, county × 256 + (128 − score): counties occupy disjoint ranges and rounding is monotone,
+    so the key orders by county then score except that nearly equal scores may collide.  Rows whose
+    key collides (firms tied on score, mostly those capped on every item) are then re-ordered exactly
+    by one lexsort over just those rows.
+    """
+    revenue, tax_per_mu, neg_score, county = keys
+    composite = county * 256.0 + (128.0 + neg_score)
+    order = np.argsort(composite)
+    ordered = composite[order]
+    collide = ordered[1:] == ordered[:-1]
+    if collide.any():
+        tied = np.flatnonzero(np.concatenate([collide, [False]]) | np.concatenate([[False], collide]))
+        rows = order[tied]
+        order[tied] = rows[np.lexsort((revenue[rows], tax_per_mu[rows], neg_score[rows], ordered[tied]))]
+    return order
+
+
+def _break_ties_by_id(order: np.ndarray, keys: tuple, ids: pl.Series, members: np.ndarray) -> np.ndarray:
+    """Within runs equal on every sort key, put ids in ascending order (the pack's last tie-break).
+
+    Such runs are copied filings, so the few of them are handled in Python.
+    """
+    same = np.ones(max(len(order) - 1, 0), dtype=bool)
     for key in keys:
         sorted_key = key[order]
         same &= sorted_key[1:] == sorted_key[:-1]
     if not same.any():
         return order
-    order = order.copy()
-    starts = np.flatnonzero(np.diff(np.concatenate([[False], same, [False]]).astype(np.int8)) == 1)
-    ends = np.flatnonzero(np.diff(np.concatenate([[False], same, [False]]).astype(np.int8)) == -1) + 1
-    for start, end in zip(starts, ends):
+    edges = np.diff(np.concatenate([[False], same, [False]]).astype(np.int8))
+    for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) + 1):
         run = order[start:end]
-        order[start:end] = run[np.argsort(ids.gather(run).to_numpy().astype(str), kind="stable")]
+        order[start:end] = run[np.argsort(ids.gather(members[run]).to_numpy().astype(str), kind="stable")]
     return order
 
 
