@@ -130,7 +130,10 @@ def read_results(responses: Iterator[Any], received: list[bool]) -> tuple[pl.Dat
     table = pa.ipc.open_stream(io.BufferedReader(_ChunkReader(stream), buffer_size=1 << 20)).read_all()
     for _ in stream:  # the summary follows the last chunk
         pass
-    frame = pl.from_arrow(table)
+    # The server sends few-valued string columns as dictionaries; the local engine's table has strings.
+    plain = pa.schema([pa.field(field.name, field.type.value_type, field.nullable)
+                       if (field.metadata or {}).get(b"mujun:dictionary_encoded") else field for field in table.schema])
+    frame = pl.from_arrow(table.cast(plain) if plain != table.schema else table)
     assert isinstance(frame, pl.DataFrame)
     return frame, summary[0] if summary else None
 
