@@ -16,6 +16,7 @@ import polars as pl
 import pyarrow as pa
 
 from mujun.errors import InputError
+from mujun.server.convert import DICTIONARY_MARK
 from mujun.store.errors import LimitExceeded, RequestInvalid
 
 __all__ = ["Upload", "read_upload"]
@@ -115,9 +116,16 @@ def _read_table(parts: _Parts, part: str, what: str, max_rows: int) -> pl.DataFr
                          "pyarrow.ipc.new_stream and send its bytes in order", location=what) from exc
     for _ in parts.chunks(part):  # bytes after the end-of-stream marker are ignored, not left pending
         pass
-    frame = pl.from_arrow(table)
+    frame = pl.from_arrow(_plain_strings(table))
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def _plain_strings(table: pa.Table) -> pa.Table:
+    """Columns a sender dictionary-encoded for the wire (marked in field metadata) back to strings."""
+    plain = pa.schema([pa.field(field.name, field.type.value_type, field.nullable)
+                       if (field.metadata or {}).get(DICTIONARY_MARK) else field for field in table.schema])
+    return table.cast(plain) if plain != table.schema else table
 
 
 def read_upload(requests: Iterator[Any], *, max_bytes: int, max_rows: int) -> Upload:
