@@ -75,3 +75,18 @@ def test_parameter_overrides_change_the_pack_hash(client_as, enterprises):
     base = client_as("admin").evaluate(data, PACK).results[0]
     what_if = client_as("admin").evaluate(data, PACK, parameters={"weight_tax": 60}).results[0]
     assert base.pack_hash != what_if.pack_hash
+
+
+def test_the_async_client_gets_the_same_batch_table(server, tokens_for, enterprises):
+    import asyncio
+
+    from mujun_client import AsyncClient
+
+    data = enterprises[0]
+
+    async def fetch():
+        async with AsyncClient(server.address, tokens_for["admin"]) as client:
+            return await client.evaluate_batch(data, PACK)
+
+    table, summary = asyncio.run(fetch())
+    assert table.equals(mujun.load_pack(PACK).evaluate(data).table) and summary.rows == data.height

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from mujun._proto import common_pb2, cycles_pb2, rule_engine_pb2
 
 __all__ = ["pack_ref", "records", "table_to_chunks", "chunks_to_frame", "read_results", "batch_requests",
-           "run_requests"]
+           "run_requests", "dictionary_encoded", "to_frame"]
 
 #: Field metadata of string columns sent dictionary-encoded; the receiver casts exactly those back.
 DICTIONARY_MARK = b"mujun:dictionary_encoded"
@@ -83,11 +83,13 @@ def dictionary_encoded(table: pa.Table) -> pa.Table:
     return pa.table(columns, schema=pa.schema(fields))
 
 
-def plain_strings(table: pa.Table) -> pa.Table:
-    """Undo :func:`dictionary_encoded`: marked dictionary columns back to their string type."""
-    plain = pa.schema([pa.field(field.name, field.type.value_type, field.nullable)
-                       if (field.metadata or {}).get(DICTIONARY_MARK) else field for field in table.schema])
-    return table.cast(plain) if plain != table.schema else table
+def to_frame(table: pa.Table) -> pl.DataFrame:
+    """A Polars frame with the marked dictionary columns back as strings (Polars casts its
+    categoricals to strings several times faster than Arrow casts dictionaries)."""
+    marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.with_columns(pl.col(marked).cast(pl.String)) if marked else frame
 
 
 def table_to_chunks(data: Any, chunk_bytes: int) -> Iterator[bytes]:
@@ -153,15 +155,11 @@ def read_results(responses: Iterator[Any], received: list[bool]) -> tuple[pl.Dat
     for _ in stream:  # the summary follows the last chunk
         pass
     # The server sends few-valued string columns as dictionaries; the local engine's table has strings.
-    frame = pl.from_arrow(plain_strings(table))
-    assert isinstance(frame, pl.DataFrame)
-    return frame, summary[0] if summary else None
+    return to_frame(table), summary[0] if summary else None
 
 
 def chunks_to_frame(chunks: list[bytes]) -> pl.DataFrame:
-    frame = pl.from_arrow(pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))).read_all())
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    return to_frame(pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))).read_all())
 
 
 def _uploads(message: type, header: dict[str, Any], data: Any, prior: Any, history: Any,
