@@ -116,16 +116,11 @@ def _read_table(parts: _Parts, part: str, what: str, max_rows: int) -> pl.DataFr
                          "pyarrow.ipc.new_stream and send its bytes in order", location=what) from exc
     for _ in parts.chunks(part):  # bytes after the end-of-stream marker are ignored, not left pending
         pass
-    frame = pl.from_arrow(_plain_strings(table))
+    # Columns a sender dictionary-encoded for the wire (marked in field metadata) back to strings.
+    marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
+    frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
-def _plain_strings(table: pa.Table) -> pa.Table:
-    """Columns a sender dictionary-encoded for the wire (marked in field metadata) back to strings."""
-    plain = pa.schema([pa.field(field.name, field.type.value_type, field.nullable)
-                       if (field.metadata or {}).get(DICTIONARY_MARK) else field for field in table.schema])
-    return table.cast(plain) if plain != table.schema else table
+    return frame.with_columns(pl.col(marked).cast(pl.String)) if marked else frame
 
 
 def read_upload(requests: Iterator[Any], *, max_bytes: int, max_rows: int) -> Upload:
