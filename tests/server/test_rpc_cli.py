@@ -30,3 +30,13 @@ def test_cycle_commands_report_a_refusal_with_exit_code_2(server, tokens_for):
     done = _mujun("cycle", "publish", "--server", server.address, "--token", tokens_for["admin"],
                   "--region", "320199", "--year", "2024")
     assert done.returncode == 2 and "NOT_FOUND" in done.stderr
+
+
+def test_a_token_created_by_the_cli_works_while_the_server_runs(server):
+    from mujun_client import Client
+
+    done = _mujun("token", "create", "--role", "agency", "--region", "320102", "--data-dir", str(server.data_dir))
+    assert done.returncode == 0, done.stderr
+    secret = done.stdout.strip().splitlines()[-1]
+    with Client(server.address, secret) as client:
+        assert client.list_packs().packs
