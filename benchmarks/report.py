@@ -73,7 +73,7 @@ def summarize(records: list[dict], max_n: int) -> dict:
         for name, key, op, bound in TARGETS
     ]
     summary["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                          "max_n": max_n, "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                          "max_n": max_n, "load_average_1_5_15": os.getloadavg(), "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     return summary
 
 
@@ -117,6 +117,9 @@ def table(summary: dict) -> str:
     if summary["compile"]:
         c = summary["compile"]
         extra.append(f"pack compilation: cold {c['cold_ms']:.1f} ms (fresh process), warm load_pack {c['warm_ms']:.3f} ms")
+    load = summary["machine"]["load_average_1_5_15"]
+    extra.append(f"machine: {summary['machine']['cpus']} CPUs, load average at the end {load[0]:.1f} / {load[1]:.1f} / "
+                 f"{load[2]:.1f} (1/5/15 min) — above the CPU count, absolute times are inflated; ratios less so")
     return "\n".join(lines + [""] + extra)
 
 
