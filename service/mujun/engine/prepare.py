@@ -68,7 +68,7 @@ def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None) -> pl
         frame = pl.DataFrame(schema={name: pl.String for name in plan.inputs})
     frame = _apply_aliases(frame, plan)
     _require_columns(frame, plan)
-    frame = _count_duplicates(frame.with_row_index(ROW))
+    frame = _count_duplicates(_clean_text(frame.with_row_index(ROW), plan))
     checks: list[Problem] = []
     casts: list[pl.Expr] = []
     for spec in plan.inputs.values():
@@ -140,8 +140,7 @@ def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] |
             value = (source.cast(pl.String).str.replace_all(_FLAG_SEPARATORS, ";").str.split(";")
                      .list.eval(pl.element().str.strip_chars()).list.eval(pl.element().filter(pl.element() != "")))
         return value.fill_null(pl.lit([], dtype=pl.List(pl.String))).alias(name), []
-    value = source.cast(pl.String).str.strip_chars()
-    value = pl.when(value == "").then(None).otherwise(value)
+    value = source  # already cleaned by _clean_text
     if spec.require != "optional":
         problems.append((value.is_null(), pl.lit(f"{name}: missing required value")))
     allowed = list(spec.allowed or (tier_names if name == "tier" and tier_names else []))
@@ -163,9 +162,14 @@ def _value_checks(name: str, value: pl.Expr, require: str) -> list[Problem]:
     return checks
 
 
-def _clean_id() -> pl.Expr:
-    ident = pl.col(ID_FIELD).cast(pl.String).str.strip_chars()
-    return pl.when(ident != "").then(ident)
+def _clean_text(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """Text fields once, up front: surrounding blanks dropped, an empty cell is a missing value."""
+    cleaned = []
+    for spec in plan.inputs.values():
+        if spec.type == "string" and spec.name in frame.columns:
+            text = pl.col(spec.name).cast(pl.String).str.strip_chars()
+            cleaned.append(pl.when(text != "").then(text).alias(spec.name))
+    return frame.with_columns(cleaned)
 
 
 def _count_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
@@ -174,17 +178,17 @@ def _count_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
     A 64-bit hash finds the candidates in one fast pass; only those are compared as strings, so a
     hash collision can never make two different ids look like duplicates.
     """
-    candidate = frame.select(_clean_id().hash().is_duplicated() & _clean_id().is_not_null()).to_series()
+    candidate = frame.select(pl.col(ID_FIELD).hash().is_duplicated() & pl.col(ID_FIELD).is_not_null()).to_series()
     counts = np.zeros(frame.height, dtype=np.uint32)
     if candidate.any():
-        sub = frame.filter(candidate).select(pl.col(ROW), pl.len().over(_clean_id()).alias("n"))
+        sub = frame.filter(candidate).select(pl.col(ROW), pl.len().over(pl.col(ID_FIELD)).alias("n"))
         counts[sub[ROW].to_numpy()] = sub["n"].to_numpy()
     return frame.with_columns(pl.Series(DUPS, counts))
 
 
 def _duplicate_check() -> Problem:
     """Every row of a duplicated id is an error: the bureau must say which record is right."""
-    return pl.col(DUPS) > 1, pl.format("{}: duplicate '{}' ({} rows share it)", pl.lit(ID_FIELD), _clean_id(), pl.col(DUPS))
+    return pl.col(DUPS) > 1, pl.format("{}: duplicate '{}' ({} rows share it)", pl.lit(ID_FIELD), pl.col(ID_FIELD), pl.col(DUPS))
 
 
 def _describe_problems(frame: pl.DataFrame, problems: list[Problem]) -> pl.DataFrame:

@@ -49,8 +49,9 @@ def cumulative_cuts(percents: list[float], rounding: str, n: Any) -> list[Any]:
 
 def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     tiers = plan.pack.tiers
-    group_expr = (pl.concat_str([pl.col(c) for c in tiers.group_by], separator="/") if tiers and tiers.group_by
-                  else pl.lit("all"))
+    fields = tiers.group_by if tiers else []
+    group_expr = (pl.col(fields[0]) if len(fields) == 1 else pl.concat_str([pl.col(c) for c in fields], separator="/")
+                  if fields else pl.lit("all"))
     frame = frame.with_columns(group_expr.alias(GROUP))
     if tiers is None:
         return frame.with_columns(pl.lit(None, dtype=pl.String).alias(TIER), pl.lit(None, dtype=pl.UInt32).alias(RANK),
