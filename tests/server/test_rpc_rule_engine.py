@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-import polars as pl
 import pytest
 
 import mujun

@@ -95,20 +95,13 @@ class Client(_Retrying):
                 time.sleep(pause)
         raise AssertionError("unreachable")
 
-    def _upload(self, method: Callable, make_requests: Callable[[], Iterator], timeout: float | None) -> list[Any]:
-        """A client-streaming or bidi call, retried from the start while nothing came back."""
+    def _upload(self, method: Callable, make_requests: Callable[[], Iterator], timeout: float | None) -> Any:
+        """A client-streaming call, retried from the start (the requests are rebuilt) while UNAVAILABLE."""
         for remaining, pause in self.delays(timeout):
-            received: list[Any] = []
             try:
-                responses = method(make_requests(), timeout=remaining, metadata=self.metadata)
-                if isinstance(responses, Iterator):
-                    for response in responses:
-                        received.append(response)
-                else:
-                    received.append(responses)
-                return received
+                return method(make_requests(), timeout=remaining, metadata=self.metadata)
             except grpc.RpcError as error:
-                if received or not self.retriable(error, True) or pause < 0:
+                if not self.retriable(error, True) or pause < 0:
                     raise from_rpc_error(error) from None
                 time.sleep(pause)
         raise AssertionError("unreachable")
@@ -177,7 +170,7 @@ class Client(_Retrying):
                   as_of: str = "", timeout: float | None = None) -> cycles_pb2.Cycle:
         return self._upload(self.cycles.Run,
                             lambda: m.run_requests(region, year, as_of, data, prior, history, self.chunk_bytes),
-                            timeout)[0]
+                            timeout)
 
     def get_cycle(self, region: str, year: int) -> cycles_pb2.Cycle:
         return self._call(self.cycles.Get, cycles_pb2.GetCycleRequest(region=region, year=year))

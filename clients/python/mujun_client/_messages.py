@@ -72,7 +72,7 @@ def dictionary_encoded(table: pa.Table) -> pa.Table:
     """Few-valued string columns (region, industry, size class) as marked dictionaries: fewer bytes
     for much less CPU than compression, which matters more than bandwidth on a fast network."""
     columns, fields = [], []
-    for field, column in zip(table.schema, table.columns):
+    for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
             sample = column.slice(0, 10_000)
             if pc.count_distinct(sample).as_py() <= max(16, len(sample) // 20):

@@ -23,7 +23,7 @@ from mujun.store.errors import LimitExceeded, RequestInvalid
 
 __all__ = ["records_to_frame", "history_to_frame", "pack_spec", "result_rows", "result_message", "to_struct",
            "pack_version", "activation", "cycle", "decision", "audit_entry", "record_from_dict",
-           "correction_dict", "frame_to_ipc", "frame_to_ipc_chunks", "parse_date"]
+           "correction_dict", "frame_to_ipc_chunks", "parse_date", "DICTIONARY_MARK"]
 
 STRING_FIELDS = ("enterprise_id", "name", "region", "industry", "size_class")
 NUMBER_FIELDS = ("land_mu", "tax_wan", "revenue_wan", "value_added_wan", "energy_tce", "electricity_kwh",
@@ -224,18 +224,6 @@ def audit_entry(row: Any) -> cycles_pb2.AuditEntry:
 
 # -- Arrow IPC ----------------------------------------------------------------------------------
 
-#: zstd-compressed IPC buffers for tables kept in the store (cycle inputs): a fraction of the size.
-IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
-
-
-def frame_to_ipc(frame: pl.DataFrame | pa.Table) -> bytes:
-    table = frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema, options=IPC_OPTIONS) as writer:
-        writer.write_table(table, max_chunksize=65_536)
-    return sink.getvalue().to_pybytes()
-
-
 #: Field metadata naming the columns this server dictionary-encoded (clients cast exactly those back).
 DICTIONARY_MARK = b"mujun:dictionary_encoded"
 
@@ -245,7 +233,7 @@ def _dictionary_encoded(table: pa.Table) -> pa.Table:
     dictionaries: a fraction of the bytes, and far cheaper than compressing them. Readers that want
     plain strings cast the dictionaries back (the Python client does)."""
     columns, fields = [], []
-    for field, column in zip(table.schema, table.columns):
+    for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
             sample = column.slice(0, 10_000)
             if pc.count_distinct(sample).as_py() <= max(16, len(sample) // 20):
