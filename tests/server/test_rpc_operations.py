@@ -170,17 +170,29 @@ def test_kill_9_during_a_cycle_run_loses_nothing_and_leaves_no_half_written_run(
 
 
 def test_sigterm_drains_an_in_flight_batch_before_exiting(tmp_path):
+    from mujun_client import _messages
+
     data, _ = generate(100_000, 2, 3)
     process = ServerProcess(tmp_path / "data").start()
+    sending = threading.Event()
     outcome: dict[str, object] = {}
+
+    def requests():
+        for index, request in enumerate(_messages.batch_requests(_messages.pack_ref("js-huaian-2024"), data, None,
+                                                                 None, 256 * 1024)):
+            if index == 2:
+                sending.set()  # the header and a first chunk are on their way: the call is in flight
+            yield request
 
     def score() -> None:
         with Client(process.address, timeout=60, retries=0) as client:
-            outcome["rows"] = client.evaluate_batch(data, "js-huaian-2024")[0].height
+            responses = client.engine.EvaluateBatch(requests(), timeout=60)
+            outcome["rows"] = _messages.read_results(responses, [False])[0].height
 
     worker = threading.Thread(target=score)
     worker.start()
-    time.sleep(0.5)
+    assert sending.wait(30)
+    time.sleep(0.2)
     try:
         assert process.stop(timeout=60) == 0
     finally:
