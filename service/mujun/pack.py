@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,32 @@ from mujun.packs.model import Pack as PackModel
 __all__ = ["Pack", "load_pack", "load_pack_text", "list_packs"]
 
 
+@dataclass(frozen=True, eq=False)
+class _ByHash:
+    """A pack model that hashes and compares by its content hash: the key of the plan cache."""
+
+    model: PackModel
+    hash: str
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ByHash) and other.hash == self.hash
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pack: _ByHash) -> Plan:
+    """Same content, same plan: loading a pack again, or from another caller, reuses its compilation."""
+    return compile_plan(pack.model, pack.hash)
+
+
 class Pack:
-    """A validated, compiled rule pack. Compiled once; evaluate as often as you like."""
+    """A validated, compiled rule pack. Compiled once per content hash; evaluate as often as you like."""
 
     def __init__(self, source: PackSource):
         self._source = source
-        self.plan: Plan = compile_plan(source.model, source.hash)
+        self.plan: Plan = _compiled(_ByHash(source.model, source.hash))
 
     # -- identity
     @property

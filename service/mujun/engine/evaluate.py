@@ -31,10 +31,9 @@ __all__ = ["Run", "run_plan", "output_columns", "STAGES"]
 
 @dataclass(frozen=True)
 class Run:
-    """The full evaluation frame (every intermediate column) and the inputs it came from."""
+    """The full evaluation frame: every input the pack reads and every intermediate column."""
 
     frame: pl.DataFrame
-    prior: pl.DataFrame | None
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
     frame = prepare(data, plan, tier_names=plan.tier_names)
     for _name, stage in STAGES:
         frame = stage(frame, plan, inputs)
-    return Run(frame=frame, prior=inputs.prior)
+    return Run(frame=frame)  # the prior-year frame is released: only its statistics were needed
 
 
 def output_columns(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
