@@ -8,7 +8,7 @@ names and types are checked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mujun.errors import PackError, PackIssue
@@ -20,7 +20,6 @@ __all__ = ["Plan", "InputField", "compile_plan", "PASSES", "CYCLE"]
 
 NUM, STR, BOOL, FLAGS = "number", "string", "bool", "flags"
 CYCLE = "cycle"
-STAGE_NAMES = {"score": NUM, "tier": STR, "rank": NUM, "tier_streak": NUM}
 
 
 @dataclass(frozen=True)
@@ -431,10 +430,3 @@ def compile_plan(pack: Pack, pack_hash: str) -> Plan:
     if compiler.issues:
         raise PackError(compiler.issues, source=pack.id)
     return compiler.plan
-
-
-def iter_item_exprs(plan: Plan, name: str) -> Iterator[tuple[str, ex.Node]]:
-    prefix = f"items.{name}."
-    for path, node in plan.exprs.items():
-        if path.startswith(prefix):
-            yield path.removeprefix(prefix), node
