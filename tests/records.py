@@ -35,14 +35,6 @@ def record(draw: st.DrawFn, ident: str) -> dict:
         "rd_wan": draw(maybe(st.floats(min_value=0, max_value=1e4))),
         "years_in_production": draw(st.integers(min_value=0, max_value=30)),
         "flags": draw(st.lists(st.sampled_from(FLAGS), max_size=2, unique=True)),
-        # fields of measures and checks packs: a published tier, surcharges, project and park figures
-        "tier": draw(st.sampled_from(["A", "B", "C", "C-", "D", None])),
-        "fixed_asset_investment_wan": draw(maybe(st.floats(min_value=0, max_value=1e5))),
-        "floor_area_m2": draw(maybe(st.floats(min_value=0, max_value=1e5))),
-        "water_m3": draw(maybe(st.floats(min_value=0, max_value=1e6))),
-        "output_value_wan": draw(maybe(st.floats(min_value=0, max_value=1e6))),
-        "other_surcharge_yuan_per_kwh": draw(maybe(st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.3]), missing=0.5)),
-        "land_use": draw(st.sampled_from(["new_industrial", "standard_factory", "rnd", "mixed"])),
     }
     return row
 
@@ -64,3 +56,26 @@ def history(draw: st.DrawFn, ids: list[str], tiers: list[str]) -> list[dict]:
             if draw(st.integers(0, 3)):
                 rows.append({"enterprise_id": ident, "cycle": cycle, "tier": draw(st.sampled_from(tiers))})
     return rows
+
+
+@st.composite
+def extra_fields(draw: st.DrawFn) -> dict:
+    """Fields of measures and checks packs: a published tier, surcharges, project, parcel and park figures.
+
+    Drawn after the base records, so the packs that do not read them see the same examples as before.
+    """
+    return {
+        "tier": draw(st.sampled_from(["A", "B", "C", "C-", "D", None])),
+        "fixed_asset_investment_wan": draw(maybe(st.floats(min_value=0, max_value=1e5))),
+        "floor_area_m2": draw(maybe(st.floats(min_value=0, max_value=1e5))),
+        "water_m3": draw(maybe(st.floats(min_value=0, max_value=1e6))),
+        "output_value_wan": draw(maybe(st.floats(min_value=0, max_value=1e6))),
+        "other_surcharge_yuan_per_kwh": draw(maybe(st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.3]), missing=0.5)),
+        "land_use": draw(st.sampled_from(["new_industrial", "standard_factory", "rnd"])),
+        "record_kind": draw(st.sampled_from(["project", "park"])),
+        "industry_group": draw(st.sampled_from(["g1", "g2", "g3", "g4"])),
+        "mixed_use": draw(st.sampled_from(["yes", "no", None])),
+        "lease_kind": draw(st.sampled_from(["elastic", "full", None])),
+        "lease_years": draw(maybe(st.integers(min_value=5, max_value=50))),
+        "industrial_floor_area_m2": draw(maybe(st.floats(min_value=0, max_value=1e5))),
+    }

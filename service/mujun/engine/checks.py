@@ -32,6 +32,8 @@ def check_col(name: str) -> str:
 
 
 def round_half_away(value: float, digits: int) -> float:
+    if not math.isfinite(value):
+        return value
     scale = 10.0**digits
     return math.copysign(math.floor(abs(value) * scale + 0.5), value) / scale
 

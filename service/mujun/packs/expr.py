@@ -391,8 +391,8 @@ def _call_row(node: Call, env: Mapping[str, Any], tables: TableResolver) -> Any:
     if func == "is_missing":
         return args[0] is None
     if func == "round":
-        if args[0] is None:
-            return None
+        if args[0] is None or not math.isfinite(args[0]):  # inf from x / 1e-320 stays inf, as in Polars
+            return args[0]
         digits = int(args[1]) if len(args) > 1 else 0
         scale = 10.0**digits
         return math.copysign(math.floor(abs(args[0]) * scale + 0.5), args[0]) / scale
