@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+# No "explain" phase: it traces every line of Polars under sys.settrace and can take minutes.
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.load_profile("ci")
+# "triage": the same examples without shrinking, to see a failure's message in seconds
+settings.register_profile("triage", settings.get_profile("ci"), phases=[Phase.explicit, Phase.generate])
+settings.load_profile(os.environ.get("MUJUN_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ def assert_same(pack: mujun.Pack, table, reference) -> None:
             got, want = row[column], env.get(column)
             if isinstance(got, float) or isinstance(want, float):
                 assert (got is None) == (want is None), (row["enterprise_id"], column, got, want)
-                if got is not None:
+                if got is not None and not (math.isnan(got) and math.isnan(want)):
                     assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9), (row["enterprise_id"], column, got, want)
             else:
                 assert got == want, (row["enterprise_id"], column, got, want)

@@ -18,6 +18,7 @@ import polars as pl
 
 from mujun.engine.columns import OK, STATUS, compile_expr
 from mujun.engine.compile import Plan
+from mujun.packs.expr import round_half_away
 from mujun.packs.model import Check
 
 __all__ = ["apply_checks", "check_col", "DECISION", "FAILED_REASONS", "render_number", "round_half_away",
@@ -29,13 +30,6 @@ _WHOLE_LIMIT = 1e15  # beyond this a float is written as Python/Polars write it,
 
 def check_col(name: str) -> str:
     return f"check.{name}"
-
-
-def round_half_away(value: float, digits: int) -> float:
-    if not math.isfinite(value):
-        return value
-    scale = 10.0**digits
-    return math.copysign(math.floor(abs(value) * scale + 0.5), value) / scale
 
 
 def render_number(value: float, digits: int) -> str:

@@ -71,32 +71,45 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
     frame = prepare(data, plan, tier_names=plan.tier_names)
     for _name, stage in STAGES:
         frame = stage(frame, plan, inputs)
-    return Run(frame=frame)  # the prior-year frame is released: only its statistics were needed
+    # the prior-year frame is released here: only its statistics were needed
+    return Run(frame=frame.with_columns(_publishable(plan, frame)))
 
 
-def output_columns(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
-    """The published result: per-record status, score, tier, rank, items, measures and provenance."""
+def _publishable(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
+    """Mask what a record's status does not allow to be published (no score for an unrated firm …).
+
+    Applied to the evaluation frame itself, so the result table is a zero-copy selection of it.
+    """
     ok = pl.col(STATUS) == OK
     graded = pl.col(TIER).is_not_null() & (pl.col(STATUS) != FAILED)
     pack = plan.pack
-    columns = [
-        pl.col(ID_FIELD), pl.col(STATUS), pl.col(ERROR), pl.col(REASON),
+    masks = [
         pl.when(ok).then(pl.col(SCORE)).alias(SCORE),
         pl.when(graded).then(pl.col(TIER)).alias(TIER),
         pl.when(ok).then(pl.col(RANK)).alias(RANK),
         pl.when(pl.col(STATUS) != FAILED).then(pl.col(GROUP)).alias(GROUP),
     ]
-    columns += [pl.when(ok).then(pl.col(item_col(n))).alias(item_col(n)) for n in pack.items]
-    columns += [pl.when(ok).then(pl.col(adjust_col(a.name))).alias(adjust_col(a.name)) for a in pack.adjustments]
-    columns += [pl.when(graded).then(pl.col(measure_col(n))).alias(measure_col(n)) for n in pack.measures]
-    columns += [pl.when(pl.col(STATUS) != FAILED).then(pl.col(indicator_col(n))).alias(indicator_col(n))
-                for n in pack.indicators]
-    columns += [pl.when(ok).then(pl.col(benchmark_col(n))).alias(benchmark_col(n)) for n in pack.benchmarks]
-    if pack.checks:
-        columns += [pl.col(DECISION), pl.col(FAILED_REASONS)]
-        columns += [pl.col(check_col(c.name)) for c in pack.checks]
+    masks += [pl.when(ok).then(pl.col(item_col(n))).alias(item_col(n)) for n in pack.items]
+    masks += [pl.when(ok).then(pl.col(adjust_col(a.name))).alias(adjust_col(a.name)) for a in pack.adjustments]
+    masks += [pl.when(graded).then(pl.col(measure_col(n))).alias(measure_col(n)) for n in pack.measures]
+    masks += [pl.when(pl.col(STATUS) != FAILED).then(pl.col(indicator_col(n))).alias(indicator_col(n))
+              for n in pack.indicators]
+    masks += [pl.when(ok).then(pl.col(benchmark_col(n))).alias(benchmark_col(n)) for n in pack.benchmarks]
     if BASIS in frame.columns:
-        columns.append(pl.when(ok).then(pl.col(BASIS)).alias(BASIS))
-    columns += [pl.lit(pack.id).alias("pack_id"), pl.lit(pack.version).alias("pack_version"),
-                pl.lit(plan.pack_hash).alias("pack_hash")]
-    return columns
+        masks.append(pl.when(ok).then(pl.col(BASIS)).alias(BASIS))
+    return masks
+
+
+def output_columns(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
+    """The published result: per-record status, score, tier, rank, items, measures and provenance."""
+    pack = plan.pack
+    names = [ID_FIELD, STATUS, ERROR, REASON, SCORE, TIER, RANK, GROUP,
+             *(item_col(n) for n in pack.items), *(adjust_col(a.name) for a in pack.adjustments),
+             *(measure_col(n) for n in pack.measures), *(indicator_col(n) for n in pack.indicators),
+             *(benchmark_col(n) for n in pack.benchmarks)]
+    if pack.checks:
+        names += [DECISION, FAILED_REASONS, *(check_col(c.name) for c in pack.checks)]
+    if BASIS in frame.columns:
+        names.append(BASIS)
+    return [*(pl.col(n) for n in names), pl.lit(pack.id).alias("pack_id"),
+            pl.lit(pack.version).alias("pack_version"), pl.lit(plan.pack_hash).alias("pack_hash")]

@@ -6,7 +6,8 @@ here are accepted, so no input can run code. The tree is then turned into our ow
 which have exactly two interpreters: :func:`to_polars` (the vectorized plan) and :func:`eval_row`
 (the row-by-row reference evaluator). Both follow the same null rules:
 
-- arithmetic and comparisons with a missing operand give missing; ``x / 0`` gives missing;
+- arithmetic and comparisons with a missing operand give missing; ``x / 0`` gives missing, and so
+  does a quotient too large to be a number (``x / 1e-320``);
 - ``and`` / ``or`` follow three-valued logic; a missing condition counts as false in ``when``;
 - ``min`` / ``max`` give missing when any argument is missing; ``coalesce`` takes the first present;
 - ``lookup(table, key)`` gives missing for a key the table lacks; ``lookup_floor(table, x)`` takes the
@@ -254,7 +255,8 @@ def to_polars(node: Node, resolve: Resolver, tables: TableResolver) -> pl.Expr:
     if isinstance(node, Binary):
         left, right = to_polars(node.left, resolve, tables), to_polars(node.right, resolve, tables)
         if node.op == "/":
-            return pl.when(right != 0).then(left / right).otherwise(None)
+            quotient = left / right
+            return pl.when((right != 0) & quotient.is_finite()).then(quotient).otherwise(None)
         return {"+": left + right, "-": left - right, "*": left * right}[node.op]
     if isinstance(node, Compare):
         left, right = to_polars(node.left, resolve, tables), to_polars(node.right, resolve, tables)
@@ -337,7 +339,10 @@ def eval_row(node: Node, env: Mapping[str, Any], tables: TableResolver) -> Any:
         if left is None or right is None:
             return None
         if node.op == "/":
-            return None if right == 0 else left / right
+            if right == 0:
+                return None
+            quotient = left / right
+            return quotient if math.isfinite(quotient) else None
         return {"+": left + right, "-": left - right, "*": left * right}[node.op]
     if isinstance(node, Compare):
         left, right = eval_row(node.left, env, tables), eval_row(node.right, env, tables)
@@ -355,6 +360,14 @@ def eval_row(node: Node, env: Mapping[str, Any], tables: TableResolver) -> Any:
             return None
         return (value in node.options) != node.negate
     return _call_row(node, env, tables)
+
+
+def round_half_away(value: float, digits: int) -> float:
+    """Round half away from zero, as Polars does; a value too large to carry decimals stays as it is."""
+    scaled = abs(value) * 10.0**digits
+    if not math.isfinite(scaled) or scaled >= 2.0**52:
+        return value
+    return math.copysign(math.floor(scaled + 0.5), value) / 10.0**digits
 
 
 def _kleene(op: str, values: list[Any]) -> Any:
@@ -391,9 +404,5 @@ def _call_row(node: Call, env: Mapping[str, Any], tables: TableResolver) -> Any:
     if func == "is_missing":
         return args[0] is None
     if func == "round":
-        if args[0] is None or not math.isfinite(args[0]):  # inf from x / 1e-320 stays inf, as in Polars
-            return args[0]
-        digits = int(args[1]) if len(args) > 1 else 0
-        scale = 10.0**digits
-        return math.copysign(math.floor(abs(args[0]) * scale + 0.5), args[0]) / scale
+        return None if args[0] is None else round_half_away(args[0], int(args[1]) if len(args) > 1 else 0)
     raise ExpressionSyntaxError(f"unknown function {func!r}")
