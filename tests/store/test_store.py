@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from mujun.errors import NotFound
 from mujun.store import AlreadyExists, PreconditionFailed, audit, cycles, packs, tokens
+from mujun.store.db import open_database, sqlite_url
 
 
 def _publish(session, version="1", hash_="h1", pack_id="p"):
@@ -33,12 +34,14 @@ def _run(db, region="320102", year=2024, ids=("e1", "e2")):
     return cycle
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
-    if db.backend != "sqlite":
-        pytest.skip("SQLite pragmas")
-    with db.read() as s:
-        assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    db = open_database(sqlite_url(tmp_path))
+    try:
+        with db.read() as s:
+            assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        db.close()
 
 
 def test_migrations_match_the_models(db):
