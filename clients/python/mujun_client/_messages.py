@@ -8,15 +8,12 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mujun._proto import common_pb2, cycles_pb2, rule_engine_pb2
+from mujun_client import wire
 
 __all__ = ["pack_ref", "records", "table_to_chunks", "chunks_to_frame", "read_results", "batch_requests",
-           "run_requests", "dictionary_encoded", "to_frame"]
-
-#: Field metadata of string columns sent dictionary-encoded; the receiver casts exactly those back.
-DICTIONARY_MARK = b"mujun:dictionary_encoded"
+           "run_requests"]
 
 _STRINGS = ("enterprise_id", "name", "region", "industry", "size_class")
 _NUMBERS = ("land_mu", "tax_wan", "revenue_wan", "value_added_wan", "energy_tce", "electricity_kwh", "emissions_t",
@@ -68,71 +65,8 @@ def _arrow(data: pl.DataFrame | pa.Table | Iterable[dict[str, Any]]) -> pa.Table
     return pl.DataFrame(list(data)).to_arrow()
 
 
-def dictionary_encoded(table: pa.Table) -> pa.Table:
-    """Few-valued string columns (region, industry, size class) as marked dictionaries: fewer bytes
-    for much less CPU than compression, which matters more than bandwidth on a fast network."""
-    columns, fields = [], []
-    for field, column in zip(table.schema, table.columns, strict=True):
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
-            sample = column.slice(0, 10_000)
-            if pc.count_distinct(sample).as_py() <= max(16, len(sample) // 20):
-                column = pc.dictionary_encode(column.cast(pa.large_string()))
-                field = pa.field(field.name, column.type, field.nullable, {DICTIONARY_MARK: b"1"})
-        columns.append(column)
-        fields.append(field)
-    return pa.table(columns, schema=pa.schema(fields))
-
-
-def to_frame(table: pa.Table) -> pl.DataFrame:
-    """A Polars frame with the marked dictionary columns back as strings (Polars casts its
-    categoricals to strings several times faster than Arrow casts dictionaries)."""
-    marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame.with_columns(pl.col(marked).cast(pl.String)) if marked else frame
-
-
 def table_to_chunks(data: Any, chunk_bytes: int) -> Iterator[bytes]:
-    """Arrow IPC stream bytes of ``data`` in pieces that fit a gRPC message, encoded batch by batch
-    so the upload starts before the whole table is encoded."""
-    table = dictionary_encoded(_arrow(data))
-    buffer = io.BytesIO()
-
-    def drain() -> Iterator[bytes]:
-        encoded = memoryview(buffer.getvalue())
-        buffer.seek(0)
-        buffer.truncate()
-        for offset in range(0, len(encoded), chunk_bytes):
-            yield bytes(encoded[offset:offset + chunk_bytes])
-
-    with pa.ipc.new_stream(buffer, table.schema) as writer:
-        for batch in table.to_batches(max_chunksize=65_536):
-            writer.write_batch(batch)
-            if buffer.tell() >= chunk_bytes:
-                yield from drain()
-    yield from drain()
-
-
-class _ChunkReader(io.RawIOBase):
-    """A readable file over an iterator of byte chunks, so pyarrow decodes while chunks arrive."""
-
-    def __init__(self, chunks: Iterator[bytes]):
-        self._chunks = chunks
-        self._current = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: Any) -> int:
-        while not self._current:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._current = memoryview(chunk)
-        size = min(len(target), len(self._current))
-        target[:size] = self._current[:size]
-        self._current = self._current[size:]
-        return size
+    return wire.table_to_chunks(_arrow(data), chunk_bytes)
 
 
 def read_results(responses: Iterator[Any], received: list[bool]) -> tuple[pl.DataFrame, Any]:
@@ -151,15 +85,15 @@ def read_results(responses: Iterator[Any], received: list[bool]) -> tuple[pl.Dat
                 summary.append(response.summary)
 
     stream = chunks()
-    table = pa.ipc.open_stream(io.BufferedReader(_ChunkReader(stream), buffer_size=1 << 20)).read_all()
+    table = pa.ipc.open_stream(io.BufferedReader(wire.ChunkReader(stream), buffer_size=1 << 20)).read_all()
     for _ in stream:  # the summary follows the last chunk
         pass
     # The server sends few-valued string columns as dictionaries; the local engine's table has strings.
-    return to_frame(table), summary[0] if summary else None
+    return wire.to_frame(table), summary[0] if summary else None
 
 
 def chunks_to_frame(chunks: list[bytes]) -> pl.DataFrame:
-    return to_frame(pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))).read_all())
+    return wire.to_frame(pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))).read_all())
 
 
 def _uploads(message: type, header: dict[str, Any], data: Any, prior: Any, history: Any,

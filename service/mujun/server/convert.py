@@ -6,15 +6,12 @@ Nothing here decides anything; it only changes representation, so the servicers 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
 from google.protobuf import struct_pb2
 
 from mujun._proto import common_pb2, cycles_pb2, packs_pb2
@@ -23,7 +20,7 @@ from mujun.store.errors import LimitExceeded, RequestInvalid
 
 __all__ = ["records_to_frame", "history_to_frame", "pack_spec", "result_rows", "result_message", "to_struct",
            "pack_version", "activation", "cycle", "decision", "audit_entry", "record_from_dict",
-           "correction_dict", "frame_to_ipc_chunks", "parse_date", "DICTIONARY_MARK"]
+           "correction_dict", "parse_date"]
 
 STRING_FIELDS = ("enterprise_id", "name", "region", "industry", "size_class")
 NUMBER_FIELDS = ("land_mu", "tax_wan", "revenue_wan", "value_added_wan", "energy_tce", "electricity_kwh",
@@ -223,44 +220,3 @@ def audit_entry(row: Any) -> cycles_pb2.AuditEntry:
 
 
 # -- Arrow IPC ----------------------------------------------------------------------------------
-
-#: Field metadata naming the columns this server dictionary-encoded (clients cast exactly those back).
-DICTIONARY_MARK = b"mujun:dictionary_encoded"
-
-
-def _dictionary_encoded(table: pa.Table) -> pa.Table:
-    """String columns with few distinct values (status, tier, group, pack id and hash, basis) as
-    dictionaries: a fraction of the bytes, and far cheaper than compressing them. Readers that want
-    plain strings cast the dictionaries back (the Python client does)."""
-    columns, fields = [], []
-    for field, column in zip(table.schema, table.columns, strict=True):
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
-            sample = column.slice(0, 10_000)
-            if pc.count_distinct(sample).as_py() <= max(16, len(sample) // 20):
-                column = pc.dictionary_encode(column.cast(pa.large_string()))
-                field = pa.field(field.name, column.type, field.nullable, {DICTIONARY_MARK: b"1"})
-        columns.append(column)
-        fields.append(field)
-    return pa.table(columns, schema=pa.schema(fields))
-
-
-def frame_to_ipc_chunks(frame: pl.DataFrame | pa.Table, chunk_bytes: int) -> Iterator[bytes]:
-    """A result table as one IPC stream in pieces of at most ``chunk_bytes``, encoded batch by batch
-    while grpc sends (dictionary-encoded, uncompressed: the cheapest to write and to read)."""
-    table = _dictionary_encoded(frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame)
-    buffer = io.BytesIO()
-
-    def drain() -> Iterator[bytes]:
-        data = memoryview(buffer.getvalue())
-        buffer.seek(0)
-        buffer.truncate()
-        for offset in range(0, len(data), chunk_bytes):
-            yield bytes(data[offset:offset + chunk_bytes])
-
-    with pa.ipc.new_stream(buffer, table.schema) as writer:
-        for batch in table.to_batches(max_chunksize=65_536):
-            writer.write_batch(batch)
-            if buffer.tell() >= chunk_bytes:
-                yield from drain()
-    yield from drain()
-

@@ -10,6 +10,7 @@ from mujun.server.config import ServerConfig
 from mujun.server.core import Core
 from mujun.server.interceptors import CallContext
 from mujun.server.upload import read_upload
+from mujun_client.wire import table_to_chunks
 
 __all__ = ["RuleEngineServicer"]
 
@@ -47,7 +48,7 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
         result = self._core.evaluate(context.principal, convert.pack_spec(header.pack), upload.data, upload.prior,
                                      upload.history, cycle=header.cycle or None)
         chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
-        for chunk in convert.frame_to_ipc_chunks(result.table, chunk_bytes):
+        for chunk in table_to_chunks(result.table, chunk_bytes):
             yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
         counts = result.status_counts()
         yield rule_engine_pb2.EvaluateBatchResponse(summary=rule_engine_pb2.BatchSummary(

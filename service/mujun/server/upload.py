@@ -16,7 +16,7 @@ import polars as pl
 import pyarrow as pa
 
 from mujun.errors import InputError
-from mujun.server.convert import DICTIONARY_MARK
+from mujun_client.wire import ChunkReader, to_frame
 from mujun.store.errors import LimitExceeded, RequestInvalid
 
 __all__ = ["Upload", "read_upload"]
@@ -75,32 +75,10 @@ class _Parts:
             yield chunk
 
 
-class _ChunkReader(io.RawIOBase):
-    """A readable file over an iterator of byte chunks (what pyarrow's stream reader pulls from)."""
-
-    def __init__(self, chunks: Iterator[bytes]):
-        self._chunks = chunks
-        self._current = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: Any) -> int:
-        while not self._current:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._current = memoryview(chunk)
-        size = min(len(target), len(self._current))
-        target[:size] = self._current[:size]
-        self._current = self._current[size:]
-        return size
-
-
 def _read_table(parts: _Parts, part: str, what: str, max_rows: int) -> pl.DataFrame | None:
     if parts.pending is None or parts.pending[0] != part:
         return None
-    source = io.BufferedReader(_ChunkReader(parts.chunks(part)), buffer_size=1 << 20)
+    source = io.BufferedReader(ChunkReader(parts.chunks(part)), buffer_size=1 << 20)
     try:
         reader = pa.ipc.open_stream(source)
         batches, rows = [], 0
@@ -116,11 +94,7 @@ def _read_table(parts: _Parts, part: str, what: str, max_rows: int) -> pl.DataFr
                          "pyarrow.ipc.new_stream and send its bytes in order", location=what) from exc
     for _ in parts.chunks(part):  # bytes after the end-of-stream marker are ignored, not left pending
         pass
-    # Columns a sender dictionary-encoded for the wire (marked in field metadata) back to strings.
-    marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame.with_columns(pl.col(marked).cast(pl.String)) if marked else frame
+    return to_frame(table)  # columns dictionary-encoded for the wire come back as strings
 
 
 def read_upload(requests: Iterator[Any], *, max_bytes: int, max_rows: int) -> Upload:
