@@ -15,6 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mujun._proto import (common_pb2, cycles_pb2, cycles_pb2_grpc, packs_pb2, packs_pb2_grpc, rule_engine_pb2,
                           rule_engine_pb2_grpc)
 from mujun_client import _messages as m
+from mujun_client import wire
 from mujun_client._errors import RemoteError, from_rpc_error
 
 __all__ = ["Client", "RemoteError", "channel_options", "credentials", "score_remote"]
@@ -185,7 +186,7 @@ class Client(_Retrying):
                reason: str) -> cycles_pb2.Decision:
         # Not retried: an appeal that reached the server must not be recorded twice.
         request = cycles_pb2.AppealRequest(region=region, year=year, enterprise_id=enterprise_id,
-                                           correction=m.record(correction), reason=reason)
+                                           correction=wire.record_message(correction), reason=reason)
         return self._call(self.cycles.Appeal, request, retry=False)
 
     def get_decision(self, region: str, year: int, enterprise_id: str, *, with_history: bool = False,

@@ -15,10 +15,6 @@ from mujun_client import wire
 __all__ = ["pack_ref", "records", "table_to_chunks", "chunks_to_frame", "read_results", "batch_requests",
            "run_requests"]
 
-_STRINGS = ("enterprise_id", "name", "region", "industry", "size_class")
-_NUMBERS = ("land_mu", "tax_wan", "revenue_wan", "value_added_wan", "energy_tce", "electricity_kwh", "emissions_t",
-            "water_m3", "employees", "rd_wan", "fixed_asset_investment_wan", "floor_area_m2", "years_in_production")
-
 
 def pack_ref(pack_id: str | None = None, *, region: str | None = None, version: str = "", as_of: str = "",
              parameters: dict[str, float] | None = None) -> common_pb2.PackRef:
@@ -32,29 +28,11 @@ def pack_ref(pack_id: str | None = None, *, region: str | None = None, version: 
     return ref
 
 
-def record(row: dict[str, Any]) -> common_pb2.Record:
-    message = common_pb2.Record()
-    for key, value in row.items():
-        if value is None:
-            continue
-        if key in _STRINGS:
-            setattr(message, key, str(value))
-        elif key in _NUMBERS:
-            setattr(message, key, float(value))
-        elif key == "flags":
-            message.flags.extend([value] if isinstance(value, str) else [str(v) for v in value])
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            message.extra_numbers[key] = float(value)
-        else:
-            message.extra_strings[key] = str(value)
-    return message
-
-
 def records(data: pl.DataFrame | Iterable[dict[str, Any]] | None) -> list[common_pb2.Record]:
     if data is None:
         return []
     rows = data.iter_rows(named=True) if isinstance(data, pl.DataFrame) else data
-    return [record(row) for row in rows]
+    return [wire.record_message(row) for row in rows]
 
 
 def _arrow(data: pl.DataFrame | pa.Table | Iterable[dict[str, Any]]) -> pa.Table:

@@ -17,15 +17,12 @@ from google.protobuf import struct_pb2
 from mujun._proto import common_pb2, cycles_pb2, packs_pb2
 from mujun.server.core import PackSpec
 from mujun.store.errors import LimitExceeded, RequestInvalid
+from mujun_client.wire import NUMBER_FIELDS, STRING_FIELDS, record_message
 
 __all__ = ["records_to_frame", "history_to_frame", "pack_spec", "result_rows", "result_message", "to_struct",
-           "pack_version", "activation", "cycle", "decision", "audit_entry", "record_from_dict",
+           "pack_version", "activation", "cycle", "decision", "audit_entry",
            "correction_dict", "parse_date"]
 
-STRING_FIELDS = ("enterprise_id", "name", "region", "industry", "size_class")
-NUMBER_FIELDS = ("land_mu", "tax_wan", "revenue_wan", "value_added_wan", "energy_tce", "electricity_kwh",
-                 "emissions_t", "water_m3", "employees", "rd_wan", "fixed_asset_investment_wan", "floor_area_m2",
-                 "years_in_production")
 _PREFIX_MAPS = {"item": "items", "measure": "measures", "indicator": "indicators", "adjust": "adjustments",
                 "benchmark": "benchmarks"}
 _SCALARS = {"enterprise_id", "status", "error", "reason", "score", "tier", "rank", "group", "benchmark_basis",
@@ -72,24 +69,6 @@ def records_to_frame(records: Iterable[common_pb2.Record]) -> pl.DataFrame:
         columns[name] = [r.extra_strings[name] if name in r.extra_strings else None for r in records]
         schema[name] = pl.String
     return pl.DataFrame(columns, schema=schema)
-
-
-def record_from_dict(row: dict[str, Any]) -> common_pb2.Record:
-    record = common_pb2.Record()
-    for key, value in row.items():
-        if value is None:
-            continue
-        if key in STRING_FIELDS:
-            setattr(record, key, str(value))
-        elif key in NUMBER_FIELDS:
-            setattr(record, key, float(value))
-        elif key == "flags":
-            record.flags.extend(str(f) for f in value)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            record.extra_numbers[key] = float(value)
-        else:
-            record.extra_strings[key] = str(value)
-    return record
 
 
 def correction_dict(record: common_pb2.Record) -> dict[str, Any]:
@@ -203,7 +182,7 @@ def cycle(row: Any, version: Any | None) -> cycles_pb2.Cycle:
 def decision(row: Any, cycle_row: Any, history: list[Any] | None = None) -> cycles_pb2.Decision:
     message = cycles_pb2.Decision(region=cycle_row.region, year=cycle_row.year, version=row.version, reason=row.reason,
                                   cycle_state=cycle_row.state, result=result_message(json.loads(row.result_json)),
-                                  input=record_from_dict(json.loads(row.input_json)),
+                                  input=record_message(json.loads(row.input_json)),
                                   created_at=_iso(row.created_at), created_by=row.created_by)
     for old in history or []:
         entry = message.history.add(version=old.version, tier=old.tier or "", reason=old.reason,
