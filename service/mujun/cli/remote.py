@@ -85,38 +85,12 @@ def activate(pack_id: str = typer.Option(..., "--pack", "-p", help="Published pa
     console.print(f"{activation.region}: {activation.pack_id} {activation.version} from {activation.effective_from}")
 
 
-class _RemoteResult:
-    """The parts of :class:`mujun.Result` the score summary reads, rebuilt from a server's result table."""
-
-    def __init__(self, table):  # noqa: ANN001 - pl.DataFrame
-        self.table = table
-
-    def summary(self):  # noqa: ANN201 - same frame as Result.summary()
-        import polars as pl
-
-        label = pl.when(pl.col("status") == "ok").then(pl.col("tier")).otherwise(pl.col("status"))
-        return (self.table.group_by(pl.col("group").fill_null("—"), label.fill_null("—").alias("tier"))
-                .agg(pl.len().alias("count")).sort(["group", "tier"]))
-
-    def status_counts(self) -> dict[str, int]:
-        return dict(self.table.group_by("status").len().iter_rows())
-
-    @property
-    def notes(self) -> list[str]:
-        import polars as pl
-
-        if "benchmark_basis" not in self.table.columns:
-            return []
-        counts = self.table.filter(pl.col("benchmark_basis").is_not_null()).group_by("benchmark_basis").len()
-        return [f"benchmark basis — {basis}: {n} firms" for basis, n in counts.sort("benchmark_basis").iter_rows()]
-
-
 @handle_remote_errors
 def score_on_server(server: str, token: str | None, pack: str, input: Path, output: Path, prior: Path | None,
                     history: Path | None, sets: list[str] | None, strict: bool, cycle: int | None = None) -> None:
     """``mujun score --server``: the same table, file and summary as the local run, computed by a server."""
-    from mujun.cli._common import EXIT_RECORD_ERRORS, parse_sets
-    from mujun.cli.score import summary_table
+    from mujun.cli._common import parse_sets
+    from mujun.cli.score import report_run
     from mujun.io import read_table, write_table
     from mujun_client import score_remote
 
@@ -126,13 +100,5 @@ def score_on_server(server: str, token: str | None, pack: str, input: Path, outp
                          history=read_table(history) if history else None, parameters=parameters or None,
                          cycle=cycle)
     write_table(table, output)
-    result = _RemoteResult(table)
-    console.print(summary_table(result, pack, table["pack_hash"][0] if table.height else ""))
-    counts = result.status_counts()
-    for note in result.notes:
-        console.print(f"[dim]{note}[/]")
-    console.print(f"{data.height:,} records → {output} via {server}  (ok {counts.get('ok', 0):,}, "
-                  f"unrated {counts.get('unrated', 0):,}, error {counts.get('error', 0):,})")
-    if strict and counts.get("error", 0):
-        err_console.print(f"--strict: {counts['error']:,} record(s) failed; see the 'error' column")
-        sys.exit(EXIT_RECORD_ERRORS)
+    report_run(table, pack, table["pack_hash"][0] if table.height else "", f"{data.height:,} records → {output} via {server}",
+               "", strict=strict)

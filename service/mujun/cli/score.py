@@ -15,10 +15,10 @@ from rich.table import Table
 from mujun.cli._common import (EXIT_RECORD_ERRORS, PackOption, SetOption, console, err_console, handle_errors,
                                pack_with_sets)
 from mujun.engine.explain import format_trace
-from mujun.engine.result import Result
+from mujun.engine.result import basis_notes, status_counts, tier_summary
 from mujun.io import read_table, write_table
 
-__all__ = ["register", "summary_table"]
+__all__ = ["register", "report_run", "summary_table"]
 
 
 def register(app: typer.Typer) -> None:
@@ -66,23 +66,27 @@ def score(
         result = step(f"evaluating {data.height:,} enterprises", "evaluate",
                       lambda: rule_pack.evaluate(data, prior=prior_data, history=history_data, cycle=cycle))
         step(f"writing {output.name}", "write", lambda: write_table(result.table, output))
-    console.print(summary_table(result, rule_pack.id, rule_pack.hash))
-    counts = result.status_counts()
-    for note in result.notes:
+    report_run(result.table, rule_pack.id, rule_pack.hash, f"{data.height:,} records → {output}",
+               f"; evaluate {timings['evaluate']:.2f} s, read {timings['read']:.2f} s, write {timings['write']:.2f} s",
+               strict=strict)
+
+
+def report_run(table: pl.DataFrame, pack_id: str, pack_hash: str, head: str, tail: str, *, strict: bool) -> None:
+    """What `mujun score` prints after a run, local or on a server; exit 3 under --strict with errors."""
+    console.print(summary_table(table, pack_id, pack_hash))
+    for note in basis_notes(table):
         console.print(f"[dim]{note}[/]")
-    console.print(
-        f"{data.height:,} records → {output}  (ok {counts.get('ok', 0):,}, unrated {counts.get('unrated', 0):,}, "
-        f"error {counts.get('error', 0):,}); evaluate {timings['evaluate']:.2f} s, read {timings['read']:.2f} s, "
-        f"write {timings['write']:.2f} s"
-    )
+    counts = status_counts(table)
+    console.print(f"{head}  (ok {counts.get('ok', 0):,}, unrated {counts.get('unrated', 0):,}, "
+                  f"error {counts.get('error', 0):,}){tail}")
     if strict and counts.get("error", 0):
         err_console.print(f"--strict: {counts['error']:,} record(s) failed; see the 'error' column")
         sys.exit(EXIT_RECORD_ERRORS)
 
 
-def summary_table(result: Result, pack_id: str, pack_hash: str) -> Table:
+def summary_table(table: pl.DataFrame, pack_id: str, pack_hash: str) -> Table:
     """Firms per group (rows) and tier (columns), unrated and error included, with totals."""
-    summary = result.summary()
+    summary = tier_summary(table)
     columns = list(dict.fromkeys(summary["tier"].to_list()))
     tiers = sorted(c for c in columns if c not in ("unrated", "error", "—")) + [
         c for c in ("unrated", "error", "—") if c in columns]

@@ -17,7 +17,7 @@ from mujun.engine.tiers import GROUP, TIER
 from mujun.errors import NotFound
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["Result"]
+__all__ = ["Result", "tier_summary", "basis_notes", "status_counts"]
 
 
 class Result:
@@ -63,18 +63,32 @@ class Result:
 
     def summary(self) -> pl.DataFrame:
         """Firms per group and tier, with unrated and error rows counted under their status."""
-        table = self.table
-        label = pl.when(pl.col(STATUS) == "ok").then(pl.col(TIER)).otherwise(pl.col(STATUS))
-        return (table.group_by(pl.col(GROUP).fill_null("—"), label.fill_null("—").alias(TIER))
-                .agg(pl.len().alias("count")).sort([GROUP, TIER]))
+        return tier_summary(self.table)
 
     @property
     def notes(self) -> list[str]:
         """Statements the output must carry, e.g. that a benchmark fell back to current-year data."""
-        if BASIS not in self.table.columns:
-            return []
-        counts = self.table.filter(pl.col(BASIS).is_not_null()).group_by(BASIS).len().sort(BASIS)
-        return [f"benchmark basis — {basis}: {n} firms" for basis, n in counts.iter_rows()]
+        return basis_notes(self.table)
 
     def status_counts(self) -> dict[str, int]:
-        return dict(self.table.group_by(STATUS).len().iter_rows())
+        return status_counts(self.table)
+
+
+# Functions of a published result table, so a table that came back from a server reads the same way.
+
+
+def tier_summary(table: pl.DataFrame) -> pl.DataFrame:
+    label = pl.when(pl.col(STATUS) == "ok").then(pl.col(TIER)).otherwise(pl.col(STATUS))
+    return (table.group_by(pl.col(GROUP).fill_null("—"), label.fill_null("—").alias(TIER))
+            .agg(pl.len().alias("count")).sort([GROUP, TIER]))
+
+
+def basis_notes(table: pl.DataFrame) -> list[str]:
+    if BASIS not in table.columns:
+        return []
+    counts = table.filter(pl.col(BASIS).is_not_null()).group_by(BASIS).len().sort(BASIS)
+    return [f"benchmark basis — {basis}: {n} firms" for basis, n in counts.iter_rows()]
+
+
+def status_counts(table: pl.DataFrame) -> dict[str, int]:
+    return dict(table.group_by(STATUS).len().iter_rows())
