@@ -5,7 +5,7 @@ A cohort is the rated firms (optionally those matching ``where``) sharing the be
 data, evaluated through the same stages; ``prior_or_current`` falls back to the current year for a
 group the prior year does not cover, and the fallback is stated in ``benchmark_basis``.
 
-Groups are coded once as integers shared by both years (Arrow dictionary encoding), so a mean is
+Groups are coded once as integers shared by both years (dictionary encoding), so a mean is
 two ``bincount`` passes and no string is hashed per benchmark.
 """
 
@@ -13,38 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from mujun.engine.columns import OK, STATUS, benchmark_col, compile_expr, indicator_col
 from mujun.engine.compile import Plan
+from mujun.engine.groups import group_codes
 from mujun.packs.model import Benchmark
 
-__all__ = ["compute_benchmarks", "BASIS", "group_codes"]
+__all__ = ["compute_benchmarks", "BASIS"]
 
 BASIS = "benchmark_basis"
 _PRIOR, _CURRENT_FALLBACK = "prior year", "current year (no prior-year data for this group)"
-_NO_GROUP = -1
-
-
-def group_codes(frames: list[pl.DataFrame], fields: list[str]) -> tuple[list[np.ndarray], int]:
-    """Integer group codes (−1 where a field is missing), the same code for the same group in every frame."""
-    lengths = [f.height for f in frames]
-    combined = np.zeros(sum(lengths), dtype=np.int64)
-    size = 1
-    for field in fields:
-        column = pa.chunked_array([f[field].cast(pl.String).to_arrow() for f in frames], type=pa.large_string())
-        encoded = pc.dictionary_encode(column).combine_chunks()
-        codes = pc.fill_null(encoded.indices.cast(pa.int64()), _NO_GROUP).to_numpy(zero_copy_only=False)
-        width = max(len(encoded.dictionary), 1)
-        combined = np.where((combined < 0) | (codes < 0), _NO_GROUP, combined * width + codes)
-        size *= width
-    if size > 4 * max(sum(lengths), 1):  # many fields: renumber densely so arrays stay small
-        present = combined >= 0
-        uniques, dense = np.unique(combined[present], return_inverse=True)
-        combined[present] = dense
-        size = len(uniques)
-    return np.split(combined, np.cumsum(lengths)[:-1]), size
 
 
 def _stat_per_group(bm: Benchmark, codes: np.ndarray, values: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:

@@ -175,13 +175,20 @@ def _clean_text(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 def _count_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``__dups`` (rows sharing the id, where more than one) without hashing every id as text.
 
-    A 64-bit hash finds the candidates in one fast pass; only those are compared as strings, so a
-    hash collision can never make two different ids look like duplicates.
+    Sorting the 64-bit hashes finds the candidates in one vectorized pass; only those are compared
+    as strings, so a hash collision can never make two different ids look like duplicates.
     """
-    candidate = frame.select(pl.col(ID_FIELD).hash().is_duplicated() & pl.col(ID_FIELD).is_not_null()).to_series()
+    ids = frame[ID_FIELD]
+    present = ids.is_not_null().to_numpy()
+    hashes = ids.hash().to_numpy()[present]
+    ordered = np.sort(hashes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     counts = np.zeros(frame.height, dtype=np.uint32)
-    if candidate.any():
-        sub = frame.filter(candidate).select(pl.col(ROW), pl.len().over(pl.col(ID_FIELD)).alias("n"))
+    if len(repeated):
+        candidate = np.zeros(frame.height, dtype=bool)
+        shared = pl.Series(hashes).is_in(pl.Series(np.unique(repeated)).implode()).to_numpy()  # hash set, not np.isin's sort
+        candidate[np.flatnonzero(present)[shared]] = True
+        sub = frame.select(ROW, ID_FIELD).filter(pl.Series(candidate)).select(ROW, pl.len().over(ID_FIELD).alias("n"))
         counts[sub[ROW].to_numpy()] = sub["n"].to_numpy()
     return frame.with_columns(pl.Series(DUPS, counts))
 

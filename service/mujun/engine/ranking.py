@@ -35,15 +35,16 @@ def _full_order(frame: pl.DataFrame, keys: list[tuple[str, bool]]) -> np.ndarray
     return order.to_series().to_numpy()
 
 
-def rank_within_groups(frame: pl.DataFrame, group: str, keys: list[tuple[str, bool]]) -> tuple[np.ndarray, np.ndarray]:
+def rank_within_groups(frame: pl.DataFrame, group_ids: np.ndarray, keys: list[tuple[str, bool]]) -> tuple[np.ndarray, np.ndarray]:
     """(rank 1..n within the group, n) for each row of ``frame``, in ``keys`` order.
 
-    ``keys`` are (column, descending) pairs; the last must make every row unique (the id).
+    ``group_ids`` are dense non-negative group numbers, one per row; ``keys`` are (column,
+    descending) pairs, the last of which must make every row unique (the id).
     """
     height = frame.height
     if height == 0:
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
-    group_ids = frame[group].cast(pl.Categorical).to_physical().to_numpy().astype(np.uint64)
+    group_ids = group_ids.astype(np.uint64)
     first, descending = keys[0]
     if frame.schema[first].is_numeric():
         group_bits = max(int(group_ids.max()).bit_length(), 1)
@@ -53,13 +54,13 @@ def rank_within_groups(frame: pl.DataFrame, group: str, keys: list[tuple[str, bo
         order = _settle_ties(frame, order, packed[order], keys)
     else:
         order = _full_order(frame.with_columns(pl.Series("__gid", group_ids)), [("__gid", False), *keys])
-    sorted_groups = group_ids[order]
-    counts = np.bincount(sorted_groups.astype(np.int64))
+    sorted_groups = group_ids[order].astype(np.int64)
+    counts = np.bincount(sorted_groups)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     rank = np.empty(height, dtype=np.uint32)
     size = np.empty(height, dtype=np.uint32)
-    rank[order] = np.arange(height, dtype=np.int64) - starts[sorted_groups.astype(np.int64)] + 1
-    size[order] = counts[sorted_groups.astype(np.int64)]
+    rank[order] = np.arange(height, dtype=np.int64) - starts[sorted_groups] + 1
+    size[order] = counts[sorted_groups]
     return rank, size
 
 

@@ -14,8 +14,9 @@ import numpy as np
 import polars as pl
 
 from mujun.engine.adjust import SCORE
-from mujun.engine.columns import GROUP_N, OK, ROW, SCOPE_TIER, STATUS, VETO, column_of
+from mujun.engine.columns import GROUP_N, OK, SCOPE_TIER, STATUS, VETO, column_of
 from mujun.engine.compile import Plan
+from mujun.engine.groups import group_codes
 from mujun.engine.ranking import rank_within_groups
 from mujun.packs.fields import ID_FIELD
 
@@ -56,42 +57,52 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     if tiers is None:
         return frame.with_columns(pl.lit(None, dtype=pl.String).alias(TIER), pl.lit(None, dtype=pl.UInt32).alias(RANK),
                                   pl.lit(None, dtype=pl.UInt32).alias(GROUP_N))
-    eligible = (pl.col(STATUS) == OK) & pl.col(VETO).is_null()
-    frame = _rank(frame, plan, eligible)
+    # tiers are computed as positions in the pack's tier list (-1: none), then named in one gather
+    names = plan.tier_names
+    enum = pl.Enum(names)
+    status = frame.select(
+        ((pl.col(STATUS) == OK) & pl.col(VETO).is_null()).alias("eligible"),
+        # a vetoed firm takes the veto tier, an unrated one its scope rule's tier, if any
+        pl.when(pl.col(STATUS) == OK).then(pl.col(VETO)).otherwise(pl.col(SCOPE_TIER))
+        .cast(enum).to_physical().cast(pl.Int64).fill_null(-1).alias("forced"),
+    )
+    eligible = status["eligible"].to_numpy()
+    rank, size = _rank(frame, plan, eligible, fields)
     if tiers.method == "quota":
-        cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, pl.col(GROUP_N).cast(pl.Int64))
-        chain: pl.Expr | pl.When | pl.Then = pl
-        for quota, cut in zip(tiers.quotas, cuts):
-            chain = chain.when(pl.col(RANK) <= cut).then(pl.lit(quota.tier))  # type: ignore[union-attr]
-        tier = chain.otherwise(pl.lit(tiers.quotas[-1].tier))  # type: ignore[union-attr]
+        cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, size.astype(np.int64))
+        position = sum((rank > cut).astype(np.int64) for cut in cuts[:-1])  # past k cuts: the (k+1)-th tier
+        index = np.array([names.index(q.tier) for q in tiers.quotas])[position]
     elif tiers.method == "thresholds":
-        chain = pl
-        for threshold in tiers.thresholds:
-            cond = pl.lit(True) if threshold.min is None else pl.col(SCORE) >= threshold.min
-            chain = chain.when(cond).then(pl.lit(threshold.tier))  # type: ignore[union-attr]
-        tier = chain.otherwise(None)  # type: ignore[union-attr]
+        score = frame[SCORE].cast(pl.Float64).to_numpy()  # missing is NaN: meets no minimum
+        index = np.full(frame.height, -1, dtype=np.int64)
+        for threshold in reversed(tiers.thresholds):  # the first threshold met wins
+            met = True if threshold.min is None else score >= threshold.min
+            index = np.where(met, names.index(threshold.tier), index)
     else:
-        tier = pl.col(TIER)
+        index = frame.select(pl.col(TIER).cast(enum, strict=False).to_physical().cast(pl.Int64).fill_null(-1)).to_series().to_numpy()
+    index = np.where(eligible, index, status["forced"].to_numpy())
+    placed = pl.Series(rank > 0)
     return frame.with_columns(
-        pl.when(eligible).then(tier)
-        .when(pl.col(STATUS) == OK).then(pl.col(VETO))
-        .otherwise(pl.col(SCOPE_TIER)).cast(pl.String).alias(TIER)
+        pl.Series(names, dtype=pl.String).gather(pl.Series(index).set(pl.Series(index < 0), None)).alias(TIER),
+        pl.when(placed).then(pl.Series(rank)).alias(RANK),
+        pl.when(placed).then(pl.Series(size)).alias(GROUP_N),
     )
 
 
-def _rank(frame: pl.DataFrame, plan: Plan, eligible: pl.Expr) -> pl.DataFrame:
-    """Rank only the eligible firms, then scatter ranks back: the input order is never disturbed."""
+def _rank(frame: pl.DataFrame, plan: Plan, eligible: np.ndarray, fields: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rank only the eligible firms, then scatter ranks back (0: not ranked); input order is kept.
+
+    Firms whose group field is missing rank together as one group of their own.
+    """
     keys = [(column_of(plan, name) or name, desc) for name, desc in plan.order_by]
     keys.append((ID_FIELD, False))
-    sub = frame.filter(eligible).select([ROW, GROUP, *dict.fromkeys(k for k, _ in keys)])
-    rank, size = rank_within_groups(sub, GROUP, keys)
-    rows = sub[ROW].to_numpy()
+    (codes,), size = group_codes([frame], fields)
+    codes = np.where(codes < 0, size, codes)
+    mask = pl.Series(eligible)
+    sub = frame.select(*dict.fromkeys(k for k, _ in keys)).filter(mask)
+    rows = np.flatnonzero(eligible)
+    rank, group_size = rank_within_groups(sub, codes[rows], keys)
     full_rank = np.zeros(frame.height, dtype=np.uint32)
     full_size = np.zeros(frame.height, dtype=np.uint32)
-    full_rank[rows], full_size[rows] = rank, size
-    placed = np.zeros(frame.height, dtype=bool)
-    placed[rows] = True
-    return frame.with_columns(
-        pl.when(pl.Series(placed)).then(pl.Series(full_rank)).otherwise(None).alias(RANK),
-        pl.when(pl.Series(placed)).then(pl.Series(full_size)).otherwise(None).alias(GROUP_N),
-    )
+    full_rank[rows], full_size[rows] = rank, group_size
+    return full_rank, full_size
