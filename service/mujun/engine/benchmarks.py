@@ -25,32 +25,44 @@ BASIS = "benchmark_basis"
 _PRIOR, _CURRENT_FALLBACK = "prior year", "current year (no prior-year data for this group)"
 
 
-def _stat_per_group(bm: Benchmark, codes: np.ndarray, values: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
-    """The statistic of each group over the masked rows; NaN for a group with no such row."""
-    use = mask & (codes >= 0)
+def _stat_per_group(bm: Benchmark, slots: np.ndarray, values: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+    """The statistic of each group slot over the masked rows; NaN for slot 0 (no group) and empty groups.
+
+    A mean is two weighted ``bincount`` passes over every row (masked rows weigh 0), which adds
+    in row order exactly like summing the cohort alone, without copying it out first.
+    """
     if bm.stat == "mean":
-        totals = np.bincount(codes[use], weights=values[use], minlength=size)
-        counts = np.bincount(codes[use], minlength=size)
+        totals = np.bincount(slots, weights=np.where(mask, values, 0.0), minlength=size + 1)
+        counts = np.bincount(slots, weights=mask, minlength=size + 1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(counts > 0, totals / counts, np.nan)
-    frame = pl.DataFrame({"code": codes[use], "x": values[use]})
-    x = pl.col("x")
-    stat = {"median": x.median(), "min": x.min(), "max": x.max(),
-            "percentile": x.quantile((bm.percentile or 0) / 100.0, interpolation="linear")}[bm.stat]  # type: ignore[index]
-    table = frame.group_by("code").agg(stat.alias("stat"))
-    out = np.full(size, np.nan)
-    out[table["code"].to_numpy()] = table["stat"].to_numpy()
+            out = np.where(counts > 0, totals / counts, np.nan)
+    else:
+        use = mask & (slots > 0)
+        x = pl.col("x")
+        stat = {"median": x.median(), "min": x.min(), "max": x.max(),
+                "percentile": x.quantile((bm.percentile or 0) / 100.0, interpolation="linear")}[bm.stat]  # type: ignore[index]
+        table = pl.DataFrame({"slot": slots[use], "x": values[use]}).group_by("slot").agg(stat.alias("stat"))
+        out = np.full(size + 1, np.nan)
+        out[table["slot"].to_numpy()] = table["stat"].to_numpy()
+    out[0] = np.nan
     return out
 
 
-def _cohort(frame: pl.DataFrame, plan: Plan, name: str, bm: Benchmark) -> tuple[np.ndarray, np.ndarray]:
-    """(indicator values, cohort mask) as arrays: rated rows with a value, narrowed by ``where``."""
-    indicator = pl.col(indicator_col(bm.of))  # type: ignore[arg-type]
-    mask = (pl.col(STATUS) == OK) & indicator.is_not_null()
-    if bm.where is not None:
-        mask = mask & compile_expr(plan, f"benchmarks.{name}.where").fill_null(False)
-    both = frame.select(indicator.fill_null(np.nan).alias("x"), mask.alias("m"))
-    return both["x"].to_numpy(), both["m"].to_numpy()
+def _cohorts(frame: pl.DataFrame, plan: Plan, names: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per benchmark (indicator values, cohort mask) as arrays, in one pass over the frame.
+
+    The cohort is the rated rows with a value, narrowed by the benchmark's ``where``.
+    """
+    columns = []
+    for name in names:
+        bm = plan.pack.benchmarks[name]
+        indicator = pl.col(indicator_col(bm.of))  # type: ignore[arg-type]
+        mask = (pl.col(STATUS) == OK) & indicator.is_not_null()
+        if bm.where is not None:
+            mask = mask & compile_expr(plan, f"benchmarks.{name}.where").fill_null(False)
+        columns += [indicator.fill_null(np.nan).alias(f"x.{name}"), mask.alias(f"m.{name}")]
+    both = frame.select(columns)
+    return {name: (both[f"x.{name}"].to_numpy(), both[f"m.{name}"].to_numpy()) for name in names}
 
 
 def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: pl.DataFrame | None) -> pl.DataFrame:
@@ -59,25 +71,26 @@ def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: pl.DataFrame | No
     coded: dict[tuple[str, ...], tuple[list[np.ndarray], int]] = {}
     fixed = [compile_expr(plan, f"benchmarks.{n}.value").alias(benchmark_col(n))
              for n, bm in plan.pack.benchmarks.items() if bm.value is not None]
-    for name, bm in plan.pack.benchmarks.items():
-        if bm.value is not None:
-            continue
-        use_prior = prior is not None and bm.source != "current"
+    computed = [n for n, bm in plan.pack.benchmarks.items() if bm.value is None]
+    now = _cohorts(frame, plan, computed)
+    before = _cohorts(prior, plan, [n for n in computed if plan.pack.benchmarks[n].source != "current"]) \
+        if prior is not None else {}
+    for name in computed:
+        bm = plan.pack.benchmarks[name]
         key = tuple(bm.group_by)
-        if key not in coded:
-            coded[key] = group_codes([frame] if prior is None else [frame, prior], list(key))
-        codes, size = coded[key]
+        if key not in coded:  # slots: group code + 1, so slot 0 is "no group" and indexes a NaN
+            codes, size = group_codes([frame] if prior is None else [frame, prior], list(key))
+            coded[key] = [c + 1 for c in codes], size
+        slots, size = coded[key]
         factor = pl.select(compile_expr(plan, f"benchmarks.{name}.factor")).item()
-        current = _stat_per_group(bm, codes[0], *_cohort(frame, plan, name, bm), size)
-        chosen = current
-        if use_prior:
-            previous = _stat_per_group(bm, codes[1], *_cohort(prior, plan, name, bm), size)  # type: ignore[arg-type]
-            chosen = previous if bm.source == "prior" else np.where(np.isnan(previous), current, previous)
-            basis.append(~np.isnan(previous[codes[0]]) & (codes[0] >= 0))
+        chosen = _stat_per_group(bm, slots[0], *now[name], size)
+        if name in before:
+            previous = _stat_per_group(bm, slots[1], *before[name], size)
+            chosen = previous if bm.source == "prior" else np.where(np.isnan(previous), chosen, previous)
+            basis.append(~np.isnan(previous)[slots[0]])
         elif bm.source != "current":
             basis.append(np.zeros(frame.height, dtype=bool))
-        per_row = np.where(codes[0] >= 0, chosen[np.maximum(codes[0], 0)], np.nan) * factor
-        columns.append(pl.Series(benchmark_col(name), per_row, nan_to_null=True))
+        columns.append(pl.Series(benchmark_col(name), chosen[slots[0]] * factor, nan_to_null=True))
     frame = frame.with_columns([*fixed, *columns])
     if basis:
         frame = frame.with_columns(_basis(basis))

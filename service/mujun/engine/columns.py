@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import polars as pl
 
 from mujun.engine.compile import Plan
@@ -15,7 +16,7 @@ from mujun.packs.expr import to_polars
 
 __all__ = ["ROW", "STATUS", "ERROR", "REASON", "VETO", "SCOPE_TIER", "GROUP_N", "OK", "UNRATED",
            "FAILED", "indicator_col", "benchmark_col", "item_col", "adjust_col", "measure_col",
-           "column_of", "resolver", "compile_expr", "join_messages"]
+           "column_of", "resolver", "compile_expr", "join_messages", "scatter"]
 
 ROW = "__row"
 STATUS, ERROR, REASON = "status", "error", "reason"
@@ -58,6 +59,15 @@ def join_messages(parts: list[pl.Expr]) -> pl.Expr:
     """Per-record messages joined by '; ', or missing when there is none."""
     text = pl.concat_str(parts, separator="; ", ignore_nulls=True) if parts else pl.lit("")
     return pl.when(text != "").then(text)
+
+
+def scatter(values: pl.Series, rows: np.ndarray) -> pl.Series:
+    """A full-length column holding ``values`` at the rows where the mask ``rows`` is set, else missing.
+
+    One gather from the short series: no join on a row number, no per-row Python.
+    """
+    index = np.cumsum(rows, dtype=np.int64) - 1
+    return values.gather(pl.Series(index, dtype=pl.Int64).set(pl.Series(~rows), None))
 
 
 def resolver(plan: Plan) -> Callable[[str], pl.Expr]:

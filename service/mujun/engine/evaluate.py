@@ -68,7 +68,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 def _prior_frame(plan: Plan, prior: Any) -> pl.DataFrame | None:
     if prior is None or not any(b.source != "current" for b in plan.pack.benchmarks.values()):
         return None
-    frame = prepare(prior, plan, tier_names=plan.tier_names)
+    frame = prepare(prior, plan, tier_names=plan.tier_names, messages=False)
     return compute_indicators(apply_scope(frame, plan), plan)
 
 

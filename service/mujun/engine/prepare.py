@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mujun.engine.columns import ERROR, FAILED, OK, REASON, ROW, STATUS, join_messages
+from mujun.engine.columns import ERROR, FAILED, OK, REASON, ROW, STATUS, join_messages, scatter
 from mujun.engine.compile import InputField, Plan
 from mujun.errors import InputError
 from mujun.packs.fields import ID_FIELD
@@ -62,7 +62,9 @@ def _from_records(rows: list[Any]) -> pl.DataFrame:
     return pl.DataFrame(columns, height=len(rows))
 
 
-def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None) -> pl.DataFrame:
+def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None, messages: bool = True) -> pl.DataFrame:
+    """The typed frame with ``status`` and ``error``; ``messages=False`` (the prior year, read only
+    for its statistics) marks bad records without writing what is wrong with them."""
     frame = to_frame(data)
     if frame.width == 0:  # an empty list: no records, so no columns to check
         frame = pl.DataFrame(schema={name: pl.String for name in plan.inputs})
@@ -77,11 +79,13 @@ def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None) -> pl
         checks.extend(problems)
     checks.append(_duplicate_check())
     # problems are read from the raw cells (so they can quote them), then the casts replace the cells
-    frame = _describe_problems(frame, checks).with_columns(casts)
-    return frame.select(
+    flagged = frame.select(pl.any_horizontal([cond.fill_null(False) for cond, _ in checks])).to_series()
+    read = [c for c in (*plan.inputs, DUPS) if c in frame.columns]  # the rest need not be filtered
+    error = _describe_problems(frame.select(read), flagged, checks) if messages else pl.lit(None, dtype=pl.String)
+    return frame.with_columns(casts).select(
         ROW, *plan.inputs,
-        pl.when(pl.col(ERROR).is_null()).then(pl.lit(OK)).otherwise(pl.lit(FAILED)).alias(STATUS),
-        ERROR,
+        pl.when(pl.Series(flagged)).then(pl.lit(FAILED)).otherwise(pl.lit(OK)).alias(STATUS),
+        error.alias(ERROR),
         pl.lit(None, dtype=pl.String).alias(REASON),
     )
 
@@ -168,7 +172,7 @@ def _clean_text(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     for spec in plan.inputs.values():
         if spec.type == "string" and spec.name in frame.columns:
             text = pl.col(spec.name).cast(pl.String).str.strip_chars()
-            cleaned.append(pl.when(text != "").then(text).alias(spec.name))
+            cleaned.append(text.replace("", None).alias(spec.name))  # strips once (when/then would twice)
     return frame.with_columns(cleaned)
 
 
@@ -198,11 +202,9 @@ def _duplicate_check() -> Problem:
     return pl.col(DUPS) > 1, pl.format("{}: duplicate '{}' ({} rows share it)", pl.lit(ID_FIELD), pl.col(ID_FIELD), pl.col(DUPS))
 
 
-def _describe_problems(frame: pl.DataFrame, problems: list[Problem]) -> pl.DataFrame:
-    """Add the ``error`` column; messages are formatted only for the few records that have problems."""
-    flagged = frame.select(pl.any_horizontal([cond.fill_null(False) for cond, _ in problems])).to_series()
+def _describe_problems(frame: pl.DataFrame, flagged: pl.Series, problems: list[Problem]) -> pl.Series:
+    """The ``error`` column; messages are formatted only for the few records that have problems."""
     if not flagged.any():
-        return frame.with_columns(pl.lit(None, dtype=pl.String).alias(ERROR))
-    messages = frame.filter(flagged).select(
-        pl.col(ROW), join_messages([pl.when(cond).then(message) for cond, message in problems]).alias(ERROR))
-    return frame.join(messages, on=ROW, how="left", maintain_order="left")
+        return pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    messages = frame.filter(flagged).select(join_messages([pl.when(cond).then(message) for cond, message in problems]))
+    return scatter(messages.to_series(), flagged.to_numpy())

@@ -36,32 +36,31 @@ def _full_order(frame: pl.DataFrame, keys: list[tuple[str, bool]]) -> np.ndarray
 
 
 def rank_within_groups(frame: pl.DataFrame, group_ids: np.ndarray, keys: list[tuple[str, bool]]) -> tuple[np.ndarray, np.ndarray]:
-    """(rank 1..n within the group, n) for each row of ``frame``, in ``keys`` order.
+    """(rank 1..n within its group for each row of ``frame`` in ``keys`` order, n for each group id).
 
     ``group_ids`` are dense non-negative group numbers, one per row; ``keys`` are (column,
     descending) pairs, the last of which must make every row unique (the id).
     """
     height = frame.height
     if height == 0:
-        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
-    group_ids = group_ids.astype(np.uint64)
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
     first, descending = keys[0]
     if frame.schema[first].is_numeric():
         group_bits = max(int(group_ids.max()).bit_length(), 1)
         primary = _ordered_bits(frame[first].cast(pl.Float64).to_numpy(), descending)
-        packed = (group_ids << np.uint64(64 - group_bits)) | (primary >> np.uint64(group_bits))
+        packed = (group_ids.astype(np.uint64) << np.uint64(64 - group_bits)) | (primary >> np.uint64(group_bits))
         order = np.argsort(packed)  # numpy's vectorized integer sort beats a threaded one here
-        order = _settle_ties(frame, order, packed[order], keys)
+        sorted_keys = packed[order]
+        order = _settle_ties(frame, order, sorted_keys, keys)
+        sorted_groups = (sorted_keys >> np.uint64(64 - group_bits)).astype(np.int64)  # no second gather
     else:
         order = _full_order(frame.with_columns(pl.Series("__gid", group_ids)), [("__gid", False), *keys])
-    sorted_groups = group_ids[order].astype(np.int64)
+        sorted_groups = group_ids[order].astype(np.int64)
     counts = np.bincount(sorted_groups)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     rank = np.empty(height, dtype=np.uint32)
-    size = np.empty(height, dtype=np.uint32)
-    rank[order] = np.arange(height, dtype=np.int64) - starts[sorted_groups] + 1
-    size[order] = counts[sorted_groups]
-    return rank, size
+    rank[order] = np.arange(1, height + 1, dtype=np.int64) - starts[sorted_groups]
+    return rank, counts
 
 
 def _settle_ties(frame: pl.DataFrame, order: np.ndarray, sorted_keys: np.ndarray,

@@ -67,10 +67,10 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         .cast(enum).to_physical().cast(pl.Int64).fill_null(-1).alias("forced"),
     )
     eligible = status["eligible"].to_numpy()
-    rank, size = _rank(frame, plan, eligible, fields)
-    if tiers.method == "quota":
-        cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, size.astype(np.int64))
-        position = sum((rank > cut).astype(np.int64) for cut in cuts[:-1])  # past k cuts: the (k+1)-th tier
+    rank, codes, counts = _rank(frame, plan, eligible, fields)
+    if tiers.method == "quota":  # cuts per group, then compared row by row
+        cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, counts)
+        position = sum((rank > cut[codes]).astype(np.int64) for cut in cuts[:-1])  # past k cuts: tier k+1
         index = np.array([names.index(q.tier) for q in tiers.quotas])[position]
     elif tiers.method == "thresholds":
         score = frame[SCORE].cast(pl.Float64).to_numpy()  # missing is NaN: meets no minimum
@@ -85,24 +85,24 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     return frame.with_columns(
         pl.Series(names, dtype=pl.String).gather(pl.Series(index).set(pl.Series(index < 0), None)).alias(TIER),
         pl.when(placed).then(pl.Series(rank)).alias(RANK),
-        pl.when(placed).then(pl.Series(size)).alias(GROUP_N),
+        pl.when(placed).then(pl.Series(counts[codes].astype(np.uint32))).alias(GROUP_N),
     )
 
 
-def _rank(frame: pl.DataFrame, plan: Plan, eligible: np.ndarray, fields: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Rank only the eligible firms, then scatter ranks back (0: not ranked); input order is kept.
+def _rank(frame: pl.DataFrame, plan: Plan, eligible: np.ndarray,
+          fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rank per row, 0 where not ranked; group code per row; ranked firms per group code).
 
-    Firms whose group field is missing rank together as one group of their own.
+    Only the eligible firms are ranked; the input order is never disturbed. Firms whose group field
+    is missing rank together as one group of their own.
     """
     keys = [(column_of(plan, name) or name, desc) for name, desc in plan.order_by]
     keys.append((ID_FIELD, False))
     (codes,), size = group_codes([frame], fields)
     codes = np.where(codes < 0, size, codes)
-    mask = pl.Series(eligible)
-    sub = frame.select(*dict.fromkeys(k for k, _ in keys)).filter(mask)
     rows = np.flatnonzero(eligible)
-    rank, group_size = rank_within_groups(sub, codes[rows], keys)
+    sub = frame.select(*dict.fromkeys(k for k, _ in keys)).filter(pl.Series(eligible))
+    rank, counts = rank_within_groups(sub, codes[rows], keys)
     full_rank = np.zeros(frame.height, dtype=np.uint32)
-    full_size = np.zeros(frame.height, dtype=np.uint32)
-    full_rank[rows], full_size[rows] = rank, group_size
-    return full_rank, full_size
+    full_rank[rows] = rank
+    return full_rank, codes, np.pad(counts, (0, size + 1 - len(counts)))
