@@ -34,6 +34,9 @@ import pyarrow.compute as pc
 __all__ = ["county_benchmarks", "evaluate"]
 
 PACK_ID = "js-huaian-2024"
+#: The input columns this computation reads (what a script would pass to ``pl.read_parquet(columns=...)``).
+COLUMNS = ["enterprise_id", "region", "land_mu", "tax_wan", "revenue_wan", "energy_tce", "electricity_kwh",
+           "years_in_production", "flags"]
 TCE_PER_KWH = 1.229e-4
 WEIGHTS = {"tax": 45.0, "revenue": 35.0, "energy": 20.0}
 INDICATOR_OF_ITEM = {"tax": "tax_per_mu", "revenue": "revenue_per_mu", "energy": "tax_per_energy"}

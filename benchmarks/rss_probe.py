@@ -39,12 +39,14 @@ def main(impl: str, current_path: str, prior_path: str, output_path: str) -> dic
         import mujun
 
         pack = mujun.load_pack("js-huaian-2024")
-        read, evaluate = mujun.read_table, lambda c, p: pack.evaluate(c, prior=p).table
+        read = lambda path: mujun.read_table(path, pack.input_headers)  # noqa: E731 — as `mujun score` reads
+        evaluate = lambda c, p: pack.evaluate(c, prior=p).table  # noqa: E731
         write = mujun.write_table
     else:
         import baseline_numpy
 
-        read, evaluate = pl.read_parquet, baseline_numpy.evaluate
+        read = lambda path: pl.read_parquet(path, columns=baseline_numpy.COLUMNS)  # noqa: E731
+        evaluate = baseline_numpy.evaluate
         write = lambda frame, path: frame.write_parquet(path)  # noqa: E731
     rss_start = process.memory_info().rss
     began = time.perf_counter()

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 import polars as pl
@@ -29,23 +30,29 @@ def _format(path: Path) -> str:
     return suffix
 
 
-def read_table(path: str | os.PathLike[str]) -> pl.DataFrame:
+def read_table(path: str | os.PathLike[str], columns: Collection[str] | None = None) -> pl.DataFrame:
+    """Read a table by extension; with ``columns`` (header names, e.g. ``Pack.input_headers``) the
+    other columns are dropped, and a Parquet file does not even read them."""
     path = Path(path)
     suffix = _format(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    keep = None if columns is None else set(columns)
     try:
         if suffix == ".csv":
-            return _read_csv(path)
-        if suffix == ".parquet":
-            return pl.read_parquet(path)
-        if suffix == ".xlsx":
-            return pl.read_excel(path, infer_schema_length=0)
-        return _read_jsonl(path)
+            frame = _read_csv(path)
+        elif suffix == ".parquet":
+            names = None if keep is None else [c for c in pl.read_parquet_schema(path) if c.strip() in keep]
+            frame = pl.read_parquet(path, columns=names)
+        elif suffix == ".xlsx":
+            frame = pl.read_excel(path, infer_schema_length=0)
+        else:
+            frame = _read_jsonl(path)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - every reader failure means the file is unusable
         raise InputError(f"{path}: cannot read as {suffix[1:]}: {exc}") from exc
+    return frame if keep is None else frame.select(c for c in frame.columns if c.strip() in keep)
 
 
 def _read_csv(path: Path) -> pl.DataFrame:

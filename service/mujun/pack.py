@@ -78,6 +78,11 @@ class Pack:
         return self._source.path
 
     @property
+    def input_headers(self) -> frozenset[str]:
+        """Every column header this pack reads (canonical names and their aliases); others are ignored."""
+        return frozenset(h for spec in self.plan.inputs.values() for h in (spec.name, *spec.aliases))
+
+    @property
     def parameters(self) -> dict[str, Any]:
         return {name: p.value for name, p in self.model.parameters.items()}
 

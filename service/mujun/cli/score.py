@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
     app.command("explain")(explain)
 
 
-def _read_optional(path: Path | None) -> pl.DataFrame | None:
-    return None if path is None else read_table(path)
+def _read_optional(path: Path | None, columns: frozenset[str] | None = None) -> pl.DataFrame | None:
+    return None if path is None else read_table(path, columns)
 
 
 @handle_errors
@@ -60,8 +60,9 @@ def score(
             return value
 
         rule_pack = step("compiling pack", "compile", lambda: pack_with_sets(pack, sets))
-        data = step(f"reading {input.name}", "read", lambda: read_table(input))
-        prior_data = step("reading prior year", "read_prior", lambda: _read_optional(prior))
+        # only the columns the pack reads: a province's extra columns never reach memory
+        data = step(f"reading {input.name}", "read", lambda: read_table(input, rule_pack.input_headers))
+        prior_data = step("reading prior year", "read_prior", lambda: _read_optional(prior, rule_pack.input_headers))
         history_data = step("reading history", "read_history", lambda: _read_optional(history))
         result = step(f"evaluating {data.height:,} enterprises", "evaluate",
                       lambda: rule_pack.evaluate(data, prior=prior_data, history=history_data, cycle=cycle))
@@ -117,8 +118,9 @@ def explain(
 ) -> None:
     """Explain one enterprise's decision: inputs, indicators, benchmarks, items, tier and measures."""
     rule_pack = pack_with_sets(pack, sets)
-    result = rule_pack.evaluate(read_table(input), prior=_read_optional(prior), history=_read_optional(history),
-                                cycle=cycle)
+    headers = rule_pack.input_headers
+    result = rule_pack.evaluate(read_table(input, headers), prior=_read_optional(prior, headers),
+                                history=_read_optional(history), cycle=cycle)
     trace = result.explain(enterprise_id)
     if as_json:
         console.print_json(json.dumps(trace, ensure_ascii=False, default=str))

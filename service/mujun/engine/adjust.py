@@ -12,7 +12,7 @@ __all__ = ["score_and_adjust", "SCORE"]
 SCORE = "score"
 
 
-def score_and_adjust(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def score_and_adjust(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     items = [pl.col(item_col(name)) for name in plan.pack.items]
     total = pl.sum_horizontal(items) if items else pl.lit(0.0)
     rated = pl.col(STATUS) == OK

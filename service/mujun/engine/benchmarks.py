@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from mujun.engine.columns import OK, STATUS, benchmark_col, compile_expr, indicator_col
+from mujun.engine.columns import OK, STATUS, benchmark_col, compile_expr, indicator_col, select
 from mujun.engine.compile import Plan
 from mujun.engine.groups import group_codes
 from mujun.packs.model import Benchmark
@@ -61,11 +61,11 @@ def _cohorts(frame: pl.DataFrame, plan: Plan, names: list[str]) -> dict[str, tup
         if bm.where is not None:
             mask = mask & compile_expr(plan, f"benchmarks.{name}.where").fill_null(False)
         columns += [indicator.fill_null(np.nan).alias(f"x.{name}"), mask.alias(f"m.{name}")]
-    both = frame.select(columns)
+    both = select(frame, *columns)
     return {name: (both[f"x.{name}"].to_numpy(), both[f"m.{name}"].to_numpy()) for name in names}
 
 
-def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: pl.DataFrame | None) -> pl.DataFrame:
+def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: pl.DataFrame | None) -> pl.LazyFrame:
     columns: list[pl.Series] = []
     basis: list[np.ndarray] = []  # per prior-sourced benchmark: did the row's group have prior data?
     coded: dict[tuple[str, ...], tuple[list[np.ndarray], int]] = {}
@@ -91,10 +91,7 @@ def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: pl.DataFrame | No
         elif bm.source != "current":
             basis.append(np.zeros(frame.height, dtype=bool))
         columns.append(pl.Series(benchmark_col(name), chosen[slots[0]] * factor, nan_to_null=True))
-    frame = frame.with_columns([*fixed, *columns])
-    if basis:
-        frame = frame.with_columns(_basis(basis))
-    return frame
+    return frame.lazy().with_columns(*fixed, *columns, *([_basis(basis)] if basis else []))
 
 
 def _basis(had_prior: list[np.ndarray]) -> pl.Series:

@@ -82,7 +82,7 @@ def _fill(template: str, check: Check, value: pl.Expr, threshold: pl.Expr) -> pl
     return pl.concat_str(pieces)
 
 
-def apply_checks(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def apply_checks(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     checks = plan.pack.checks
     if not checks:
         return frame

@@ -39,8 +39,21 @@ class Run:
     frame: pl.DataFrame
 
 
+#: From this many rows a query runs on Polars' streaming engine: it evaluates the fused
+#: element-wise stages in cache-sized morsels instead of writing every intermediate column out.
+STREAMING_ROWS = 50_000
+
+
+def collect(frame: pl.LazyFrame | pl.DataFrame, rows: int) -> pl.DataFrame:
+    """Run what is queued on ``frame`` (a stage that needs whole columns calls this first)."""
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    return frame.collect(engine="streaming" if rows >= STREAMING_ROWS else "in-memory")
+
+
 @dataclass(frozen=True)
 class _Inputs:
+    rows: int
     prior_year: Future[pl.DataFrame | None]
     history: pl.DataFrame | None
     cycle: int | None
@@ -49,17 +62,22 @@ class _Inputs:
     def prior(self) -> pl.DataFrame | None:
         return self.prior_year.result()
 
+    def collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
+        return collect(frame, self.rows)
 
-Stage = Callable[[pl.DataFrame, Plan, _Inputs], pl.DataFrame]
 
+Stage = Callable[[pl.LazyFrame, Plan, _Inputs], pl.LazyFrame]
+
+#: Element-wise stages only queue expressions on the lazy frame; a stage that needs whole
+#: columns (group statistics, ranking) collects what is queued first.
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("scope", lambda f, p, i: apply_scope(f, p)),
     ("indicators", lambda f, p, i: compute_indicators(f, p)),
     # benchmarks need indicators of the current and the prior year
-    ("benchmarks", lambda f, p, i: compute_benchmarks(f, p, i.prior)),
+    ("benchmarks", lambda f, p, i: compute_benchmarks(i.collect(f), p, i.prior)),
     ("items", lambda f, p, i: score_items(f, p)),
     ("score", lambda f, p, i: score_and_adjust(f, p)),
-    ("tiers", lambda f, p, i: assign_tiers(f, p)),  # after score: vetoes and quotas need it
+    ("tiers", lambda f, p, i: assign_tiers(i.collect(f), p)),  # after score: vetoes and quotas need it
     ("measures", lambda f, p, i: apply_measures(f, p, i.history, i.cycle)),
     ("checks", lambda f, p, i: apply_checks(f, p)),  # last: a condition may read a tier or a measure
 )
@@ -69,7 +87,7 @@ def _prior_frame(plan: Plan, prior: Any) -> pl.DataFrame | None:
     if prior is None or not any(b.source != "current" for b in plan.pack.benchmarks.values()):
         return None
     frame = prepare(prior, plan, tier_names=plan.tier_names, messages=False)
-    return compute_indicators(apply_scope(frame, plan), plan)
+    return collect(compute_indicators(apply_scope(frame, plan), plan), len(prior))
 
 
 #: Below this many prior-year rows a second thread costs more than it saves.
@@ -87,15 +105,16 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
                 prior_year.set_result(_prior_frame(plan, prior))
             except BaseException as exc:  # re-raised where the benchmarks read it, as on the thread
                 prior_year.set_exception(exc)
-        inputs = _Inputs(prior_year=prior_year, history=history_frame, cycle=cycle)
         frame = prepare(data, plan, tier_names=plan.tier_names)
+        inputs = _Inputs(rows=len(data) if hasattr(data, "__len__") else 0, prior_year=prior_year,
+                         history=history_frame, cycle=cycle)
         for _name, stage in STAGES:
             frame = stage(frame, plan, inputs)
     # the prior-year frame is released here: only its statistics were needed
-    return Run(frame=frame.with_columns(_publishable(plan, frame)))
+    return Run(frame=inputs.collect(frame.with_columns(_publishable(plan, frame))))
 
 
-def _publishable(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
+def _publishable(plan: Plan, frame: pl.LazyFrame) -> list[pl.Expr]:
     """Mask what a record's status does not allow to be published (no score for an unrated firm …).
 
     Applied to the evaluation frame itself, so the result table is a zero-copy selection of it.
@@ -115,7 +134,7 @@ def _publishable(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
     masks += [pl.when(pl.col(STATUS) != FAILED).then(pl.col(indicator_col(n))).alias(indicator_col(n))
               for n in pack.indicators]
     masks += [pl.when(ok).then(pl.col(benchmark_col(n))).alias(benchmark_col(n)) for n in pack.benchmarks]
-    if BASIS in frame.columns:
+    if BASIS in frame.collect_schema():
         masks.append(pl.when(ok).then(pl.col(BASIS)).alias(BASIS))
     return masks
 

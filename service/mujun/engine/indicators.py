@@ -14,7 +14,7 @@ from mujun.engine.compile import Plan
 __all__ = ["compute_indicators"]
 
 
-def compute_indicators(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def compute_indicators(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     for name in plan.pack.indicators:
         frame = frame.with_columns(compile_expr(plan, f"indicators.{name}").cast(pl.Float64).alias(indicator_col(name)))
     return frame

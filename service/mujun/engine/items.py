@@ -53,7 +53,7 @@ def raw_points(plan: Plan, name: str, item: Item) -> pl.Expr:
     return compile_expr(plan, f"{path}.expr")
 
 
-def score_items(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def score_items(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     columns: list[pl.Expr] = []
     unrated: list[pl.Expr] = []
     failed: list[pl.Expr] = []
@@ -89,7 +89,7 @@ def score_items(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     return _apply_policy_statuses(frame, unrated, failed)
 
 
-def _apply_policy_statuses(frame: pl.DataFrame, unrated: list[pl.Expr], failed: list[pl.Expr]) -> pl.DataFrame:
+def _apply_policy_statuses(frame: pl.LazyFrame, unrated: list[pl.Expr], failed: list[pl.Expr]) -> pl.LazyFrame:
     """An item policy of ``error`` beats one of ``unrated``; both keep the record in the output."""
     frame = frame.with_columns(join_messages(failed).alias("__item_error"), join_messages(unrated).alias("__item_unrated"))
     fail, unrate = pl.col("__item_error").is_not_null(), pl.col("__item_unrated").is_not_null()

@@ -36,14 +36,14 @@ def prepare_history(history: pl.DataFrame | None) -> pl.DataFrame | None:
         raise InputError(f"history: 'cycle' must be a whole number (a year): {exc}") from exc
 
 
-def _streak(frame: pl.DataFrame, history: pl.DataFrame | None, cycle: int | None) -> pl.DataFrame:
+def _streak(frame: pl.LazyFrame, history: pl.DataFrame | None, cycle: int | None) -> pl.LazyFrame:
     """Consecutive earlier cycles (cycle-1, cycle-2, …) with the same tier, plus this one."""
     if history is None or history.height == 0:
         return frame.with_columns(pl.when(pl.col(TIER).is_not_null()).then(pl.lit(1.0)).alias(TIER_STREAK))
     current = cycle if cycle is not None else int(history["cycle"].max()) + 1  # type: ignore[arg-type]
     now = frame.select(pl.col(ID_FIELD), pl.col(TIER).alias("__now")).filter(pl.col("__now").is_not_null()).unique(ID_FIELD)
     runs = (
-        history.filter(pl.col("cycle") < current)
+        history.lazy().filter(pl.col("cycle") < current)
         .join(now, on=ID_FIELD, how="inner")
         .sort([ID_FIELD, "cycle"], descending=[False, True])
         .with_columns((pl.int_range(pl.len()).over(ID_FIELD) + 1).alias("__back"))
@@ -56,7 +56,7 @@ def _streak(frame: pl.DataFrame, history: pl.DataFrame | None, cycle: int | None
     ).drop("__earlier")
 
 
-def apply_measures(frame: pl.DataFrame, plan: Plan, history: pl.DataFrame | None, cycle: int | None) -> pl.DataFrame:
+def apply_measures(frame: pl.LazyFrame, plan: Plan, history: pl.DataFrame | None, cycle: int | None) -> pl.LazyFrame:
     frame = frame.with_columns(pl.lit(cycle, dtype=pl.Float64).alias(CYCLE))
     if not plan.pack.measures:
         return frame
@@ -66,7 +66,8 @@ def apply_measures(frame: pl.DataFrame, plan: Plan, history: pl.DataFrame | None
         path = f"measures.{name}"
         dtype = pl.String if measure.type == "text" else pl.Float64
         if measure.allocate is not None:
-            frame = frame.with_columns(allocate(frame, plan, f"{path}.allocate", measure.allocate).alias(measure_col(name)))
+            data = frame.collect()  # a budget is shared over whole groups
+            frame = data.lazy().with_columns(allocate(data, plan, f"{path}.allocate", measure.allocate).alias(measure_col(name)))
             continue
         if measure.expr is not None:
             value = compile_expr(plan, f"{path}.expr")

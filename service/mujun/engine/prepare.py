@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mujun.engine.columns import ERROR, FAILED, OK, REASON, ROW, STATUS, join_messages, scatter
+from mujun.engine.columns import ERROR, FAILED, OK, REASON, ROW, STATUS, join_messages, scatter, select
 from mujun.engine.compile import InputField, Plan
 from mujun.errors import InputError
 from mujun.packs.fields import ID_FIELD
@@ -62,9 +62,12 @@ def _from_records(rows: list[Any]) -> pl.DataFrame:
     return pl.DataFrame(columns, height=len(rows))
 
 
-def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None, messages: bool = True) -> pl.DataFrame:
+def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None, messages: bool = True) -> pl.LazyFrame:
     """The typed frame with ``status`` and ``error``; ``messages=False`` (the prior year, read only
-    for its statistics) marks bad records without writing what is wrong with them."""
+    for its statistics) marks bad records without writing what is wrong with them.
+
+    Lazy: the casts run fused with the element-wise stages that follow.
+    """
     frame = to_frame(data)
     if frame.width == 0:  # an empty list: no records, so no columns to check
         frame = pl.DataFrame(schema={name: pl.String for name in plan.inputs})
@@ -79,10 +82,10 @@ def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None, messa
         checks.extend(problems)
     checks.append(_duplicate_check())
     # problems are read from the raw cells (so they can quote them), then the casts replace the cells
-    flagged = frame.select(pl.any_horizontal([cond.fill_null(False) for cond, _ in checks])).to_series()
+    flagged = select(frame, pl.any_horizontal([cond.fill_null(False) for cond, _ in checks])).to_series()
     read = [c for c in (*plan.inputs, DUPS) if c in frame.columns]  # the rest need not be filtered
-    error = _describe_problems(frame.select(read), flagged, checks) if messages else pl.lit(None, dtype=pl.String)
-    return frame.with_columns(casts).select(
+    error = _describe_problems(select(frame, *read), flagged, checks) if messages else pl.lit(None, dtype=pl.String)
+    return frame.lazy().with_columns(casts).select(
         ROW, *plan.inputs,
         pl.when(pl.Series(flagged)).then(pl.lit(FAILED)).otherwise(pl.lit(OK)).alias(STATUS),
         error.alias(ERROR),
@@ -192,7 +195,7 @@ def _count_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
         candidate = np.zeros(frame.height, dtype=bool)
         shared = pl.Series(hashes).is_in(pl.Series(np.unique(repeated)).implode()).to_numpy()  # hash set, not np.isin's sort
         candidate[np.flatnonzero(present)[shared]] = True
-        sub = frame.select(ROW, ID_FIELD).filter(pl.Series(candidate)).select(ROW, pl.len().over(ID_FIELD).alias("n"))
+        sub = select(frame, ROW, ID_FIELD).filter(pl.Series(candidate)).select(ROW, pl.len().over(ID_FIELD).alias("n"))
         counts[sub[ROW].to_numpy()] = sub["n"].to_numpy()
     return frame.with_columns(pl.Series(DUPS, counts))
 

@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 
 from mujun.engine.benchmarks import BASIS
-from mujun.engine.columns import ROW, STATUS
+from mujun.engine.columns import ROW, STATUS, select
 from mujun.engine.compile import Plan
 from mujun.engine.evaluate import Run, output_columns
 from mujun.engine.explain import explain_row
@@ -29,7 +29,7 @@ class Result:
 
     @cached_property
     def table(self) -> pl.DataFrame:
-        return self._run.frame.select(output_columns(self._plan, self._run.frame))
+        return select(self._run.frame, *output_columns(self._plan, self._run.frame))
 
     def to_arrow(self) -> pa.Table:
         return self.table.to_arrow()

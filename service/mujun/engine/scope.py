@@ -10,7 +10,7 @@ from mujun.engine.compile import Plan
 __all__ = ["apply_scope"]
 
 
-def apply_scope(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def apply_scope(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     rules = plan.pack.scope
     if not rules:
         return frame.with_columns(pl.lit(None, dtype=pl.String).alias(SCOPE_TIER))

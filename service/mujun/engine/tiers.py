@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from mujun.engine.adjust import SCORE
-from mujun.engine.columns import GROUP_N, OK, SCOPE_TIER, STATUS, VETO, column_of
+from mujun.engine.columns import GROUP_N, OK, SCOPE_TIER, STATUS, VETO, column_of, select
 from mujun.engine.compile import Plan
 from mujun.engine.groups import group_codes
 from mujun.engine.ranking import rank_within_groups
@@ -48,19 +48,22 @@ def cumulative_cuts(percents: list[float], rounding: str, n: Any) -> list[Any]:
     return cuts
 
 
-def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
+    """Tier, rank and group size columns, queued on the frame (an eager ``with_columns`` would
+    first copy a streaming result's unaligned chunks)."""
     tiers = plan.pack.tiers
     fields = tiers.group_by if tiers else []
     group_expr = (pl.col(fields[0]) if len(fields) == 1 else pl.concat_str([pl.col(c) for c in fields], separator="/")
                   if fields else pl.lit("all"))
-    frame = frame.with_columns(group_expr.alias(GROUP))
+    lazy = frame.lazy().with_columns(group_expr.alias(GROUP))
     if tiers is None:
-        return frame.with_columns(pl.lit(None, dtype=pl.String).alias(TIER), pl.lit(None, dtype=pl.UInt32).alias(RANK),
+        return lazy.with_columns(pl.lit(None, dtype=pl.String).alias(TIER), pl.lit(None, dtype=pl.UInt32).alias(RANK),
                                   pl.lit(None, dtype=pl.UInt32).alias(GROUP_N))
     # tiers are computed as positions in the pack's tier list (-1: none), then named in one gather
     names = plan.tier_names
     enum = pl.Enum(names)
-    status = frame.select(
+    status = select(
+        frame,
         ((pl.col(STATUS) == OK) & pl.col(VETO).is_null()).alias("eligible"),
         # a vetoed firm takes the veto tier, an unrated one its scope rule's tier, if any
         pl.when(pl.col(STATUS) == OK).then(pl.col(VETO)).otherwise(pl.col(SCOPE_TIER))
@@ -79,10 +82,10 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
             met = True if threshold.min is None else score >= threshold.min
             index = np.where(met, names.index(threshold.tier), index)
     else:
-        index = frame.select(pl.col(TIER).cast(enum, strict=False).to_physical().cast(pl.Int64).fill_null(-1)).to_series().to_numpy()
+        index = select(frame, pl.col(TIER).cast(enum, strict=False).to_physical().cast(pl.Int64).fill_null(-1)).to_series().to_numpy()
     index = np.where(eligible, index, status["forced"].to_numpy())
     placed = pl.Series(rank > 0)
-    return frame.with_columns(
+    return lazy.with_columns(
         pl.Series(names, dtype=pl.String).gather(pl.Series(index).set(pl.Series(index < 0), None)).alias(TIER),
         pl.when(placed).then(pl.Series(rank)).alias(RANK),
         pl.when(placed).then(pl.Series(counts[codes].astype(np.uint32))).alias(GROUP_N),
@@ -101,7 +104,7 @@ def _rank(frame: pl.DataFrame, plan: Plan, eligible: np.ndarray,
     (codes,), size = group_codes([frame], fields)
     codes = np.where(codes < 0, size, codes)
     rows = np.flatnonzero(eligible)
-    sub = frame.select(*dict.fromkeys(k for k, _ in keys)).filter(pl.Series(eligible))
+    sub = select(frame, *dict.fromkeys(k for k, _ in keys)).filter(pl.Series(eligible))
     rank, counts = rank_within_groups(sub, codes[rows], keys)
     full_rank = np.zeros(frame.height, dtype=np.uint32)
     full_rank[rows] = rank
