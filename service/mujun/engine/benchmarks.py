@@ -5,21 +5,24 @@ A cohort is the rated firms (optionally those matching ``where``) sharing the be
 data, evaluated through the same stages; ``prior_or_current`` falls back to the current year for a
 group the prior year does not cover, and the fallback is stated in ``benchmark_basis``.
 
-Groups are coded once as integers shared by both years (dictionary encoding), so a mean is
-two ``bincount`` passes and no string is hashed per benchmark.
+Groups are coded as integers (dictionary encoding), so a mean is two ``bincount`` passes and no
+string is hashed per benchmark; the prior year's statistics are matched to this year's groups by
+their field values.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from mujun.engine.columns import OK, STATUS, benchmark_col, compile_expr, indicator_col, select
 from mujun.engine.compile import Plan
-from mujun.engine.groups import group_codes
+from mujun.engine.groups import Groups, group_codes
 from mujun.packs.model import Benchmark
 
-__all__ = ["compute_benchmarks", "BASIS"]
+__all__ = ["compute_benchmarks", "prior_statistics", "PriorStatistics", "BASIS"]
 
 BASIS = "benchmark_basis"
 _PRIOR, _CURRENT_FALLBACK = "prior year", "current year (no prior-year data for this group)"
@@ -65,32 +68,60 @@ def _cohorts(frame: pl.DataFrame, plan: Plan, names: list[str]) -> dict[str, tup
     return {name: (both[f"x.{name}"].to_numpy(), both[f"m.{name}"].to_numpy()) for name in names}
 
 
-def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: pl.DataFrame | None) -> pl.LazyFrame:
+@dataclass(frozen=True)
+class PriorStatistics:
+    """The prior year reduced to what benchmarks read: per group, each prior-sourced statistic.
+
+    Computed as soon as the prior year is prepared (on its own thread), so its rows are freed
+    long before the current year is scored.
+    """
+
+    tables: dict[tuple[str, ...], pl.DataFrame]  # group fields + one column per benchmark name
+
+    def aligned(self, name: str, key: tuple[str, ...], labels: pl.DataFrame) -> np.ndarray:
+        """The prior-year statistic of each current group slot (slot 0, no group: NaN)."""
+        table = self.tables[key]
+        if key:
+            table = labels.join(table, on=list(key), how="left", maintain_order="left")
+        return np.concatenate([[np.nan], table[name].fill_null(np.nan).to_numpy()])
+
+
+def prior_statistics(prior: pl.DataFrame, plan: Plan) -> PriorStatistics:
+    names = [n for n, bm in plan.pack.benchmarks.items() if bm.value is None and bm.source != "current"]
+    cohorts = _cohorts(prior, plan, names)
+    tables = {}
+    for key in dict.fromkeys(tuple(plan.pack.benchmarks[n].group_by) for n in names):
+        groups = group_codes(prior, list(key))
+        stats = [pl.Series(n, _stat_per_group(plan.pack.benchmarks[n], groups.codes + 1, *cohorts[n], groups.size)[1:])
+                 for n in names if tuple(plan.pack.benchmarks[n].group_by) == key]
+        tables[key] = groups.labels.with_columns(stats)
+    return PriorStatistics(tables)
+
+
+def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: PriorStatistics | None) -> pl.LazyFrame:
     columns: list[pl.Series] = []
     basis: list[np.ndarray] = []  # per prior-sourced benchmark: did the row's group have prior data?
-    coded: dict[tuple[str, ...], tuple[list[np.ndarray], int]] = {}
+    coded: dict[tuple[str, ...], tuple[Groups, np.ndarray]] = {}
     fixed = [compile_expr(plan, f"benchmarks.{n}.value").alias(benchmark_col(n))
              for n, bm in plan.pack.benchmarks.items() if bm.value is not None]
     computed = [n for n, bm in plan.pack.benchmarks.items() if bm.value is None]
     now = _cohorts(frame, plan, computed)
-    before = _cohorts(prior, plan, [n for n in computed if plan.pack.benchmarks[n].source != "current"]) \
-        if prior is not None else {}
     for name in computed:
         bm = plan.pack.benchmarks[name]
         key = tuple(bm.group_by)
         if key not in coded:  # slots: group code + 1, so slot 0 is "no group" and indexes a NaN
-            codes, size = group_codes([frame] if prior is None else [frame, prior], list(key))
-            coded[key] = [c + 1 for c in codes], size
-        slots, size = coded[key]
+            groups = group_codes(frame, list(key))
+            coded[key] = groups, groups.codes + 1
+        groups, slots = coded[key]
         factor = pl.select(compile_expr(plan, f"benchmarks.{name}.factor")).item()
-        chosen = _stat_per_group(bm, slots[0], *now[name], size)
-        if name in before:
-            previous = _stat_per_group(bm, slots[1], *before[name], size)
+        chosen = _stat_per_group(bm, slots, *now[name], groups.size)
+        if prior is not None and bm.source != "current":
+            previous = prior.aligned(name, key, groups.labels)
             chosen = previous if bm.source == "prior" else np.where(np.isnan(previous), chosen, previous)
-            basis.append(~np.isnan(previous)[slots[0]])
+            basis.append(~np.isnan(previous)[slots])
         elif bm.source != "current":
             basis.append(np.zeros(frame.height, dtype=bool))
-        columns.append(pl.Series(benchmark_col(name), chosen[slots[0]] * factor, nan_to_null=True))
+        columns.append(pl.Series(benchmark_col(name), chosen[slots] * factor, nan_to_null=True))
     return frame.lazy().with_columns(*fixed, *columns, *([_basis(basis)] if basis else []))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from mujun.engine.adjust import SCORE, score_and_adjust
-from mujun.engine.benchmarks import BASIS, compute_benchmarks
+from mujun.engine.benchmarks import BASIS, PriorStatistics, compute_benchmarks, prior_statistics
 from mujun.engine.checks import DECISION, FAILED_REASONS, apply_checks, check_col
 from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, adjust_col, benchmark_col, indicator_col,
                                   item_col, measure_col)
@@ -54,12 +54,12 @@ def collect(frame: pl.LazyFrame | pl.DataFrame, rows: int) -> pl.DataFrame:
 @dataclass(frozen=True)
 class _Inputs:
     rows: int
-    prior_year: Future[pl.DataFrame | None]
+    prior_year: Future[PriorStatistics | None]
     history: pl.DataFrame | None
     cycle: int | None
 
     @property
-    def prior(self) -> pl.DataFrame | None:
+    def prior(self) -> PriorStatistics | None:
         return self.prior_year.result()
 
     def collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
@@ -83,11 +83,12 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 )
 
 
-def _prior_frame(plan: Plan, prior: Any) -> pl.DataFrame | None:
-    if prior is None or not any(b.source != "current" for b in plan.pack.benchmarks.values()):
+def _prior_statistics(plan: Plan, prior: Any) -> PriorStatistics | None:
+    """The prior year through the same stages up to the indicators, kept only as its statistics."""
+    if prior is None or not any(b.value is None and b.source != "current" for b in plan.pack.benchmarks.values()):
         return None
     frame = prepare(prior, plan, tier_names=plan.tier_names, messages=False)
-    return collect(compute_indicators(apply_scope(frame, plan), plan), len(prior))
+    return prior_statistics(collect(compute_indicators(apply_scope(frame, plan), plan), len(prior)), plan)
 
 
 #: Below this many prior-year rows a second thread costs more than it saves.
@@ -98,11 +99,11 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
     history_frame = prepare_history(None if history is None else to_frame(history))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mujun-prior") as pool:
         if prior is not None and len(prior) >= _THREAD_PRIOR_ROWS:
-            prior_year = pool.submit(_prior_frame, plan, prior)
+            prior_year = pool.submit(_prior_statistics, plan, prior)
         else:
             prior_year = Future()
             try:
-                prior_year.set_result(_prior_frame(plan, prior))
+                prior_year.set_result(_prior_statistics(plan, prior))
             except BaseException as exc:  # re-raised where the benchmarks read it, as on the thread
                 prior_year.set_exception(exc)
         frame = prepare(data, plan, tier_names=plan.tier_names)

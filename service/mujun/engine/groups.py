@@ -1,41 +1,55 @@
 """Group coding: the text fields a pack groups by (county, industry …) as dense integer codes.
 
 Benchmarks and quota tiers both work per group; with integer codes a group mean is a ``bincount``
-and a ranking key fits in one 64-bit integer, and no string is hashed more than once.
+and a ranking key fits in one 64-bit integer, and no string is hashed more than once. Each year is
+coded on its own; ``labels`` (the field values of each code) line two years' groups up.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
-__all__ = ["group_codes", "NO_GROUP"]
+__all__ = ["Groups", "group_codes", "NO_GROUP"]
 
 NO_GROUP = -1
 
 
-def group_codes(frames: list[pl.DataFrame], fields: list[str]) -> tuple[list[np.ndarray], int]:
-    """Integer group codes (−1 where a field is missing), the same code for the same group in every frame.
+@dataclass(frozen=True)
+class Groups:
+    codes: np.ndarray  # int64 per row; NO_GROUP where a field is missing
+    labels: pl.DataFrame  # row k: the field values of group k (one column per field)
 
-    Each field is dictionary-encoded once over all frames by a Polars categorical cast with
-    categories of its own, so codes are dense from 0 and no global string cache grows.
-    """
-    lengths = [f.height for f in frames]
+    @property
+    def size(self) -> int:
+        return self.labels.height
+
+
+def group_codes(frame: pl.DataFrame, fields: list[str]) -> Groups:
+    """Dense codes from 0, by one Polars categorical cast per field with categories of its own
+    (so no global string cache grows), combined arithmetically when there are several fields."""
     combined: np.ndarray | None = None
-    size = 1
+    categories: list[pl.Series] = []
     for field in fields:
-        column = pl.concat([f[field].cast(pl.String) for f in frames], rechunk=False)
-        codes = (column.cast(pl.Categorical(pl.Categories.random())).to_physical().cast(pl.Int64)
-                 .fill_null(NO_GROUP).to_numpy())
-        width = max(int(codes.max(initial=NO_GROUP)) + 1, 1)
+        dictionary = pl.Categories.random()
+        column = frame[field].cast(pl.String).cast(pl.Categorical(dictionary))  # keeps the dictionary alive
+        codes = column.to_physical().cast(pl.Int64).fill_null(NO_GROUP).to_numpy()
+        names = dictionary.to_series()  # the value of each code, in code order
+        width = max(len(names), 1)
         combined = codes if combined is None else np.where((combined < 0) | (codes < 0), NO_GROUP,
                                                            combined * width + codes)
-        size *= width
+        categories.append(names)
     if combined is None:  # no fields: one group of everyone
-        combined = np.zeros(sum(lengths), dtype=np.int64)
-    if size > 4 * max(sum(lengths), 1):  # many fields: renumber densely so arrays stay small
-        present = combined >= 0
-        uniques, dense = np.unique(combined[present], return_inverse=True)
-        combined[present] = dense
-        size = len(uniques)
-    return np.split(combined, np.cumsum(lengths)[:-1]), size
+        return Groups(np.zeros(frame.height, dtype=np.int64), pl.DataFrame(height=1))
+    if len(fields) == 1:
+        return Groups(combined, pl.DataFrame({fields[0]: categories[0]}))
+    present = combined >= 0  # renumber the combinations that occur densely, then decode them
+    uniques, dense = np.unique(combined[present], return_inverse=True)
+    combined[present] = dense
+    labels = {}
+    for field, names in zip(reversed(fields), reversed(categories)):
+        uniques, index = np.divmod(uniques, max(len(names), 1))
+        labels[field] = names.gather(index)
+    return Groups(combined, pl.DataFrame({f: labels[f] for f in fields}))

@@ -101,8 +101,9 @@ def _rank(frame: pl.DataFrame, plan: Plan, eligible: np.ndarray,
     """
     keys = [(column_of(plan, name) or name, desc) for name, desc in plan.order_by]
     keys.append((ID_FIELD, False))
-    (codes,), size = group_codes([frame], fields)
-    codes = np.where(codes < 0, size, codes)
+    groups = group_codes(frame, fields)
+    size = groups.size
+    codes = np.where(groups.codes < 0, size, groups.codes)
     rows = np.flatnonzero(eligible)
     sub = select(frame, *dict.fromkeys(k for k, _ in keys)).filter(pl.Series(eligible))
     rank, counts = rank_within_groups(sub, codes[rows], keys)
