@@ -19,7 +19,7 @@ import polars as pl
 
 from mujun.engine.columns import OK, STATUS, benchmark_col, compile_expr, indicator_col, select
 from mujun.engine.compile import Plan
-from mujun.engine.groups import Groups, group_codes
+from mujun.engine.groups import GroupCoder, Groups, group_codes
 from mujun.packs.model import Benchmark
 
 __all__ = ["compute_benchmarks", "prior_statistics", "PriorStatistics", "BASIS"]
@@ -98,7 +98,8 @@ def prior_statistics(prior: pl.DataFrame, plan: Plan) -> PriorStatistics:
     return PriorStatistics(tables)
 
 
-def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: PriorStatistics | None) -> pl.LazyFrame:
+def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: PriorStatistics | None,
+                       groups_of: GroupCoder = group_codes) -> pl.LazyFrame:
     columns: list[pl.Series] = []
     basis: list[np.ndarray] = []  # per prior-sourced benchmark: did the row's group have prior data?
     coded: dict[tuple[str, ...], tuple[Groups, np.ndarray]] = {}
@@ -110,7 +111,7 @@ def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: PriorStatistics |
         bm = plan.pack.benchmarks[name]
         key = tuple(bm.group_by)
         if key not in coded:  # slots: group code + 1, so slot 0 is "no group" and indexes a NaN
-            groups = group_codes(frame, list(key))
+            groups = groups_of(frame, list(key))
             coded[key] = groups, groups.codes + 1
         groups, slots = coded[key]
         factor = pl.select(compile_expr(plan, f"benchmarks.{name}.factor")).item()

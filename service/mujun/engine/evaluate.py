@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -21,6 +21,7 @@ from mujun.engine.checks import DECISION, FAILED_REASONS, apply_checks, check_co
 from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, adjust_col, benchmark_col, indicator_col,
                                   item_col, measure_col)
 from mujun.engine.compile import Plan
+from mujun.engine.groups import Groups, group_codes
 from mujun.engine.indicators import compute_indicators
 from mujun.engine.items import score_items
 from mujun.engine.measures import apply_measures, prepare_history
@@ -57,6 +58,7 @@ class _Inputs:
     prior_year: Future[PriorStatistics | None]
     history: pl.DataFrame | None
     cycle: int | None
+    coded: dict[tuple[str, ...], Groups] = field(default_factory=dict)
 
     @property
     def prior(self) -> PriorStatistics | None:
@@ -64,6 +66,13 @@ class _Inputs:
 
     def collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
         return collect(frame, self.rows)
+
+    def groups_of(self, frame: pl.DataFrame, fields: list[str]) -> Groups:
+        """Group codes of this year's rows, computed once per field list (rows never move in a run)."""
+        key = tuple(fields)
+        if key not in self.coded:
+            self.coded[key] = group_codes(frame, fields)
+        return self.coded[key]
 
 
 Stage = Callable[[pl.LazyFrame, Plan, _Inputs], pl.LazyFrame]
@@ -74,10 +83,10 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("scope", lambda f, p, i: apply_scope(f, p)),
     ("indicators", lambda f, p, i: compute_indicators(f, p)),
     # benchmarks need indicators of the current and the prior year
-    ("benchmarks", lambda f, p, i: compute_benchmarks(i.collect(f), p, i.prior)),
+    ("benchmarks", lambda f, p, i: compute_benchmarks(i.collect(f), p, i.prior, i.groups_of)),
     ("items", lambda f, p, i: score_items(f, p)),
     ("score", lambda f, p, i: score_and_adjust(f, p)),
-    ("tiers", lambda f, p, i: assign_tiers(i.collect(f), p)),  # after score: vetoes and quotas need it
+    ("tiers", lambda f, p, i: assign_tiers(i.collect(f), p, i.groups_of)),  # after score: vetoes and quotas need it
     ("measures", lambda f, p, i: apply_measures(f, p, i.history, i.cycle)),
     ("checks", lambda f, p, i: apply_checks(f, p)),  # last: a condition may read a tier or a measure
 )

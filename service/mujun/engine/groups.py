@@ -7,12 +7,13 @@ coded on its own; ``labels`` (the field values of each code) line two years' gro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-__all__ = ["Groups", "group_codes", "NO_GROUP"]
+__all__ = ["Groups", "GroupCoder", "group_codes", "NO_GROUP"]
 
 NO_GROUP = -1
 
@@ -25,6 +26,10 @@ class Groups:
     @property
     def size(self) -> int:
         return self.labels.height
+
+
+#: ``group_codes`` or a memo of it: one run codes the same fields of the same rows only once.
+GroupCoder = Callable[[pl.DataFrame, list[str]], Groups]
 
 
 def group_codes(frame: pl.DataFrame, fields: list[str]) -> Groups:

@@ -16,7 +16,7 @@ import polars as pl
 from mujun.engine.adjust import SCORE
 from mujun.engine.columns import GROUP_N, OK, SCOPE_TIER, STATUS, VETO, column_of, select
 from mujun.engine.compile import Plan
-from mujun.engine.groups import group_codes
+from mujun.engine.groups import GroupCoder, Groups, group_codes
 from mujun.engine.ranking import rank_within_groups
 from mujun.packs.fields import ID_FIELD
 
@@ -48,7 +48,7 @@ def cumulative_cuts(percents: list[float], rounding: str, n: Any) -> list[Any]:
     return cuts
 
 
-def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
+def assign_tiers(frame: pl.DataFrame, plan: Plan, groups_of: GroupCoder = group_codes) -> pl.LazyFrame:
     """Tier, rank and group size columns, queued on the frame (an eager ``with_columns`` would
     first copy a streaming result's unaligned chunks)."""
     tiers = plan.pack.tiers
@@ -70,7 +70,7 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
         .cast(enum).to_physical().cast(pl.Int64).fill_null(-1).alias("forced"),
     )
     eligible = status["eligible"].to_numpy()
-    rank, codes, counts = _rank(frame, plan, eligible, fields)
+    rank, codes, counts = _rank(frame, plan, eligible, groups_of(frame, fields))
     if tiers.method == "quota":  # cuts per group, then compared row by row
         cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, counts)
         position = sum((rank > cut[codes]).astype(np.int64) for cut in cuts[:-1])  # past k cuts: tier k+1
@@ -93,7 +93,7 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
 
 
 def _rank(frame: pl.DataFrame, plan: Plan, eligible: np.ndarray,
-          fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          groups: Groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rank per row, 0 where not ranked; group code per row; ranked firms per group code).
 
     Only the eligible firms are ranked; the input order is never disturbed. Firms whose group field
@@ -101,7 +101,6 @@ def _rank(frame: pl.DataFrame, plan: Plan, eligible: np.ndarray,
     """
     keys = [(column_of(plan, name) or name, desc) for name, desc in plan.order_by]
     keys.append((ID_FIELD, False))
-    groups = group_codes(frame, fields)
     size = groups.size
     codes = np.where(groups.codes < 0, size, groups.codes)
     rows = np.flatnonzero(eligible)
