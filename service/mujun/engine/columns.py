@@ -15,13 +15,20 @@ from mujun.engine.compile import Plan
 from mujun.packs.expr import to_polars
 
 __all__ = ["ROW", "STATUS", "ERROR", "REASON", "VETO", "SCOPE_TIER", "GROUP_N", "OK", "UNRATED",
-           "FAILED", "indicator_col", "benchmark_col", "item_col", "adjust_col", "measure_col",
+           "FAILED", "STATUS_TYPE", "status_lit", "indicator_col", "benchmark_col", "item_col", "adjust_col", "measure_col",
            "column_of", "resolver", "compile_expr", "join_messages", "scatter", "select"]
 
 ROW = "__row"
 STATUS, ERROR, REASON = "status", "error", "reason"
 VETO, SCOPE_TIER, GROUP_N = "__veto", "__scope_tier", "__group_n"
 OK, UNRATED, FAILED = "ok", "unrated", "error"
+#: ``status`` inside the run: an enum compares as a small integer (``status == "ok"`` is asked in
+#: nearly every stage); the published table has it as text.
+STATUS_TYPE = pl.Enum([OK, UNRATED, FAILED])
+
+
+def status_lit(status: str) -> pl.Expr:
+    return pl.lit(status, dtype=STATUS_TYPE)
 
 
 def indicator_col(name: str) -> str:

@@ -160,5 +160,5 @@ def output_columns(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
         names += [DECISION, FAILED_REASONS, *(check_col(c.name) for c in pack.checks)]
     if BASIS in frame.columns:
         names.append(BASIS)
-    return [*(pl.col(n) for n in names), pl.lit(pack.id).alias("pack_id"),
+    return [*(pl.col(n).cast(pl.String) if n == STATUS else pl.col(n) for n in names), pl.lit(pack.id).alias("pack_id"),
             pl.lit(pack.version).alias("pack_version"), pl.lit(plan.pack_hash).alias("pack_hash")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, UNRATED, compile_expr, indicator_col, item_col,
-                                  join_messages)
+                                  join_messages, status_lit)
 from mujun.engine.compile import Plan
 from mujun.packs.model import Item
 
@@ -94,7 +94,7 @@ def _apply_policy_statuses(frame: pl.LazyFrame, unrated: list[pl.Expr], failed: 
     frame = frame.with_columns(join_messages(failed).alias("__item_error"), join_messages(unrated).alias("__item_unrated"))
     fail, unrate = pl.col("__item_error").is_not_null(), pl.col("__item_unrated").is_not_null()
     return frame.with_columns(
-        pl.when(fail).then(pl.lit(FAILED)).when(unrate).then(pl.lit(UNRATED)).otherwise(pl.col(STATUS)).alias(STATUS),
+        pl.when(fail).then(status_lit(FAILED)).when(unrate).then(status_lit(UNRATED)).otherwise(pl.col(STATUS)).alias(STATUS),
         pl.when(fail).then(pl.col("__item_error")).otherwise(pl.col(ERROR)).alias(ERROR),
         pl.when(~fail & unrate).then(pl.col("__item_unrated")).otherwise(pl.col(REASON)).alias(REASON),
     ).drop("__item_error", "__item_unrated")

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mujun.engine.columns import ERROR, FAILED, OK, REASON, ROW, STATUS, join_messages, scatter, select
+from mujun.engine.columns import ERROR, FAILED, OK, REASON, ROW, STATUS, join_messages, scatter, select, status_lit
 from mujun.engine.compile import InputField, Plan
 from mujun.errors import InputError
 from mujun.packs.fields import ID_FIELD
@@ -87,7 +87,7 @@ def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None, messa
     error = _describe_problems(select(frame, *read), flagged, checks) if messages else pl.lit(None, dtype=pl.String)
     return frame.lazy().with_columns(casts).select(
         ROW, *plan.inputs,
-        pl.when(pl.Series(flagged)).then(pl.lit(FAILED)).otherwise(pl.lit(OK)).alias(STATUS),
+        pl.when(pl.Series(flagged)).then(status_lit(FAILED)).otherwise(status_lit(OK)).alias(STATUS),
         error.alias(ERROR),
         pl.lit(None, dtype=pl.String).alias(REASON),
     )

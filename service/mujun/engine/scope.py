@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from mujun.engine.columns import OK, REASON, SCOPE_TIER, STATUS, UNRATED, compile_expr
+from mujun.engine.columns import OK, REASON, SCOPE_TIER, STATUS, UNRATED, compile_expr, status_lit
 from mujun.engine.compile import Plan
 
 __all__ = ["apply_scope"]
@@ -26,5 +26,5 @@ def apply_scope(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
         reason_expr.alias(REASON),
         tier.otherwise(None).alias(SCOPE_TIER),  # type: ignore[union-attr]
     ).with_columns(
-        pl.when(is_ok & pl.col(REASON).is_not_null()).then(pl.lit(UNRATED)).otherwise(pl.col(STATUS)).alias(STATUS)
+        pl.when(is_ok & pl.col(REASON).is_not_null()).then(status_lit(UNRATED)).otherwise(pl.col(STATUS)).alias(STATUS)
     )
