@@ -132,11 +132,15 @@ def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] |
             problems.append((unparsable, pl.format("{}: not a number: '{}'", pl.lit(name), text)))
             value = pl.when(unparsable).then(pl.lit(float("nan"))).otherwise(value)
         elif dtype.is_numeric():
-            value = source.cast(pl.Float64).fill_nan(None)  # pandas writes missing as NaN
+            value = source.cast(pl.Float64)
+            if dtype.is_float() and frame[name].is_nan().any():  # pandas writes missing as NaN
+                value = value.fill_nan(None)
+            problems.extend(_value_checks(name, value, spec.require, markers=False))
+            return value.alias(name), problems
         else:
             value = source.cast(pl.String).cast(pl.Float64, strict=False)
             problems.append((source.is_not_null() & value.is_null(), pl.lit(f"{name}: not a number")))
-        problems.extend(_value_checks(name, value, spec.require))
+        problems.extend(_value_checks(name, value, spec.require, markers=True))
         return value.fill_nan(None).alias(name), problems
     if spec.type == "flags":
         if dtype == pl.List(pl.String):
@@ -157,11 +161,13 @@ def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] |
     return value.alias(name), problems
 
 
-def _value_checks(name: str, value: pl.Expr, require: str) -> list[Problem]:
+def _value_checks(name: str, value: pl.Expr, require: str, *, markers: bool) -> list[Problem]:
+    """``markers``: a NaN in ``value`` marks a cell already reported as not a number."""
     checks: list[Problem] = []
-    if require != "optional":  # NaN marks a cell already reported as not a number
+    if require != "optional":
         checks.append((value.is_null(), pl.lit(f"{name}: missing required value")))
-        value = value.fill_nan(None)
+        if markers:
+            value = value.fill_nan(None)
     if require == "positive":
         checks.append((value <= 0, pl.format("{}: must be > 0, got {}", pl.lit(name), value)))
     if require == "non_negative":
