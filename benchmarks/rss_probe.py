@@ -1,7 +1,8 @@
 """Peak-memory probe, run in a fresh process: read Parquet, evaluate, write the result, report RSS and times.
 
 A process of its own is the only honest way to see peak RSS: in the pytest session the tables and
-results of earlier benchmarks are still alive.  Prints one JSON object on stdout.
+results of earlier benchmarks are still alive.  Both sides read only the columns they use, as
+`mujun score` does and as a hand-written script would.  Prints one JSON object on stdout.
 
     python benchmarks/rss_probe.py engine|numpy CURRENT.parquet PRIOR.parquet OUTPUT.parquet
 """

@@ -89,8 +89,8 @@ def write_table(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
     try:
         if suffix == ".csv":
             frame.write_csv(temp)
-        elif suffix == ".parquet":
-            frame.write_parquet(temp)
+        elif suffix == ".parquet":  # snappy: every Parquet reader has it, and it writes ~25 % faster than zstd
+            frame.write_parquet(temp, compression="snappy")
         elif suffix == ".xlsx":
             frame.write_excel(temp)
         else:

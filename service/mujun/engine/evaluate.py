@@ -1,8 +1,12 @@
 """Evaluation: the ordered stages of a compiled plan, run over a whole table at once.
 
+The stages build one lazy Polars query; it is collected only where a stage needs whole columns
+(group statistics, ranking), so the element-wise stages between run fused, in cache-sized morsels
+on the streaming engine for a large table.
 The same stages run over the prior-year table (up to the indicators) when a benchmark needs it;
 for a large table that runs on a second thread while the current year is prepared (Polars and
-numpy release the GIL, so the two years really overlap on a two-core machine).
+numpy release the GIL, so the two years really overlap on a two-core machine), and only its
+per-group statistics are kept.
 Output keeps the input's row order and length: every input row appears exactly once.
 """
 
@@ -115,12 +119,11 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
                 prior_year.set_result(_prior_statistics(plan, prior))
             except BaseException as exc:  # re-raised where the benchmarks read it, as on the thread
                 prior_year.set_exception(exc)
-        frame = prepare(data, plan, tier_names=plan.tier_names)
-        inputs = _Inputs(rows=len(data) if hasattr(data, "__len__") else 0, prior_year=prior_year,
-                         history=history_frame, cycle=cycle)
+        table = to_frame(data)
+        inputs = _Inputs(rows=table.height, prior_year=prior_year, history=history_frame, cycle=cycle)
+        frame = prepare(table, plan, tier_names=plan.tier_names)
         for _name, stage in STAGES:
             frame = stage(frame, plan, inputs)
-    # the prior-year frame is released here: only its statistics were needed
     return Run(frame=inputs.collect(frame.with_columns(_publishable(plan, frame))))
 
 
