@@ -60,3 +60,17 @@ def test_write_leaves_no_partial_file_on_failure(tmp_path: Path) -> None:
     with pytest.raises(Exception):
         mujun.write_table(pl.DataFrame({"x": [object()]}, strict=False), target)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_only_the_columns_a_pack_reads_are_kept(tmp_path: Path, suffix: str) -> None:
+    """``read_table(path, pack.input_headers)``: extra columns are dropped (Parquet never reads them);
+    headers match by canonical name or alias, surrounding blanks ignored; the score is unchanged."""
+    pack = mujun.load_pack("js-huaian-2024")
+    wide = pl.DataFrame(ROWS).rename({"land_mu": " 用地面积(亩) "}).with_columns(
+        pl.lit("某某制造有限公司").alias("name"), pl.lit(3.5).alias("unused_metric"))
+    path = mujun.write_table(wide, tmp_path / f"wide{suffix}")
+    narrow = mujun.read_table(path, pack.input_headers)
+    assert "name" not in narrow.columns and "unused_metric" not in narrow.columns
+    assert " 用地面积(亩) " in narrow.columns and "enterprise_id" in narrow.columns
+    assert pack.evaluate(narrow).table["score"].to_list() == pack.evaluate(ROWS).table["score"].to_list()
