@@ -12,6 +12,7 @@ their field values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,8 +99,10 @@ def prior_statistics(prior: pl.DataFrame, plan: Plan) -> PriorStatistics:
     return PriorStatistics(tables)
 
 
-def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: PriorStatistics | None,
+def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior_of: Callable[[], PriorStatistics | None],
                        groups_of: GroupCoder = group_codes) -> pl.LazyFrame:
+    """``prior_of`` gives the prior year's statistics (None without a prior year); it is asked only
+    after this year's are computed, so a prior year still being prepared on its thread is waited for last."""
     columns: list[pl.Series] = []
     basis: list[np.ndarray] = []  # per prior-sourced benchmark: did the row's group have prior data?
     coded: dict[tuple[str, ...], tuple[Groups, np.ndarray]] = {}
@@ -107,15 +110,21 @@ def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior: PriorStatistics |
              for n, bm in plan.pack.benchmarks.items() if bm.value is not None]
     computed = [n for n, bm in plan.pack.benchmarks.items() if bm.value is None]
     now = _cohorts(frame, plan, computed)
+    current = {}
     for name in computed:
-        bm = plan.pack.benchmarks[name]
-        key = tuple(bm.group_by)
+        key = tuple(plan.pack.benchmarks[name].group_by)
         if key not in coded:  # slots: group code + 1, so slot 0 is "no group" and indexes a NaN
             groups = groups_of(frame, list(key))
             coded[key] = groups, groups.codes + 1
         groups, slots = coded[key]
+        current[name] = _stat_per_group(plan.pack.benchmarks[name], slots, *now[name], groups.size)
+    prior = prior_of() if any(plan.pack.benchmarks[n].source != "current" for n in computed) else None
+    for name in computed:
+        bm = plan.pack.benchmarks[name]
+        key = tuple(bm.group_by)
+        groups, slots = coded[key]
         factor = pl.select(compile_expr(plan, f"benchmarks.{name}.factor")).item()
-        chosen = _stat_per_group(bm, slots, *now[name], groups.size)
+        chosen = current[name]
         if prior is not None and bm.source != "current":
             previous = prior.aligned(name, key, groups.labels)
             chosen = previous if bm.source == "prior" else np.where(np.isnan(previous), chosen, previous)

@@ -64,10 +64,6 @@ class _Inputs:
     cycle: int | None
     coded: dict[tuple[str, ...], Groups] = field(default_factory=dict)
 
-    @property
-    def prior(self) -> PriorStatistics | None:
-        return self.prior_year.result()
-
     def collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
         return collect(frame, self.rows)
 
@@ -87,7 +83,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("scope", lambda f, p, i: apply_scope(f, p)),
     ("indicators", lambda f, p, i: compute_indicators(f, p)),
     # benchmarks need indicators of the current and the prior year
-    ("benchmarks", lambda f, p, i: compute_benchmarks(i.collect(f), p, i.prior, i.groups_of)),
+    ("benchmarks", lambda f, p, i: compute_benchmarks(i.collect(f), p, i.prior_year.result, i.groups_of)),
     ("items", lambda f, p, i: score_items(f, p)),
     ("score", lambda f, p, i: score_and_adjust(f, p)),
     ("tiers", lambda f, p, i: assign_tiers(i.collect(f), p, i.groups_of)),  # after score: vetoes and quotas need it
