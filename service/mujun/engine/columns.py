@@ -72,8 +72,11 @@ def select(frame: pl.DataFrame, *exprs: pl.Expr | str) -> pl.DataFrame:
     """``frame.select(*exprs)`` through the lazy engine, which reads only the columns named.
 
     An eager select on a frame whose columns are chunked differently (as the streaming engine
-    leaves them) first copies every column into one chunk: +300 MB at a million rows.
+    leaves them) first copies every column into one chunk: +300 MB at a million rows. On a small
+    frame that copy costs nothing and the eager path plans faster.
     """
+    if frame.height < 10_000:
+        return frame.select(*exprs)
     return frame.lazy().select(*exprs).collect()
 
 
