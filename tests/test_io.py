@@ -74,3 +74,13 @@ def test_only_the_columns_a_pack_reads_are_kept(tmp_path: Path, suffix: str) -> 
     assert "name" not in narrow.columns and "unused_metric" not in narrow.columns
     assert " 用地面积(亩) " in narrow.columns and "enterprise_id" in narrow.columns
     assert pack.evaluate(narrow).table["score"].to_list() == pack.evaluate(ROWS).table["score"].to_list()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_file_without_any_pack_column_is_reported_not_emptied(tmp_path: Path, suffix: str) -> None:
+    pack = mujun.load_pack("js-huaian-2024")
+    path = mujun.write_table(pl.DataFrame({"编号": ["A"], "面积": [10.0]}), tmp_path / f"odd{suffix}")
+    table = mujun.read_table(path, pack.input_headers)
+    assert table.shape == (1, 2)
+    with pytest.raises(InputError, match="no column for: enterprise_id.*Columns present: 编号, 面积"):
+        pack.evaluate(table)

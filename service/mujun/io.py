@@ -32,7 +32,8 @@ def _format(path: Path) -> str:
 
 def read_table(path: str | os.PathLike[str], columns: Collection[str] | None = None) -> pl.DataFrame:
     """Read a table by extension; with ``columns`` (header names, e.g. ``Pack.input_headers``) the
-    other columns are dropped, and a Parquet file does not even read them."""
+    other columns are dropped, and a Parquet file does not even read them. A file with none of
+    those columns is read whole, so the engine can say what it lacks and what it has."""
     path = Path(path)
     suffix = _format(path)
     if not path.is_file():
@@ -43,7 +44,7 @@ def read_table(path: str | os.PathLike[str], columns: Collection[str] | None = N
             frame = _read_csv(path)
         elif suffix == ".parquet":
             names = None if keep is None else [c for c in pl.read_parquet_schema(path) if c.strip() in keep]
-            frame = pl.read_parquet(path, columns=names)
+            frame = pl.read_parquet(path, columns=names or None)
         elif suffix == ".xlsx":
             frame = pl.read_excel(path, infer_schema_length=0)
         else:
@@ -52,7 +53,8 @@ def read_table(path: str | os.PathLike[str], columns: Collection[str] | None = N
         raise
     except Exception as exc:  # noqa: BLE001 - every reader failure means the file is unusable
         raise InputError(f"{path}: cannot read as {suffix[1:]}: {exc}") from exc
-    return frame if keep is None else frame.select(c for c in frame.columns if c.strip() in keep)
+    kept = [c for c in frame.columns if keep is None or c.strip() in keep]
+    return frame.select(kept) if kept else frame
 
 
 def _read_csv(path: Path) -> pl.DataFrame:
