@@ -74,12 +74,24 @@ def test_output_keeps_input_order_and_length(huaian) -> None:
     assert table["enterprise_id"].to_list() == [r["enterprise_id"] for r in rows]
 
 
-@pytest.mark.parametrize("convert", [pl.DataFrame, lambda rows: pd.DataFrame(rows), lambda rows: pa.Table.from_pylist(rows)],
-                         ids=["polars", "pandas", "arrow"])
+CONVERTERS = [pl.DataFrame, lambda rows: pl.LazyFrame(rows), lambda rows: pd.DataFrame(rows),
+              lambda rows: pa.Table.from_pylist(rows)]
+
+
+@pytest.mark.parametrize("convert", CONVERTERS, ids=["polars", "polars-lazy", "pandas", "arrow"])
 def test_dataframes_and_arrow_tables_are_accepted(huaian, convert) -> None:
     rows = [firm("A"), firm("B", tax_wan=20.0), firm("C", tax_wan=None)]
     table = huaian.evaluate(convert(rows)).table
     assert table["status"].to_list() == ["ok", "ok", "error"]
+
+
+@pytest.mark.parametrize("convert", CONVERTERS, ids=["polars", "polars-lazy", "pandas", "arrow"])
+def test_the_prior_year_is_accepted_in_every_table_type(huaian, convert) -> None:
+    rows = [firm("A"), firm("B", tax_wan=20.0)]
+    prior = [firm("P1", tax_wan=8.0), firm("P2", tax_wan=12.0)]
+    expected = huaian.evaluate(rows, prior=prior).table
+    assert expected["benchmark_basis"].to_list() == ["prior year"] * 2
+    assert huaian.evaluate(rows, prior=convert(prior)).table.equals(expected)
 
 
 def test_pandas_nan_counts_as_missing(huaian) -> None:

@@ -92,12 +92,12 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 )
 
 
-def _prior_statistics(plan: Plan, prior: Any) -> PriorStatistics | None:
+def _prior_statistics(plan: Plan, prior: pl.DataFrame | None) -> PriorStatistics | None:
     """The prior year through the same stages up to the indicators, kept only as its statistics."""
     if prior is None or not any(b.value is None and b.source != "current" for b in plan.pack.benchmarks.values()):
         return None
     frame = prepare(prior, plan, tier_names=plan.tier_names, messages=False)
-    return prior_statistics(collect(compute_indicators(apply_scope(frame, plan), plan), len(prior)), plan)
+    return prior_statistics(collect(compute_indicators(apply_scope(frame, plan), plan), prior.height), plan)
 
 
 #: Below this many prior-year rows a second thread costs more than it saves.
@@ -106,14 +106,15 @@ _THREAD_PRIOR_ROWS = 50_000
 
 def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, cycle: int | None = None) -> Run:
     history_frame = prepare_history(None if history is None else to_frame(history))
+    prior = None if prior is None else to_frame(prior)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mujun-prior") as pool:
-        if prior is not None and len(prior) >= _THREAD_PRIOR_ROWS:
+        if prior is not None and prior.height >= _THREAD_PRIOR_ROWS:
             prior_year = pool.submit(_prior_statistics, plan, prior)
         else:
             prior_year = Future()
             try:
                 prior_year.set_result(_prior_statistics(plan, prior))
-            except BaseException as exc:  # re-raised where the benchmarks read it, as on the thread
+            except Exception as exc:  # noqa: BLE001 - re-raised where the benchmarks read it, as on the thread
                 prior_year.set_exception(exc)
         table = to_frame(data)
         inputs = _Inputs(rows=table.height, prior_year=prior_year, history=history_frame, cycle=cycle)
