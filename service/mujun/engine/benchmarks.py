@@ -118,7 +118,7 @@ def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior_of: Callable[[], P
             coded[key] = groups, groups.codes + 1
         groups, slots = coded[key]
         current[name] = _stat_per_group(plan.pack.benchmarks[name], slots, *now[name], groups.size)
-    prior = prior_of() if any(plan.pack.benchmarks[n].source != "current" for n in computed) else None
+    prior = prior_of()  # None unless a benchmark reads the prior year and one was given
     for name in computed:
         bm = plan.pack.benchmarks[name]
         key = tuple(bm.group_by)
