@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: setup proto run test bench clean
 
-# gRPC code is generated from proto/ by the build, never committed.
+# gRPC code is generated from proto/ by the build (hatch_build.py, also run by every pip install), never committed.
 PROTOS      := $(wildcard proto/mujun/v1/*.proto)
 PROTO_STAMP := service/mujun/_proto/__init__.py
 
@@ -14,8 +14,8 @@ setup: $(STAMP) $(PROTO_STAMP)
 
 proto: $(PROTO_STAMP)
 
-$(PROTO_STAMP): $(PROTOS) service/mujun/server/_codegen.py | $(STAMP)
-	$(PY) service/mujun/server/_codegen.py
+$(PROTO_STAMP): $(PROTOS) hatch_build.py | $(STAMP)
+	$(PY) hatch_build.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

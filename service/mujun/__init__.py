@@ -6,9 +6,16 @@
     >>> result.table, result.explain("E001")              # doctest: +SKIP
 """
 
+from importlib import metadata as _metadata
+
 from mujun import errors
 from mujun.engine.result import Result
 from mujun.io import read_table, write_table
 from mujun.pack import Pack, list_packs, load_pack, load_pack_text
 
-__all__ = ["Pack", "Result", "errors", "list_packs", "load_pack", "load_pack_text", "read_table", "write_table"]
+try:
+    __version__ = _metadata.version("mujun")
+except _metadata.PackageNotFoundError:  # a source tree on sys.path without an install
+    __version__ = "0+unknown"
+
+__all__ = ["__version__", "Pack", "Result", "errors", "list_packs", "load_pack", "load_pack_text", "read_table", "write_table"]

@@ -19,10 +19,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-from mujun.server._codegen import ensure_generated  # noqa: E402 - the protos must exist before the client imports
-
-ensure_generated()
-
 from mujun.store import open_database, sqlite_url, tokens  # noqa: E402
 
 REGION_A, REGION_B = "320102", "320103"

@@ -29,6 +29,19 @@ def test_reflection_lists_the_services(server):
         assert SERVICES <= set(ProtoReflectionDescriptorDatabase(channel).get_services())
 
 
+def test_reflection_v1_answers_like_v1alpha(server):
+    """Tools that ask grpc.reflection.v1 first (grpcurl, Postman) see the same services."""
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    with grpc.insecure_channel(server.address) as channel:
+        call = channel.stream_stream("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                                     request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                                     response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+        responses = list(call(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10))
+    names = {service.name for service in responses[0].list_services_response.service}
+    assert SERVICES | {"grpc.reflection.v1.ServerReflection"} <= names
+
+
 def test_metrics_count_requests_by_method_and_status(client_as, server):
     client_as("editor").list_packs()
     with pytest.raises(RemoteError):

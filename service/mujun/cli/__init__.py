@@ -16,6 +16,19 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="mujun — �
 _commands.register(app)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from mujun import __version__
+        typer.echo(f"mujun {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                        help="Print the version and exit.")) -> None:
+    """mujun — 亩均效益 rule engine"""
+
+
 def main() -> None:
     app()
 

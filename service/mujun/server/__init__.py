@@ -1,7 +1,7 @@
 """The gRPC service (a stage after the engine): mujun.v1.RuleEngine, Packs and Cycles over the store.
 
 ``create_server(config) -> (server, port)`` builds a started server; everything else is private.
-The generated protobuf modules live in ``mujun._proto`` and come from ``_codegen`` (a build step).
+The generated protobuf modules live in ``mujun._proto``; the build generates them (hatch_build.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ __all__ = ["ServerConfig", "create_server"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy so that ``python service/mujun/server/_codegen.py`` works before the protos exist.
+    # Lazy: importing mujun.server (for ServerConfig) must not load grpc and the stubs.
     if name == "create_server":
         from mujun.server.app import create_server
         return create_server

@@ -1,10 +1,11 @@
 """Build step: compile proto/mujun/v1/*.proto into the ``mujun._proto`` package (never committed).
 
+Hatch runs ``CodegenHook`` before every build (wheel, sdist, editable install), so a wheel or an
+sdist always carries the generated code; grpcio-tools is a build requirement, not a runtime one.
 protoc writes imports such as ``from mujun.v1 import common_pb2``, which only work with the proto
 root on ``sys.path``; this step rewrites them to ``from mujun._proto import common_pb2`` so the
-generated modules live inside the package. Run by ``make setup`` (and therefore ``make test``)::
-
-    python service/mujun/server/_codegen.py
+generated modules live inside the package. ``make proto`` (or ``python hatch_build.py``) regenerates
+in a checkout after a .proto changed.
 """
 
 from __future__ import annotations
@@ -15,25 +16,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["generate", "is_stale", "ensure_generated"]
+__all__ = ["CodegenHook", "generate"]
 
-_PACKAGE = Path(__file__).resolve().parent.parent  # service/mujun
-_PROTO_ROOT = _PACKAGE.parent.parent / "proto"
+_ROOT = Path(__file__).resolve().parent
+_PACKAGE = _ROOT / "service" / "mujun"
+_PROTO_ROOT = _ROOT / "proto"
 _OUT = _PACKAGE / "_proto"
 _IMPORT = re.compile(r"^from mujun\.v1 import (\w+)", re.MULTILINE)
 
 
 def _sources() -> list[Path]:
     return sorted((_PROTO_ROOT / "mujun" / "v1").glob("*.proto"))
-
-
-def is_stale() -> bool:
-    """True when a .proto is newer than the generated package, or the package is missing."""
-    marker = _OUT / "__init__.py"
-    if not marker.exists():
-        return True
-    built = marker.stat().st_mtime
-    return any(src.stat().st_mtime > built for src in _sources())
 
 
 def generate() -> Path:
@@ -55,17 +48,29 @@ def generate() -> Path:
         for path in (Path(tmp) / "mujun" / "v1").iterdir():
             text = _IMPORT.sub(r"from mujun._proto import \1", path.read_text())
             (staged / path.name).write_text(text)
-        (staged / "__init__.py").write_text('"""Generated from proto/mujun/v1 by mujun.server._codegen; do not edit."""\n')
+        (staged / "__init__.py").write_text('"""Generated from proto/mujun/v1 by hatch_build.py; do not edit."""\n')
         if _OUT.exists():
             shutil.rmtree(_OUT)
         staged.rename(_OUT)
     return _OUT
 
 
-def ensure_generated() -> None:
-    """Generate when stale; lets a fresh checkout run without a separate build step."""
-    if is_stale():
-        generate()
+try:
+    from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+except ImportError:  # run as a script (make proto) outside a build environment
+    BuildHookInterface = object
+
+
+class CodegenHook(BuildHookInterface):
+    """Generate the stubs before hatch collects files; in an sdist they are already there."""
+
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict) -> None:
+        if _sources():
+            generate()
+        elif not (_OUT / "__init__.py").exists():
+            raise RuntimeError(f"neither proto sources under {_PROTO_ROOT} nor generated stubs in {_OUT}")
 
 
 if __name__ == "__main__":
