@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -53,10 +54,24 @@ def test_the_wheel_carries_the_generated_stubs_and_the_bundled_packs(installed):
 
 @pytest.mark.timeout(900)
 def test_mujun_serve_from_the_wheel_answers_health(installed):
-    server = subprocess.Popen([installed / "venv" / "bin" / "mujun", "serve", "--data-dir", installed / "data",
-                               "--port", "0", "--metrics-port", "-1", "--log-level", "WARNING"],
-                              cwd=installed, env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
+    _serves([installed / "venv" / "bin" / "mujun", "serve", "--data-dir", installed / "data", "--port", "0",
+             "--metrics-port", "-1", "--log-level", "WARNING"], cwd=installed)
+
+
+@pytest.mark.timeout(900)
+def test_the_systemd_units_exec_start_serves(installed):
+    """deploy/mujun.service as systemd would run it, with the venv and state directory of this test."""
+    unit = (ROOT / "deploy" / "mujun.service").read_text()
+    command = shlex.split(re.search(r"^ExecStart=(.+)$", unit, re.MULTILINE).group(1))
+    replaced = {"/opt/mujun/bin/mujun": str(installed / "venv" / "bin" / "mujun"),
+                "/var/lib/mujun": str(installed / "state"), "50051": "0", "9464": "-1"}
+    _serves([replaced.get(part, part) for part in command], cwd=installed)
+
+
+def _serves(command: list, cwd: Path) -> None:
+    """Start ``command``, wait for the ready line, check Health, stop it with SIGTERM (exit 0)."""
+    server = subprocess.Popen([str(c) for c in command], cwd=cwd, env=_clean_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
     try:
         address = _wait_ready(server, timeout=120)
         with grpc.insecure_channel(address) as channel:
@@ -65,7 +80,7 @@ def test_mujun_serve_from_the_wheel_answers_health(installed):
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         server.terminate()
-        server.wait(30)
+        assert server.wait(30) == 0
 
 
 def _wait_ready(server: subprocess.Popen, timeout: float) -> str:
