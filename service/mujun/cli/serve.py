@@ -39,6 +39,9 @@ def serve(
     database_url: str | None = typer.Option(None, "--database-url", help="SQLAlchemy URL instead of --data-dir"),
     tls_cert: str | None = typer.Option(None, "--tls-cert", help="PEM certificate chain"),
     tls_key: str | None = typer.Option(None, "--tls-key", help="PEM private key"),
+    plaintext_behind_proxy: bool | None = typer.Option(
+        None, "--plaintext-behind-proxy", help="Bind beyond loopback without TLS because a proxy or mesh in front "
+                                               "terminates it (tokens stay required)"),
     require_tokens: bool | None = typer.Option(None, "--require-tokens/--no-require-tokens",
                                                help="Refuse calls without a token (always on off loopback)"),
     metrics_port: int | None = typer.Option(None, "--metrics-port", help="Prometheus /metrics port (-1 off)"),
@@ -46,7 +49,7 @@ def serve(
 ) -> None:
     """Serve mujun.v1.RuleEngine, Packs and Cycles until SIGTERM/SIGINT (then drain in-flight calls)."""
     from mujun.server.app import serve as run
-    from mujun.server.config import load_config
+    from mujun.server.config import load_config, mask_url
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_JsonLogs())
@@ -54,17 +57,25 @@ def serve(
     try:
         settings = load_config(config, data_dir=data_dir, port=port, host=host, database_url=database_url,
                                tls_cert=tls_cert, tls_key=tls_key, require_tokens=require_tokens,
-                               metrics_port=metrics_port)
+                               metrics_port=metrics_port, plaintext_behind_proxy=plaintext_behind_proxy)
     except MujunError as exc:
-        err_console.print(f"[bold red]error[/] [{exc.code}] {exc}", highlight=False)
-        raise SystemExit(EXIT_UNUSABLE) from None
+        _fail(exc)
 
     def ready(server, bound: int) -> None:  # noqa: ANN001 - MujunServer
         where = f"{settings.host}:{bound}"
         metrics = f", metrics on http://{settings.host}:{server.metrics_port}/metrics" if server.metrics_port else ""
-        print(f"mujun serving on {where} (store {settings.database_url or settings.data_dir}{metrics})", flush=True)
+        store = mask_url(settings.database_url) or settings.data_dir
+        print(f"mujun serving on {where} (store {store}{metrics})", flush=True)
         print(f"  mujun cycle run --server {where} --region CODE --year 2024 --input FILE", flush=True)
         print(f"  mujun cycle show --server {where} --region CODE --year 2024", flush=True)
         print(f"  grpcurl -plaintext {where} list        (reflection)", flush=True)
 
-    run(settings, on_ready=ready)
+    try:
+        run(settings, on_ready=ready)
+    except MujunError as exc:  # the store cannot be opened, …: one line, no traceback
+        _fail(exc)
+
+
+def _fail(exc: MujunError) -> None:
+    err_console.print(f"[bold red]error[/] [{exc.code}] {exc}", highlight=False, soft_wrap=True)
+    raise SystemExit(EXIT_UNUSABLE) from None

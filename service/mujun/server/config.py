@@ -1,8 +1,10 @@
-"""Server configuration: defaults, then a TOML/JSON file, then ``MUJUN_*`` environment, then flags.
+"""Server configuration (pydantic-settings): flags > ``MUJUN_*`` environment > TOML/JSON file > defaults.
 
-Secure by default: the server binds 127.0.0.1. Any other address needs TLS certificate files and
-requires tokens on every call; on loopback, calls without a token act as the local administrator
-unless ``require_tokens`` is set.
+Strict: a value of the wrong type (``MUJUN_REQUIRE_TOKENS=ture``), an unknown key in the file and
+an unknown ``MUJUN_*`` variable are startup errors, so a misspelt setting never falls back to a
+default in silence. Secure by default: the server binds 127.0.0.1; any other address needs TLS
+certificate files, or ``plaintext_behind_proxy`` for a TLS-terminating proxy or mesh in front of it,
+and then requires tokens on every call.
 """
 
 from __future__ import annotations
@@ -11,29 +13,39 @@ import ipaddress
 import json
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
 from mujun.errors import MujunError
 
-__all__ = ["ServerConfig", "ConfigError", "load_config", "is_loopback"]
+__all__ = ["ServerConfig", "ConfigError", "load_config", "is_loopback", "mask_url"]
 
 MiB = 1024 * 1024
+
+#: ``MUJUN_*`` variables read by other parts of mujun (the CLI, the client, tests, benchmarks),
+#: which the server accepts in its environment without treating them as settings.
+OTHER_VARIABLES = frozenset({"MUJUN_CONFIG", "MUJUN_LOG_LEVEL", "MUJUN_RULES_DIR", "MUJUN_SERVER", "MUJUN_TOKEN",
+                             "MUJUN_TLS_CA", "MUJUN_HYPOTHESIS_PROFILE"})
+OTHER_PREFIXES = ("MUJUN_BENCH_", "MUJUN_TEST_")
 
 
 class ConfigError(MujunError):
     code = "CONFIG_INVALID"
 
 
-@dataclass(frozen=True)
-class ServerConfig:
+class ServerConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MUJUN_", extra="forbid", frozen=True, validate_default=True)
+
     host: str = "127.0.0.1"
     port: int = 50051
     data_dir: str = "data"
     database_url: str = ""          # default: SQLite in data_dir
     tls_cert: str = ""              # PEM certificate chain
     tls_key: str = ""               # PEM private key
+    plaintext_behind_proxy: bool = False  # bind beyond loopback without TLS: a proxy terminates it
     require_tokens: bool = False    # forced on for non-loopback binds
     metrics_port: int = -1          # -1: no metrics endpoint; 0: any free port
     workers: int = 16
@@ -47,6 +59,13 @@ class ServerConfig:
     default_pack: str = "js-huaian-2024"  # bootstrap: the bundled pack for regions without their own
     token_cache_seconds: float = 10.0
 
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple:
+        # Flags arrive as init arguments, the file and the environment are merged by load_config.
+        return (init_settings,)
+
     def validated(self) -> ServerConfig:
         """Refuse configurations that would expose the service unprotected."""
         if bool(self.tls_cert) != bool(self.tls_key):
@@ -55,12 +74,26 @@ class ServerConfig:
             value = getattr(self, name)
             if value and not Path(value).is_file():
                 raise ConfigError(f"{name} {value!r} is not a readable file")
-        if not is_loopback(self.host):
-            if not self.tls_cert:
-                raise ConfigError(f"binding {self.host} (not loopback) needs TLS: set tls_cert and tls_key "
-                                  "(MUJUN_TLS_CERT / MUJUN_TLS_KEY or --tls-cert / --tls-key)")
-            return replace(self, require_tokens=True)
-        return self
+        if is_loopback(self.host):
+            return self
+        if not self.tls_cert and not self.plaintext_behind_proxy:
+            raise ConfigError(f"binding {self.host} (not loopback) needs TLS: set tls_cert and tls_key "
+                              "(MUJUN_TLS_CERT / MUJUN_TLS_KEY or --tls-cert / --tls-key), or, behind a proxy or "
+                              "mesh that terminates TLS, --plaintext-behind-proxy")
+        return self.model_copy(update={"require_tokens": True})
+
+    def described(self) -> dict[str, Any]:
+        """The settings as shown to an operator: credentials in URLs masked."""
+        return {**self.model_dump(), "database_url": mask_url(self.database_url)}
+
+
+def mask_url(url: str) -> str:
+    """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``: never print a password."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def is_loopback(host: str) -> bool:
@@ -72,40 +105,44 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _coerce(name: str, value: Any) -> Any:
-    kind = {f.name: f.type for f in fields(ServerConfig)}[name]
+def _read_file(path: Path) -> dict[str, Any]:
     try:
-        if kind == "bool":
-            return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
-        if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
-        return str(value)
-    except ValueError as exc:
-        raise ConfigError(f"{name}: {value!r} is not a valid {kind}") from exc
+        data = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    unknown = set(data) - set(ServerConfig.model_fields)
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown keys {sorted(unknown)}; known: {sorted(ServerConfig.model_fields)}")
+    return data
+
+
+def _read_environment(env: dict[str, str]) -> dict[str, str]:
+    settings, unknown = {}, []
+    for key, value in env.items():
+        if not key.startswith("MUJUN_") or key in OTHER_VARIABLES or key.startswith(OTHER_PREFIXES):
+            continue
+        name = key[len("MUJUN_"):].lower()
+        if name in ServerConfig.model_fields:
+            settings[name] = value
+        else:
+            unknown.append(key)
+    if unknown:
+        known = ", ".join(f"MUJUN_{name.upper()}" for name in ServerConfig.model_fields)
+        raise ConfigError(f"unknown environment variables {sorted(unknown)}; the settings are {known}")
+    return settings
 
 
 def load_config(file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None,
                 **flags: Any) -> ServerConfig:
-    """Merge the sources (later wins); ``None`` flags are ignored. Unknown keys are errors."""
-    names = {f.name for f in fields(ServerConfig)}
-    merged: dict[str, Any] = {}
-    if file:
-        path = Path(file)
-        try:
-            data = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-        unknown = set(data) - names
-        if unknown:
-            raise ConfigError(f"config file {path}: unknown keys {sorted(unknown)}; known: {sorted(names)}")
-        merged.update(data)
-    for key, value in (os.environ if env is None else env).items():
-        if key.startswith("MUJUN_") and key[6:].lower() in names:
-            merged[key[6:].lower()] = value
+    """Merge the sources (flags > env > file > defaults); ``None`` flags are ignored. Unknown keys are errors."""
+    merged: dict[str, Any] = _read_file(Path(file)) if file else {}
+    merged.update(_read_environment(dict(os.environ) if env is None else env))
     merged.update({k: v for k, v in flags.items() if v is not None})
-    unknown = set(merged) - names
+    unknown = set(merged) - set(ServerConfig.model_fields)
     if unknown:
         raise ConfigError(f"unknown settings {sorted(unknown)}")
-    return ServerConfig(**{k: _coerce(k, v) for k, v in merged.items()}).validated()
+    try:
+        return ServerConfig(**merged).validated()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e['input']!r})" for e in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from None

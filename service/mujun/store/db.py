@@ -17,7 +17,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from mujun.store.errors import StoreUnavailable
 
 __all__ = ["Database", "open_database", "sqlite_url", "migrate"]
 
@@ -76,5 +79,11 @@ def open_database(url: str) -> Database:
                            pool_pre_ping=not is_sqlite)
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StoreUnavailable(f"cannot open the store {where}: {reason}") from None
     return Database(engine, sessionmaker(engine, expire_on_commit=False))

@@ -6,7 +6,8 @@
      ├── Unauthenticated      UNAUTHENTICATED      no valid token where one is required
      ├── PermissionDenied     PERMISSION_DENIED    the token's role or regions do not allow the action
      ├── LimitExceeded        LIMIT_EXCEEDED       a record, batch or message over the configured limit
-     └── RequestInvalid       REQUEST_INVALID      a request breaking the API rules (with field violations)
+     ├── RequestInvalid       REQUEST_INVALID      a request breaking the API rules (with field violations)
+     └── StoreUnavailable     STORE_UNAVAILABLE    the database cannot be reached or opened
 
 Not-found cases reuse :class:`mujun.errors.NotFound`. The gRPC server maps each code to a status in
 one table (``mujun.server.interceptors``).
@@ -17,7 +18,7 @@ from __future__ import annotations
 from mujun.errors import MujunError
 
 __all__ = ["PreconditionFailed", "AlreadyExists", "Unauthenticated", "PermissionDenied", "LimitExceeded",
-           "RequestInvalid"]
+           "RequestInvalid", "StoreUnavailable"]
 
 
 class PreconditionFailed(MujunError):
@@ -51,3 +52,7 @@ class RequestInvalid(MujunError):
     def __init__(self, message: str, violations: list[tuple[str, str]] | None = None):
         super().__init__(message)
         self.violations = list(violations or [])
+
+
+class StoreUnavailable(MujunError):
+    code = "STORE_UNAVAILABLE"
