@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -65,6 +66,18 @@ def test_the_systemd_units_exec_start_serves(installed):
     command = shlex.split(re.search(r"^ExecStart=(.+)$", unit, re.MULTILINE).group(1))
     replaced = {"/opt/mujun/bin/mujun": str(installed / "venv" / "bin" / "mujun"),
                 "/var/lib/mujun": str(installed / "state"), "50051": "0", "9464": "-1"}
+    _serves([replaced.get(part, part) for part in command], cwd=installed)
+
+
+@pytest.mark.timeout(900)
+def test_the_images_entrypoint_serves_as_a_non_root_user(installed):
+    """deploy/Dockerfile's runtime stage: a non-root USER, and its ENTRYPOINT runs from the installed wheel
+    (bound to loopback here; in the image it binds 0.0.0.0 behind a TLS-terminating proxy)."""
+    runtime = (ROOT / "deploy" / "Dockerfile").read_text().rsplit("\nFROM ", 1)[1]
+    assert re.search(r"^USER (\w+)$", runtime, re.MULTILINE).group(1) not in ("root", "0")
+    command = json.loads(re.search(r"^ENTRYPOINT (\[.+\])$", runtime, re.MULTILINE).group(1))
+    replaced = {"/opt/mujun/bin/mujun": str(installed / "venv" / "bin" / "mujun"),
+                "/var/lib/mujun": str(installed / "image-data"), "0.0.0.0": "127.0.0.1", "50051": "0", "9464": "-1"}
     _serves([replaced.get(part, part) for part in command], cwd=installed)
 
 
