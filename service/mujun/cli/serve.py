@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 import typer
@@ -17,11 +17,12 @@ __all__ = ["register"]
 
 
 class _JsonLogs(logging.Formatter):
-    """One JSON object per line: easy to ship to any log store."""
+    """One JSON object per line with the call's fields at the top level: easy to ship to any log store."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)), "level": record.levelname,
-                 "logger": record.name, "msg": record.getMessage()}
+        stamp = dt.datetime.fromtimestamp(record.created, tz=dt.timezone.utc).isoformat(timespec="milliseconds")
+        entry = {"ts": stamp, "level": record.levelname, "logger": record.name, "msg": record.getMessage(),
+                 **getattr(record, "fields", {})}
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -29,6 +31,7 @@ from mujun.store.errors import (AlreadyExists, LimitExceeded, PermissionDenied, 
 __all__ = ["STATUS_BY_ERROR", "ServiceInterceptor", "CallContext", "status_for"]
 
 log = logging.getLogger("mujun.server")
+access_log = logging.getLogger("mujun.access")
 
 #: mujun error type → gRPC status code; the first matching class wins (subclasses before bases).
 STATUS_BY_ERROR: tuple[tuple[type[MujunError], grpc.StatusCode], ...] = (
@@ -107,63 +110,101 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         public = method.startswith(PUBLIC_PREFIXES)
         deserialize = _tolerant(handler.request_deserializer)
         kinds = (
-            ("unary_unary", grpc.unary_unary_rpc_method_handler, False, False),
-            ("unary_stream", grpc.unary_stream_rpc_method_handler, False, True),
-            ("stream_unary", grpc.stream_unary_rpc_method_handler, True, False),
-            ("stream_stream", grpc.stream_stream_rpc_method_handler, True, True),
+            ("unary_unary", grpc.unary_unary_rpc_method_handler, False, False, "UNARY"),
+            ("unary_stream", grpc.unary_stream_rpc_method_handler, False, True, "SERVER_STREAM"),
+            ("stream_unary", grpc.stream_unary_rpc_method_handler, True, False, "CLIENT_STREAM"),
+            ("stream_stream", grpc.stream_stream_rpc_method_handler, True, True, "BIDI_STREAM"),
         )
-        for attribute, factory, streaming_in, streaming_out in kinds:
+        for attribute, factory, streaming_in, streaming_out, grpc_type in kinds:
             behavior = getattr(handler, attribute)
             if behavior is not None:
-                wrapped = self._wrap(method, public, behavior, streaming_in, streaming_out)
+                wrapped = self._wrap(_Call(method, grpc_type, public, streaming_in, streaming_out), behavior)
                 return factory(wrapped, request_deserializer=deserialize,
                                response_serializer=handler.response_serializer)
         return handler
 
-    def _wrap(self, method: str, public: bool, behavior: Callable, streaming_in: bool, streaming_out: bool) -> Callable:
+    def _wrap(self, spec: _Call, behavior: Callable) -> Callable:
+        method = spec.method
+
         def call(request: Any, context: grpc.ServicerContext) -> Any:
-            started = time.perf_counter()
-            outcome = ["OK"]
+            seen = _Seen(time.perf_counter(), _request_id(context))
+            service, _, name = method.lstrip("/").rpartition("/")
+            self._metrics.grpc_started.labels(spec.grpc_type, service, name).inc()
             try:
-                principal = None if public else self._auth.authenticate(method, context.invocation_metadata())
-                request = _checked_stream(request) if streaming_in else _checked(request)
-                result = behavior(request, CallContext(context, principal))
-                if streaming_out:
-                    return self._stream(method, result, context, started, outcome)
+                seen.principal = None if spec.public else self._auth.authenticate(method, context.invocation_metadata())
+                request = _checked_stream(request) if spec.streaming_in else _checked(request)
+                seen.region = "" if spec.streaming_in else str(getattr(request, "region", "") or "")
+                result = behavior(request, CallContext(context, seen.principal))
+                if spec.streaming_out:
+                    return self._stream(spec, result, context, seen)
                 return result
             except Exception as error:  # noqa: BLE001 - the boundary: every error becomes a status
-                self._abort(method, error, context, outcome)
+                self._abort(method, error, context, seen)
             finally:
-                if not streaming_out or outcome[0] != "OK":
-                    self._observe(method, started, outcome[0], context)
+                if not spec.streaming_out or seen.code != "OK":
+                    self._observe(spec, seen, context)
 
         return call
 
-    def _stream(self, method: str, responses: Iterator, context: grpc.ServicerContext, started: float,
-                outcome: list[str]) -> Iterator:
+    def _stream(self, spec: _Call, responses: Iterator, context: grpc.ServicerContext, seen: _Seen) -> Iterator:
         try:
             yield from responses
         except Exception as error:  # noqa: BLE001 - see _wrap
-            self._abort(method, error, context, outcome)
+            self._abort(spec.method, error, context, seen)
         finally:
-            self._observe(method, started, outcome[0], context)
+            self._observe(spec, seen, context)
 
-    def _abort(self, method: str, error: Exception, context: grpc.ServicerContext, outcome: list[str]) -> None:
+    def _abort(self, method: str, error: Exception, context: grpc.ServicerContext, seen: _Seen) -> None:
         if isinstance(error, MujunError):
             status = status_for(error)
-            log.info("%s refused: %s %s", method, error.code, error.message.splitlines()[0])
+            seen.reason = f"{error.code}: {error.message.splitlines()[0] if error.message else ''}"
         else:
             status = _internal()
-            log.exception("%s failed", method)
-        outcome[0] = grpc.StatusCode(_code_tuple(status.code)).name
+            log.exception("%s failed", method, extra={"fields": {"request_id": seen.request_id}})
+            seen.reason = "INTERNAL"
+        seen.code = grpc.StatusCode(_code_tuple(status.code)).name
         context.abort_with_status(rpc_status.to_status(status))
 
-    def _observe(self, method: str, started: float, code: str, context: grpc.ServicerContext) -> None:
-        elapsed = time.perf_counter() - started
-        name = method.rsplit("/", 1)[-1] if method.startswith("/mujun.") else method
-        self._metrics.requests.labels(method, code).inc()
-        self._metrics.latency.labels(method).observe(elapsed)
-        log.debug("call method=%s code=%s ms=%.2f peer=%s", name, code, elapsed * 1000, context.peer())
+    def _observe(self, spec: _Call, seen: _Seen, context: grpc.ServicerContext) -> None:
+        """The access line (one per call) and the metrics."""
+        elapsed = time.perf_counter() - seen.started
+        self._metrics.observe_call(spec.method, spec.grpc_type, seen.code, elapsed)
+        principal = seen.principal
+        fields = {"method": spec.method, "code": seen.code, "duration_ms": round(elapsed * 1000, 3),
+                  "principal": principal.actor if principal else None, "role": principal.role if principal else None,
+                  "region": seen.region or None, "request_id": seen.request_id, "peer": context.peer()}
+        if seen.reason:
+            fields["reason"] = seen.reason
+        # Health and reflection probes arrive every few seconds: their lines are DEBUG, every other call INFO.
+        access_log.log(logging.DEBUG if spec.public else logging.INFO, "%s %s", spec.method, seen.code,
+                       extra={"fields": fields})
+
+
+@dataclass(frozen=True)
+class _Call:
+    method: str
+    grpc_type: str
+    public: bool
+    streaming_in: bool
+    streaming_out: bool
+
+
+@dataclass
+class _Seen:
+    """What one call has shown so far, for its access line."""
+
+    started: float
+    request_id: str
+    principal: Principal | None = None
+    region: str = ""
+    code: str = "OK"
+    reason: str = ""
+
+
+def _request_id(context: grpc.ServicerContext) -> str:
+    """The caller's ``x-request-id`` (so a call can be followed across systems), else a new one."""
+    given = next((v for k, v in context.invocation_metadata() if k == "x-request-id"), "")
+    return str(given)[:128] if given else uuid.uuid4().hex[:16]
 
 
 def _code_tuple(number: int) -> tuple[int, str]:
