@@ -78,9 +78,10 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     if recovered:
         log.warning("cycles interrupted by a crash are back to draft: %s", ", ".join(recovered))
     if config.bootstrap_packs:
-        published = core.bootstrap_bundled(config.default_pack)
+        published, activated = core.bootstrap_bundled(config.default_pack)
         if published:
-            log.info("published and activated the bundled packs: %s", ", ".join(published))
+            log.info("published the %d bundled packs; activated %s; the others wait for Packs.Activate",
+                     len(published), ", ".join(activated))
     limit = config.max_message_bytes
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="mujun-rpc"),

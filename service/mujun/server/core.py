@@ -83,18 +83,18 @@ class Core:
 
     # -- startup ----------------------------------------------------------------------------------
 
-    def bootstrap_bundled(self, default_pack: str) -> list[str]:
+    def bootstrap_bundled(self, default_pack: str) -> tuple[list[str], list[str]]:
         """Publish the bundled packs when the store has none (the embedded default) and activate them.
 
         A pack that declares regions is activated for them from the start of its effective period,
         so a cycle's date picks the policy of its year. Packs without regions would all compete for
         every region, so only ``default_pack`` (configuration) is activated for ``*``; the others
-        wait for an editor's Packs.Activate.
+        wait for an editor's Packs.Activate. Returns the packs published and the activations made.
         """
         with self._db.read() as session:
             if not packs.is_empty(session):
-                return []
-        published = []
+                return [], []
+        published, activated = [], []
         with self._db.write() as session:
             for pack in mujun.list_packs():
                 model = pack.model
@@ -105,8 +105,9 @@ class Core:
                 targets = list(model.regions) or (["*"] if pack.id == default_pack else [])
                 for region in targets:
                     packs.activate(session, region=region, version=row, effective_from=start, actor=_SYSTEM)
+                    activated.append(f"{pack.id} for {region}")
                 published.append(pack.id)
-        return published
+        return published, activated
 
     def recover(self) -> list[str]:
         with self._db.write() as session:
@@ -228,9 +229,11 @@ class Core:
                 raise RequestInvalid(f"{foreign.height} record(s) belong to other regions than {region} "
                                      f"(e.g. {foreign['region'][0]}); a cycle scores one region",
                                      [("data.region", f"must be {region}")])
+        on = as_of or dt.date(year, 12, 31)
         with self._db.read() as session:
-            _, version = packs.active_for(session, region, as_of or dt.date(year, 12, 31))
+            activation, version = packs.active_for(session, region, on)
         pack = self._compiled(version)
+        _require_in_force(pack, activation, region, on)
         with self._db.write() as session:
             cycle_id = cycles.begin_run(session, region, year, principal.actor).id
         try:
@@ -388,3 +391,19 @@ def _decisions(result: mujun.Result, data: pl.DataFrame) -> tuple[list[dict[str,
     for text in frame["result_json"]:
         digest.update(text.encode())
     return frame.to_dicts(), tiers, digest.hexdigest()
+
+
+def _require_in_force(pack: mujun.Pack, activation: Any, region: str, on: dt.date) -> None:
+    """A cycle dated outside its pack's effective period is refused, unless the activation itself lies
+    outside that period (an editor who activates a pack from 2025-01-01 says it applies in 2025)."""
+    period = pack.model.effective
+    if period is None:
+        return
+    inside = period.from_ <= on and (period.to is None or on <= period.to)
+    activated_inside = period.from_ <= activation.effective_from and (period.to is None or activation.effective_from <= period.to)
+    if not inside and activated_inside:
+        until = period.to.isoformat() if period.to else "…"
+        raise PreconditionFailed(
+            f"region {region} on {on.isoformat()}: the active pack {pack.id} {pack.version} is in force "
+            f"{period.from_.isoformat()} to {until} only; activate a pack for this period, or activate "
+            f"{pack.id} from a date inside it to extend it explicitly", location=f"regions/{region}")
