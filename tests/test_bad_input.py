@@ -107,3 +107,11 @@ def test_flags_as_text_are_split(huaian) -> None:
 def test_unknown_input_type_is_rejected(huaian) -> None:
     with pytest.raises(InputError, match="unsupported input type"):
         huaian.evaluate("not a table")
+
+
+def test_a_pack_that_reads_the_cycle_year_refuses_to_run_without_one():
+    pack = mujun.load_pack("js-suzhou-electricity")
+    rows = [{"enterprise_id": "E1", "tier": "D", "electricity_kwh": 1_000_000.0}]
+    with pytest.raises(InputError, match=r"reads the cycle year \(measures\.electricity_surcharge_yuan_per_kwh"):
+        pack.evaluate(rows)
+    assert pack.evaluate(rows, cycle=2021).table["measure.electricity_surcharge_yuan"][0] == pytest.approx(300_000)

@@ -55,6 +55,11 @@ class Plan:
     def tier_names(self) -> list[str]:
         return self.pack.tiers.tier_names() if self.pack.tiers else []
 
+    @property
+    def cycle_readers(self) -> list[str]:
+        """The YAML paths of expressions that read the cycle year (a rate in force from a year on)."""
+        return [path for path, node in self.exprs.items() if CYCLE in ex.names(node)]
+
 
 @dataclass
 class _Compiler:

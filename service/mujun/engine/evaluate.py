@@ -32,6 +32,7 @@ from mujun.engine.measures import apply_measures, prepare_history
 from mujun.engine.prepare import prepare, to_frame
 from mujun.engine.scope import apply_scope
 from mujun.engine.tiers import GROUP, RANK, TIER, assign_tiers
+from mujun.errors import InputError
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["Run", "run_plan", "output_columns", "STAGES"]
@@ -105,6 +106,10 @@ _THREAD_PRIOR_ROWS = 50_000
 
 
 def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, cycle: int | None = None) -> Run:
+    if cycle is None and plan.cycle_readers:
+        raise InputError(f"pack {plan.pack.id} reads the cycle year ({', '.join(plan.cycle_readers)}) and none was "
+                         "given: give the cycle (--cycle YEAR, or the request's cycle), or every such value would be "
+                         "missing", location="cycle")
     history_frame = prepare_history(None if history is None else to_frame(history))
     prior = None if prior is None else to_frame(prior)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mujun-prior") as pool:

@@ -237,7 +237,7 @@ class Core:
         with self._db.write() as session:
             cycle_id = cycles.begin_run(session, region, year, principal.actor).id
         try:
-            result = pack.evaluate(data, prior=prior, history=history, cycle=year if history is not None else None)
+            result = pack.evaluate(data, prior=prior, history=history, cycle=year)
             decisions, tiers, results_hash = _decisions(result, data)
         except BaseException as error:
             with self._db.write() as session:
