@@ -50,6 +50,13 @@ def _batch(client, data: bytes, *, rows: int | None = None, prior: bytes | None 
         raise from_rpc_error(error) from None
 
 
+def _firms(n: int, **columns) -> pa.Table:
+    """``n`` scorable enterprises with extra ``columns`` (arrays of n values)."""
+    base = {"enterprise_id": pa.array([f"E{i}" for i in range(n)]), "region": pa.array([REGION_A] * n),
+            "land_mu": pa.array([10.0] * n), "tax_wan": pa.array([50.0] * n), "revenue_wan": pa.array([900.0] * n)}
+    return pa.table({**base, **columns})
+
+
 def _refused(call) -> RemoteError:
     with pytest.raises(RemoteError) as caught:
         call()
@@ -95,13 +102,13 @@ def test_a_cut_prior_year_is_refused_too(client_as, county, enterprises):
 
 def test_a_cycle_run_with_a_cut_stream_stores_nothing(client_as, county):
     operator = client_as("operator_a")
-    header = cycles_pb2.RunCycleHeader(region=REGION_A, year=2019)
+    header = cycles_pb2.RunCycleHeader(region=REGION_A, year=2025, as_of="2024-12-31")
     requests = [cycles_pb2.RunCycleRequest(header=header)]
     requests += [cycles_pb2.RunCycleRequest(data_chunk=c) for c in _chunks(_stream(county, close=False))]
     with pytest.raises(grpc.RpcError) as caught:
         operator.cycles.Run(iter(requests), timeout=30, metadata=operator.metadata)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert _refused(lambda: operator.get_cycle(REGION_A, 2019)).code == grpc.StatusCode.NOT_FOUND
+    assert _refused(lambda: operator.get_cycle(REGION_A, 2025)).code == grpc.StatusCode.NOT_FOUND
 
 
 def test_the_client_declares_every_tables_rows_and_ends_each_stream(county):
@@ -113,7 +120,7 @@ def test_the_client_declares_every_tables_rows_and_ends_each_stream(county):
 
 def test_a_compression_bomb_batch_is_refused_before_it_inflates(client_as):
     # 20 MiB of one repeated character: a few kB of zstd on the wire, over the 16 MiB per batch limit.
-    bomb = _stream(pa.table({"enterprise_id": ["E1"], "note": ["x" * (20 << 20)]}), compression="zstd")
+    bomb = _stream(_firms(1, note=pa.array(["x" * (20 << 20)])), compression="zstd")
     assert len(bomb) < 64 * 1024
     error = _refused(lambda: _batch(client_as("admin"), bomb))
     assert error.code == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -122,8 +129,7 @@ def test_a_compression_bomb_batch_is_refused_before_it_inflates(client_as):
 
 def test_compressed_batches_beyond_the_decoded_limit_per_upload_are_refused(client_as):
     # 10 batches of 8 MiB each: every one under the batch limit, together over the 64 MiB per upload.
-    notes = pa.table({"enterprise_id": [f"E{i}" for i in range(10)], "note": ["y" * (8 << 20)] * 10})
-    bomb = _stream(notes, batch_rows=1, compression="zstd")
+    bomb = _stream(_firms(10, note=pa.array(["y" * (8 << 20)] * 10)), batch_rows=1, compression="zstd")
     error = _refused(lambda: _batch(client_as("admin"), bomb))
     assert error.code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "limit per request" in error.message
@@ -132,7 +138,7 @@ def test_compressed_batches_beyond_the_decoded_limit_per_upload_are_refused(clie
 def test_a_dictionary_column_that_expands_beyond_the_limit_is_refused(client_as):
     # One 1 MiB value repeated 100 times as a marked dictionary: 1 MiB on the wire, 100 MiB as strings.
     note = pa.DictionaryArray.from_arrays(pa.array([0] * 100, pa.int32()), pa.array(["z" * (1 << 20)], pa.large_string()))
-    notes = pa.table([pa.array([f"E{i}" for i in range(100)]), note], schema=pa.schema(
-        [pa.field("enterprise_id", pa.string()), pa.field("note", note.type, metadata={wire.DICTIONARY_MARK: b"1"})]))
+    firms = _firms(100, note=note)
+    notes = firms.cast(firms.schema.set(5, pa.field("note", note.type, metadata={wire.DICTIONARY_MARK: b"1"})))
     error = _refused(lambda: _batch(client_as("admin"), _stream(notes)))
     assert error.code == grpc.StatusCode.RESOURCE_EXHAUSTED
