@@ -74,22 +74,25 @@ def chunks_to_frame(chunks: list[bytes]) -> pl.DataFrame:
     return wire.to_frame(pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))).read_all())
 
 
-def _uploads(message: type, header: dict[str, Any], data: Any, prior: Any, history: Any,
+def _uploads(message: type, header: Any, data: Any, prior: Any, history: Any,
              chunk_bytes: int) -> Iterator[Any]:
-    yield message(**header)
-    for part, table in (("data_chunk", data), ("prior_chunk", prior), ("history_chunk", history)):
-        if table is not None:
-            for chunk in table_to_chunks(table, chunk_bytes):
-                yield message(**{part: chunk})
+    """The header (declaring each table's rows, which the server checks), then each table's stream."""
+    tables = {"data": data, "prior": prior, "history": history}
+    arrow = {name: _arrow(table) for name, table in tables.items() if table is not None}
+    header.rows.CopyFrom(common_pb2.UploadRows(**{name: table.num_rows for name, table in arrow.items()}))
+    yield message(header=header)
+    for name, table in arrow.items():
+        for chunk in wire.table_to_chunks(table, chunk_bytes):
+            yield message(**{f"{name}_chunk": chunk})
 
 
 def batch_requests(ref: common_pb2.PackRef, data: Any, prior: Any, history: Any, chunk_bytes: int,
                    cycle: int | None = None) -> Iterator[rule_engine_pb2.EvaluateBatchRequest]:
-    header = {"header": rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes, cycle=cycle or 0)}
+    header = rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes, cycle=cycle or 0)
     return _uploads(rule_engine_pb2.EvaluateBatchRequest, header, data, prior, history, chunk_bytes)
 
 
 def run_requests(region: str, year: int, as_of: str, data: Any, prior: Any, history: Any, chunk_bytes: int
                  ) -> Iterator[cycles_pb2.RunCycleRequest]:
-    header = {"header": cycles_pb2.RunCycleHeader(region=region, year=year, as_of=as_of)}
+    header = cycles_pb2.RunCycleHeader(region=region, year=year, as_of=as_of)
     return _uploads(cycles_pb2.RunCycleRequest, header, data, prior, history, chunk_bytes)

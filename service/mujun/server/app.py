@@ -1,8 +1,12 @@
-"""Assembling the server: store, core, interceptor, servicers, health, reflection, TLS, metrics.
+"""Assembling the server: store, core, interceptor, servicers, health, reflection, TLS, metrics, lanes.
 
 ``create_server(config)`` returns a started server and its bound port (``port=0`` picks a free one,
 as tests do). ``serve(config)`` runs until SIGTERM/SIGINT and then drains in-flight calls for up to
 ``grace_seconds`` before closing the store.
+
+Calls run in three lanes, each on its own threads: Health checks, uploads (EvaluateBatch, Cycles.Run; see
+:mod:`mujun.server.upload`) and every other call. A flood of uploads or of unary calls therefore
+never leaves Health, or the other kind of call, without a thread.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from mujun.server.interceptors import ServiceInterceptor
 from mujun.server.metrics import Metrics
 from mujun.server.packs import PacksServicer
 from mujun.server.rule_engine import RuleEngineServicer
+from mujun.server.upload import Uploads
 from mujun.store import Database, open_database, sqlite_url
 
 __all__ = ["MujunServer", "create_server", "serve"]
@@ -36,17 +41,49 @@ SERVICE_NAMES = tuple(d.services_by_name[name].full_name for d, name in (
     (rule_engine_pb2.DESCRIPTOR, "RuleEngine"), (packs_pb2.DESCRIPTOR, "Packs"), (cycles_pb2.DESCRIPTOR, "Cycles")))
 
 
+UPLOAD_METHODS = ("/mujun.v1.RuleEngine/EvaluateBatch", "/mujun.v1.Cycles/Run")
+
+
+class _Lanes(grpc.ServerInterceptor):
+    """Puts each call on its lane's thread pool (grpc's per-handler ``experimental_thread_pool``)."""
+
+    def __init__(self, lanes: dict[str, futures.ThreadPoolExecutor]):
+        self._lanes = lanes  # method or method prefix → pool; other calls use the server's pool
+
+    def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
+        handler = continuation(details)
+        pool = next((p for prefix, p in self._lanes.items() if details.method.startswith(prefix)), None)
+        if handler is None or pool is None:
+            return handler
+        for kind in ("unary_unary", "unary_stream", "stream_unary", "stream_stream"):
+            behavior = getattr(handler, kind)
+            if behavior is not None:
+                return handler._replace(**{kind: _on(pool, behavior)})
+        return handler
+
+
+def _on(pool: futures.ThreadPoolExecutor, behavior):
+    def run(request, context):
+        return behavior(request, context)
+
+    run.experimental_thread_pool = pool
+    return run
+
+
 class MujunServer:
     """A running server with the resources it owns; ``stop`` drains calls, then closes the store."""
 
     def __init__(self, server: grpc.Server, db: Database, health_servicer: health.HealthServicer,
-                 metrics_http: object | None, metrics: Metrics, core: Core):
+                 metrics_http: object | None, metrics: Metrics, core: Core,
+                 pools: tuple[futures.ThreadPoolExecutor, ...] = (), uploads: Uploads | None = None):
         self.grpc = server
         self.db = db
         self.metrics = metrics
         self.metrics_http = metrics_http
         self.core = core
         self._health = health_servicer
+        self._pools = pools
+        self._uploads = uploads
 
     @property
     def metrics_port(self) -> int | None:
@@ -55,6 +92,10 @@ class MujunServer:
     def stop(self, grace: float | None) -> None:
         self._health.enter_graceful_shutdown()
         self.grpc.stop(grace).wait()
+        for pool in self._pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if self._uploads is not None:
+            self._uploads.close()
         if self.metrics_http is not None:
             self.metrics_http.shutdown()
         self.db.close()
@@ -83,16 +124,22 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
             log.info("published the %d bundled packs; activated %s; the others wait for Packs.Activate",
                      len(published), ", ".join(activated))
     limit = config.max_message_bytes
+    uploads = Uploads(config)
+    unary = futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="mujun-rpc")
+    health_pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="mujun-health")
+    lanes = {f"/{health.SERVICE_NAME}/Check": health_pool,
+             **{method: uploads.handlers for method in UPLOAD_METHODS}}
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="mujun-rpc"),
-        interceptors=[ServiceInterceptor(Authenticator(db, require_tokens=config.require_tokens,
+        unary,
+        interceptors=[_Lanes(lanes),
+                      ServiceInterceptor(Authenticator(db, require_tokens=config.require_tokens,
                                                        cache_seconds=config.token_cache_seconds), metrics)],
         options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
                  ("grpc.so_reuseport", 0)],
     )
-    rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(core, config), server)
+    rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(core, config, uploads), server)
     packs_pb2_grpc.add_PacksServicer_to_server(PacksServicer(core), server)
-    cycles_pb2_grpc.add_CyclesServicer_to_server(CyclesServicer(core, config), server)
+    cycles_pb2_grpc.add_CyclesServicer_to_server(CyclesServicer(core, uploads), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
@@ -102,11 +149,14 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     credentials = _credentials(config)
     port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     if port == 0:
+        for pool in (unary, health_pool):
+            pool.shutdown(wait=False)
+        uploads.close()
         db.close()
         raise OSError(f"cannot bind {address}")
     metrics_http = metrics.serve_http(config.host, config.metrics_port) if config.metrics_port >= 0 else None
     server.start()
-    return MujunServer(server, db, health_servicer, metrics_http, metrics, core), port
+    return MujunServer(server, db, health_servicer, metrics_http, metrics, core, (unary, health_pool), uploads), port
 
 
 #: grpcurl, Postman and recent grpc tools ask v1 first; grpcio-reflection only ships v1alpha.

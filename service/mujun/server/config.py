@@ -58,6 +58,17 @@ class ServerConfig(BaseSettings):
     bootstrap_packs: bool = True    # publish and activate the bundled packs into an empty store
     default_pack: str = "js-huaian-2024"  # bootstrap: the bundled pack for regions without their own
     token_cache_seconds: float = 10.0
+    # Uploads (EvaluateBatch, Cycles.Run) run on their own threads, so unary calls and Health always
+    # have theirs; beyond these caps a new upload is RESOURCE_EXHAUSTED at once.
+    max_uploads: int = 64                   # uploads in progress at once, all callers
+    max_uploads_per_caller: int = 16        # … per token (principal)
+    upload_workers: int = 4                 # uploads decoding or evaluating at once; the rest wait
+    upload_queue_seconds: float = 120.0     # longest wait for one of those slots
+    upload_idle_seconds: float = 30.0       # a stream silent this long is cut off
+    upload_max_seconds: float = 1800.0      # longest an upload may take to arrive
+    max_upload_messages: int = 20_000       # messages per upload (send chunks of about 1 MiB)
+    max_decoded_bytes: int = 2048 * MiB     # decoded Arrow bytes per upload (compression included)
+    max_decoded_batch_bytes: int = 512 * MiB  # decoded bytes per Arrow record batch
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

@@ -47,9 +47,22 @@ def check_records(records: Iterable[common_pb2.Record], *, field: str, max_recor
         elif record.enterprise_id in seen and field == "records":
             violations.append((f"{field}[{i}].enterprise_id", f"{record.enterprise_id} appears twice in this request"))
         seen.add(record.enterprise_id)
+        violations.extend((f"{field}[{i}].{where}", message) for where, message in _shadowing(record))
     if violations:
         raise RequestInvalid(f"{len(violations)} invalid record(s) in {field}: {violations[0][0]} {violations[0][1]}",
                              violations)
+
+
+_CANONICAL = frozenset((*STRING_FIELDS, *NUMBER_FIELDS, "flags"))
+
+
+def _shadowing(record: common_pb2.Record) -> list[tuple[str, str]]:
+    """Extras that would replace a canonical field (or each other) once the record is a table row."""
+    found = [(f"extra_{kind}[{name!r}]", f"{name} is a field of Record; set it there, not as an extra")
+             for kind in ("numbers", "strings") for name in getattr(record, f"extra_{kind}") if name in _CANONICAL]
+    found += [(f"extra_strings[{name!r}]", f"{name} is also in extra_numbers; give each extra once")
+              for name in record.extra_strings if name in record.extra_numbers]
+    return found
 
 
 def records_to_frame(records: Iterable[common_pb2.Record]) -> pl.DataFrame:
@@ -73,6 +86,10 @@ def records_to_frame(records: Iterable[common_pb2.Record]) -> pl.DataFrame:
 
 def correction_dict(record: common_pb2.Record) -> dict[str, Any]:
     """The fields an appeal sets: non-empty strings, present numbers, flags when given, extras."""
+    shadowing = _shadowing(record)
+    if shadowing:
+        raise RequestInvalid(f"correction.{shadowing[0][0]}: {shadowing[0][1]}",
+                             [(f"correction.{where}", message) for where, message in shadowing])
     fields: dict[str, Any] = {name: getattr(record, name) for name in STRING_FIELDS if getattr(record, name)}
     fields.update({name: getattr(record, name) for name in NUMBER_FIELDS if record.HasField(name)})
     if record.flags:

@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 from mujun._proto import cycles_pb2, cycles_pb2_grpc
 from mujun.server import convert
-from mujun.server.config import ServerConfig
 from mujun.server.core import Core, CycleView, DecisionView
 from mujun.server.interceptors import CallContext
-from mujun.server.upload import read_upload
+from mujun.server.upload import Uploads
 
 __all__ = ["CyclesServicer"]
 
@@ -26,16 +25,17 @@ def _decision(view: DecisionView) -> cycles_pb2.Decision:
 
 
 class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
-    def __init__(self, core: Core, config: ServerConfig):
+    def __init__(self, core: Core, uploads: Uploads):
         self._core = core
-        self._config = config
+        self._uploads = uploads
 
     def Run(self, requests: Iterator[cycles_pb2.RunCycleRequest], context: CallContext):
-        upload = read_upload(requests, max_bytes=self._config.max_batch_bytes, max_rows=self._config.max_batch_rows)
-        header = upload.header
-        return _cycle(self._core.run_cycle(
-            context.principal, header.region, header.year, convert.parse_date(header.as_of, "header.as_of"),
-            upload.data, upload.prior, upload.history))
+        with self._uploads.admitted(context.principal), self._uploads.working(context):
+            upload = self._uploads.read(requests)
+            header = upload.header
+            return _cycle(self._core.run_cycle(
+                context.principal, header.region, header.year, convert.parse_date(header.as_of, "header.as_of"),
+                upload.data, upload.prior, upload.history))
 
     def Get(self, request: cycles_pb2.GetCycleRequest, context: CallContext):
         return _cycle(self._core.get_cycle(context.principal, request.region, request.year))

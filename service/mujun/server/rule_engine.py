@@ -9,16 +9,17 @@ from mujun.server import convert
 from mujun.server.config import ServerConfig
 from mujun.server.core import Core
 from mujun.server.interceptors import CallContext
-from mujun.server.upload import read_upload
+from mujun.server.upload import Uploads
 from mujun_client.wire import table_to_chunks
 
 __all__ = ["RuleEngineServicer"]
 
 
 class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
-    def __init__(self, core: Core, config: ServerConfig):
+    def __init__(self, core: Core, config: ServerConfig, uploads: Uploads):
         self._core = core
         self._config = config
+        self._uploads = uploads
 
     def _inputs(self, request):
         for field in ("records", "prior"):
@@ -43,13 +44,15 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
         return rule_engine_pb2.ExplainResponse(result=convert.result_message(row), trace=convert.to_struct(trace))
 
     def EvaluateBatch(self, requests: Iterator[rule_engine_pb2.EvaluateBatchRequest], context: CallContext):
-        upload = read_upload(requests, max_bytes=self._config.max_batch_bytes, max_rows=self._config.max_batch_rows)
-        header = upload.header
-        result = self._core.evaluate(context.principal, convert.pack_spec(header.pack), upload.data, upload.prior,
-                                     upload.history, cycle=header.cycle or None)
-        chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
-        for chunk in table_to_chunks(result.table, chunk_bytes):
-            yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
+        with self._uploads.admitted(context.principal):
+            with self._uploads.working(context):
+                upload = self._uploads.read(requests)
+                header = upload.header
+                result = self._core.evaluate(context.principal, convert.pack_spec(header.pack), upload.data,
+                                             upload.prior, upload.history, cycle=header.cycle or None)
+            chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
+            for chunk in table_to_chunks(result.table, chunk_bytes):
+                yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
         counts = result.status_counts()
         yield rule_engine_pb2.EvaluateBatchResponse(summary=rule_engine_pb2.BatchSummary(
             rows=result.table.height, ok=counts.get("ok", 0), unrated=counts.get("unrated", 0),

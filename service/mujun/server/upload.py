@@ -1,14 +1,25 @@
-"""Uploads of whole tables (EvaluateBatch, Cycles.Run): Arrow IPC decoded while the chunks arrive.
+"""Uploads of whole tables (EvaluateBatch, Cycles.Run): admission, pacing and Arrow IPC decoding.
 
 The stream is a header, then the chunks of one IPC stream per table in a fixed order: data, then
-optionally prior-year data, then history. Decoding pulls chunks straight from the request iterator,
-so a large batch is never held twice in memory and decoding overlaps the transfer.
+optionally prior-year data, then history. Decoding pulls chunks while they arrive, so a large batch
+is never held twice in memory and decoding overlaps the transfer.
+
+Nothing of an upload is used unless all of it arrived as sent: every table's stream ends with its
+end-of-stream marker, nothing follows it, and the row counts the header declares match (see
+:mod:`mujun.server._ipc`). A caller cannot hold the server either: uploads are capped overall and per
+caller, a silent stream is cut off, the messages and the decoded bytes of an upload are bounded, and
+only ``upload_workers`` uploads decode and evaluate at once (which bounds the server's memory).
 """
 
 from __future__ import annotations
 
-import io
+import queue
+import threading
+import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent import futures
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +27,12 @@ import polars as pl
 import pyarrow as pa
 
 from mujun.errors import InputError
-from mujun_client.wire import ChunkReader, to_frame
+from mujun.server._ipc import DecodedBudget, IpcStream, decoded_marked_bytes
+from mujun.server.config import ServerConfig
 from mujun.store.errors import LimitExceeded, RequestInvalid
+from mujun_client.wire import DICTIONARY_MARK, to_frame
 
-__all__ = ["Upload", "read_upload"]
+__all__ = ["Upload", "Uploads", "read_upload"]
 
 _ORDER = ("data_chunk", "prior_chunk", "history_chunk")
 
@@ -33,12 +46,13 @@ class Upload:
 
 
 class _Parts:
-    """The request stream with one part of look-ahead, counting bytes against the limit."""
+    """The request stream with one part of look-ahead, counting messages and bytes against the limits."""
 
-    def __init__(self, requests: Iterator[Any], max_bytes: int):
+    def __init__(self, requests: Iterator[Any], config: ServerConfig):
         self._requests = iter(requests)
-        self._max_bytes = max_bytes
-        self._total = 0
+        self._config = config
+        self._bytes = 0
+        self._messages = 1
         first = next(self._requests, None)
         if first is None or first.WhichOneof("part") != "header":
             raise RequestInvalid("the stream must start with a header", [("header", "send it as the first message")])
@@ -49,6 +63,10 @@ class _Parts:
 
     def advance(self) -> None:
         for request in self._requests:
+            self._messages += 1
+            if self._messages > self._config.max_upload_messages:
+                raise LimitExceeded(f"the upload exceeds {self._config.max_upload_messages} messages; send the "
+                                    "table in chunks of about 1 MiB", location="messages")
             part = request.WhichOneof("part")
             if part is None:
                 continue
@@ -60,10 +78,10 @@ class _Parts:
                                      [(part, "out of order")])
             self._rank = rank
             chunk = getattr(request, part)
-            self._total += len(chunk)
-            if self._total > self._max_bytes:
-                raise LimitExceeded(f"the upload exceeds {self._max_bytes} bytes; split the table into several "
-                                    "batches", location=part)
+            self._bytes += len(chunk)
+            if self._bytes > self._config.max_batch_bytes:
+                raise LimitExceeded(f"the upload exceeds {self._config.max_batch_bytes} bytes; split the table into "
+                                    "several batches", location=part)
             self.pending = (part, chunk)
             return
         self.pending = None
@@ -75,10 +93,10 @@ class _Parts:
             yield chunk
 
 
-def _read_table(parts: _Parts, part: str, what: str, max_rows: int) -> pl.DataFrame | None:
+def _read_table(parts: _Parts, part: str, what: str, max_rows: int, budget: DecodedBudget) -> pl.DataFrame | None:
     if parts.pending is None or parts.pending[0] != part:
         return None
-    source = io.BufferedReader(ChunkReader(parts.chunks(part)), buffer_size=1 << 20)
+    source = IpcStream(parts.chunks(part), what, budget)
     try:
         reader = pa.ipc.open_stream(source)
         batches, rows = [], 0
@@ -89,22 +107,160 @@ def _read_table(parts: _Parts, part: str, what: str, max_rows: int) -> pl.DataFr
                                     location=what)
             batches.append(batch)
         table = pa.Table.from_batches(batches, schema=reader.schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, RequestInvalid, InputError, LimitExceeded) as exc:
+        if source.error is not None:  # our own finding, whatever pyarrow made of it
+            raise source.error from None
+        if isinstance(exc, (RequestInvalid, InputError, LimitExceeded)):
+            raise
         raise InputError(f"{what}: not a valid Arrow IPC stream ({exc}); encode the table with "
                          "pyarrow.ipc.new_stream and send its bytes in order", location=what) from exc
-    for _ in parts.chunks(part):  # bytes after the end-of-stream marker are ignored, not left pending
-        pass
+    if source.error is not None or not source.ended:  # pyarrow stops at the marker, so neither can be
+        raise source.error or RequestInvalid(f"{what}: the Arrow IPC stream has no end-of-stream marker",
+                                             [(part, "the end-of-stream marker is missing")])
+    marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
+    if marked:
+        budget.spend(decoded_marked_bytes(table, marked), what, batch=False)
     return to_frame(table)  # columns dictionary-encoded for the wire come back as strings
 
 
-def read_upload(requests: Iterator[Any], *, max_bytes: int, max_rows: int) -> Upload:
-    parts = _Parts(requests, max_bytes)
-    data = _read_table(parts, "data_chunk", "data", max_rows)
+def _check_rows(header: Any, tables: dict[str, pl.DataFrame | None]) -> None:
+    """The row counts the header declares must be the rows that arrived (when it declares them)."""
+    if not header.HasField("rows"):
+        return
+    violations = [(f"header.rows.{name}", f"declared {getattr(header.rows, name)}, received "
+                   f"{table.height if table is not None else 0}")
+                  for name, table in tables.items()
+                  if getattr(header.rows, name) != (table.height if table is not None else 0)]
+    if violations:
+        raise RequestInvalid(f"the upload does not hold the rows its header declares ({violations[0][0]}: "
+                             f"{violations[0][1]}); part of it was lost on the way and nothing was scored",
+                             violations)
+
+
+def read_upload(requests: Iterator[Any], config: ServerConfig) -> Upload:
+    parts = _Parts(requests, config)
+    budget = DecodedBudget(config.max_decoded_bytes, config.max_decoded_batch_bytes)
+    data = _read_table(parts, "data_chunk", "data", config.max_batch_rows, budget)
     if data is None:
         raise RequestInvalid("the stream carried no data", [("data_chunk", "send the table as Arrow IPC stream bytes")])
-    prior = _read_table(parts, "prior_chunk", "prior", max_rows)
-    history = _read_table(parts, "history_chunk", "history", max_rows)
+    prior = _read_table(parts, "prior_chunk", "prior", config.max_batch_rows, budget)
+    history = _read_table(parts, "history_chunk", "history", config.max_batch_rows, budget)
     if parts.pending is not None:
         raise RequestInvalid(f"unexpected {parts.pending[0]} at the end of the stream",
                              [(parts.pending[0], "send data, then prior, then history")])
+    _check_rows(parts.header, {"data": data, "prior": prior, "history": history})
     return Upload(parts.header, data, prior, history)
+
+
+class _Paced:
+    """The request stream read by a helper thread, so that a caller who stops sending is cut off.
+
+    grpc's request iterator blocks without a timeout; the helper blocks in it instead and hands the
+    messages over through a small queue (which also keeps at most a few messages in memory).
+    """
+
+    _END = object()
+
+    def __init__(self, requests: Iterator[Any], pool: futures.Executor, idle: float, total: float):
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._stop = threading.Event()
+        self._idle = idle
+        self._deadline = time.monotonic() + total
+        self._total = total
+        pool.submit(self._pump, requests)
+
+    def _pump(self, requests: Iterator[Any]) -> None:
+        try:
+            for request in requests:
+                if not self._put(request):
+                    return
+            self._put(self._END)
+        except BaseException as error:  # noqa: BLE001 - handed to the reading thread, which raises it
+            self._put(error)
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def close(self) -> None:
+        """Let the helper go (it ends once grpc ends the call, if it is waiting for a message)."""
+        self._stop.set()
+
+    def messages(self) -> Iterator[Any]:
+        while True:
+            left = self._deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=max(min(self._idle, left), 0.0))
+            except queue.Empty:
+                if left <= self._idle:
+                    raise LimitExceeded(f"the upload took longer than {self._total:g} s; send it faster or in "
+                                        "several batches", location="stream") from None
+                raise LimitExceeded(f"the upload sent nothing for {self._idle:g} s and was cut off; keep "
+                                    "sending until the stream is complete", location="stream") from None
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+
+class Uploads:
+    """Admission, pacing and work slots of the server's uploads, with the threads they run on."""
+
+    def __init__(self, config: ServerConfig):
+        self._config = config
+        self._lock = threading.Lock()
+        self._running: Counter[str] = Counter()
+        self._work = threading.BoundedSemaphore(config.upload_workers)
+        # Two threads per admitted upload (its handler, its reader) and a few to refuse the rest.
+        self.handlers = futures.ThreadPoolExecutor(config.max_uploads + 4, thread_name_prefix="mujun-upload")
+        self._readers = futures.ThreadPoolExecutor(config.max_uploads + 4, thread_name_prefix="mujun-upload-read")
+
+    @contextmanager
+    def admitted(self, principal: Any) -> Iterator[None]:
+        """Hold one of the upload places for the whole call, or RESOURCE_EXHAUSTED at once."""
+        caller = principal.actor if principal is not None else "<anonymous>"
+        with self._lock:
+            if sum(self._running.values()) >= self._config.max_uploads:
+                raise LimitExceeded(f"{self._config.max_uploads} uploads are in progress, the server's limit; retry "
+                                    "shortly", location="uploads")
+            if self._running[caller] >= self._config.max_uploads_per_caller:
+                raise LimitExceeded(f"{caller} has {self._config.max_uploads_per_caller} uploads in progress, the "
+                                    "limit per caller; wait for one to finish", location="uploads")
+            self._running[caller] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[caller] -= 1
+                if not self._running[caller]:
+                    del self._running[caller]
+
+    @contextmanager
+    def working(self, context: Any) -> Iterator[None]:
+        """One of ``upload_workers`` slots while the upload is decoded and evaluated."""
+        remaining = context.time_remaining() if context is not None else None
+        wait = min(self._config.upload_queue_seconds, remaining if remaining is not None else float("inf"))
+        if not self._work.acquire(timeout=max(wait, 0.0)):
+            raise LimitExceeded(f"the server is busy with {self._config.upload_workers} uploads; retry shortly",
+                                location="uploads")
+        try:
+            yield
+        finally:
+            self._work.release()
+
+    def read(self, requests: Iterator[Any]) -> Upload:
+        paced = _Paced(requests, self._readers, self._config.upload_idle_seconds, self._config.upload_max_seconds)
+        try:
+            return read_upload(paced.messages(), self._config)
+        finally:
+            paced.close()
+
+    def close(self) -> None:
+        self.handlers.shutdown(wait=False, cancel_futures=True)
+        self._readers.shutdown(wait=False, cancel_futures=True)
