@@ -7,7 +7,7 @@ import pytest
 from google.rpc import error_details_pb2
 
 from mujun.errors import InputError, NotFound, PackError, PackIssue, PackNotFound
-from mujun.server.interceptors import ServiceInterceptor, status_for
+from mujun.server.interceptors import ServiceInterceptor, _Seen, status_for
 from mujun.server.metrics import Metrics
 from mujun.store.errors import (AlreadyExists, LimitExceeded, PermissionDenied, PreconditionFailed, RequestInvalid,
                                 Unauthenticated)
@@ -60,6 +60,6 @@ def test_an_unexpected_exception_becomes_internal_without_details():
     interceptor = ServiceInterceptor(authenticator=None, metrics=Metrics())
     context = _Context()
     with pytest.raises(RuntimeError, match="aborted"):
-        interceptor._abort("/mujun.v1.Packs/List", KeyError("secret internals"), context, ["OK"])
+        interceptor._abort("/mujun.v1.Packs/List", KeyError("secret internals"), context, _Seen(0.0, "req-1"))
     assert context.status.code == grpc.StatusCode.INTERNAL
     assert "secret" not in context.status.details and "internal error" in context.status.details
