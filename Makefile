@@ -6,21 +6,22 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: setup proto run test bench clean
 
-# gRPC code is generated from proto/ by the build (hatch_build.py, also run by every pip install), never committed.
+# gRPC code is generated from proto/ by the client's build (clients/python/hatch_build.py, run by every
+# pip install of clients/python), never committed.
 PROTOS      := $(wildcard proto/mujun/v1/*.proto)
-PROTO_STAMP := service/mujun/_proto/__init__.py
+PROTO_STAMP := clients/python/mujun_wire/v1/__init__.py
 
 setup: $(STAMP) $(PROTO_STAMP)
 
 proto: $(PROTO_STAMP)
 
-$(PROTO_STAMP): $(PROTOS) hatch_build.py | $(STAMP)
-	$(PY) hatch_build.py
+$(PROTO_STAMP): $(PROTOS) clients/python/hatch_build.py | $(STAMP)
+	$(PY) clients/python/hatch_build.py
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e clients/python -e '.[dev]'
 	touch $(STAMP)
 
 # The gRPC server on the embedded store in ./data (bundled packs published and active); it prints

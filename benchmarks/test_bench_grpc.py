@@ -68,7 +68,7 @@ def test_evaluate_batch_end_to_end_against_in_process(server, dataset, pack, grp
             started = time.perf_counter()
             remote, _summary = client.evaluate_batch(data, PACK)
             remote_times.append(time.perf_counter() - started)
-    assert remote.height == local.height == BATCH_N
+    assert remote.num_rows == local.height == BATCH_N
     ratio = min(remote_times) / min(local_times)
     grpc_results.update(batch_n=BATCH_N, in_process_s=round(min(local_times), 3),
                         evaluate_batch_s=round(min(remote_times), 3), batch_over_in_process=round(ratio, 2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mujun._proto import common_pb2, cycles_pb2, packs_pb2, rule_engine_pb2
+from mujun_wire.v1 import common_pb2, cycles_pb2, packs_pb2, rule_engine_pb2
 
 FILES = [common_pb2, cycles_pb2, packs_pb2, rule_engine_pb2]
 

@@ -8,7 +8,7 @@ import urllib.request
 import grpc
 import pytest
 
-from mujun._proto import packs_pb2, packs_pb2_grpc
+from mujun_wire.v1 import packs_pb2, packs_pb2_grpc
 from server.serverkit import ServerProcess, make_tokens
 
 

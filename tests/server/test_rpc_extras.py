@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from mujun._proto import common_pb2, cycles_pb2, rule_engine_pb2
+from mujun_wire.v1 import common_pb2, cycles_pb2, rule_engine_pb2
 from server.serverkit import REGION_A
 
 PACK = "js-huaian-2024"

@@ -6,7 +6,7 @@ import grpc
 import polars as pl
 import pytest
 
-from mujun._proto import common_pb2, rule_engine_pb2
+from mujun_wire.v1 import common_pb2, rule_engine_pb2
 from mujun_client import RemoteError
 
 PACK = "js-huaian-2024"

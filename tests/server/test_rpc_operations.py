@@ -200,7 +200,7 @@ def test_sigterm_drains_an_in_flight_batch_before_exiting(tmp_path):
     def score() -> None:
         with Client(process.address, timeout=60, retries=0) as client:
             responses = client.engine.EvaluateBatch(requests(), timeout=60)
-            outcome["rows"] = _messages.read_results(responses, [False])[0].height
+            outcome["rows"] = _messages.read_results(responses, [False])[0].num_rows
 
     worker = threading.Thread(target=score)
     worker.start()

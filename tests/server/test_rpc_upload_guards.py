@@ -11,8 +11,9 @@ import grpc
 import polars as pl
 import pytest
 
-from mujun._proto import common_pb2, rule_engine_pb2
-from mujun_client import Client, wire
+from mujun_wire.v1 import common_pb2, rule_engine_pb2
+from mujun_client import Client
+from mujun_wire import arrow as wire
 from server.serverkit import ServerProcess, make_tokens
 
 PACK = "js-huaian-2024"
@@ -113,7 +114,7 @@ def test_uploads_beyond_the_caps_are_refused_at_once_while_health_and_evaluate_a
 
 
 def test_a_flood_of_tiny_messages_is_refused_at_the_message_limit(guarded):
-    stream = b"".join(wire.table_to_chunks(pl.DataFrame(RECORD * 20), 1 << 20))
+    stream = b"".join(wire.table_to_chunks(pl.DataFrame(RECORD * 20).to_arrow(), 1 << 20))
     assert len(stream) > 400
     with Client(guarded.address, guarded.tokens["admin"], timeout=10, retries=0) as client:
         # A valid stream, one byte per message.

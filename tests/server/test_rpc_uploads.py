@@ -10,10 +10,10 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from mujun._proto import common_pb2, cycles_pb2, rule_engine_pb2
+from mujun_wire.v1 import common_pb2, cycles_pb2, rule_engine_pb2
 from mujun_client import RemoteError
 from mujun_client import _messages as m
-from mujun_client import wire
+from mujun_wire import arrow as wire
 from mujun_client._errors import from_rpc_error
 from server.serverkit import REGION_A
 
@@ -36,7 +36,7 @@ def _chunks(data: bytes, size: int = 64 * 1024) -> list[bytes]:
     return [data[i:i + size] for i in range(0, len(data), size)]
 
 
-def _batch(client, data: bytes, *, rows: int | None = None, prior: bytes | None = None) -> pl.DataFrame:
+def _batch(client, data: bytes, *, rows: int | None = None, prior: bytes | None = None) -> pa.Table:
     header = rule_engine_pb2.BatchHeader(pack=common_pb2.PackRef(pack_id=PACK))
     if rows is not None:
         header.rows.CopyFrom(common_pb2.UploadRows(data=rows))
@@ -70,7 +70,7 @@ def county(enterprises) -> pa.Table:
 
 def test_a_complete_stream_with_its_declared_rows_is_scored(client_as, county):
     table = _batch(client_as("admin"), _stream(county), rows=county.num_rows)
-    assert table.height == county.num_rows
+    assert table.num_rows == county.num_rows
 
 
 def test_a_stream_cut_at_a_record_batch_boundary_is_refused(client_as, county):

@@ -1,4 +1,8 @@
-"""Building requests and reading responses, shared by the sync and asyncio clients."""
+"""Building requests and reading responses, shared by the sync and asyncio clients (no Polars needed).
+
+Tables may be given as a pyarrow Table, a Polars or pandas DataFrame, or a list of dicts; results come
+back as pyarrow Tables (``pl.from_arrow(table)`` or ``table.to_pandas()`` where those are installed).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,12 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
+from mujun_wire.arrow import ChunkReader, decoded, table_to_chunks
+from mujun_wire.records import record_message
+from mujun_wire.v1 import common_pb2, cycles_pb2, rule_engine_pb2
 
-from mujun._proto import common_pb2, cycles_pb2, rule_engine_pb2
-from mujun_client import wire
-
-__all__ = ["pack_ref", "records", "table_to_chunks", "chunks_to_frame", "read_results", "batch_requests",
-           "run_requests"]
+__all__ = ["arrow_table", "pack_ref", "records", "read_results", "chunks_to_table", "batch_requests", "run_requests"]
 
 
 def pack_ref(pack_id: str | None = None, *, region: str | None = None, version: str = "", as_of: str = "",
@@ -28,26 +30,25 @@ def pack_ref(pack_id: str | None = None, *, region: str | None = None, version: 
     return ref
 
 
-def records(data: pl.DataFrame | Iterable[dict[str, Any]] | None) -> list[common_pb2.Record]:
-    if data is None:
-        return []
-    rows = data.iter_rows(named=True) if isinstance(data, pl.DataFrame) else data
-    return [wire.record_message(row) for row in rows]
-
-
-def _arrow(data: pl.DataFrame | pa.Table | Iterable[dict[str, Any]]) -> pa.Table:
+def arrow_table(data: Any) -> pa.Table:
+    """A pyarrow Table from any table the caller has, without importing Polars or pandas."""
     if isinstance(data, pa.Table):
         return data
-    if isinstance(data, pl.DataFrame):
+    if hasattr(data, "to_arrow"):  # a Polars DataFrame
         return data.to_arrow()
-    return pl.DataFrame(list(data)).to_arrow()
+    if type(data).__module__.split(".")[0] == "pandas":
+        return pa.Table.from_pandas(data, preserve_index=False)
+    return pa.Table.from_pylist(list(data))
 
 
-def table_to_chunks(data: Any, chunk_bytes: int) -> Iterator[bytes]:
-    return wire.table_to_chunks(_arrow(data), chunk_bytes)
+def records(data: Any) -> list[common_pb2.Record]:
+    if data is None:
+        return []
+    rows: Iterable[dict[str, Any]] = data if isinstance(data, (list, tuple)) else arrow_table(data).to_pylist()
+    return [record_message(row) for row in rows]
 
 
-def read_results(responses: Iterator[Any], received: list[bool]) -> tuple[pl.DataFrame, Any]:
+def read_results(responses: Iterator[Any], received: list[bool]) -> tuple[pa.Table, Any]:
     """Decode an EvaluateBatch response stream as it arrives: (result table, summary).
 
     ``received[0]`` turns True with the first response, so a caller knows whether a retry is safe.
@@ -63,26 +64,26 @@ def read_results(responses: Iterator[Any], received: list[bool]) -> tuple[pl.Dat
                 summary.append(response.summary)
 
     stream = chunks()
-    table = pa.ipc.open_stream(io.BufferedReader(wire.ChunkReader(stream), buffer_size=1 << 20)).read_all()
+    table = pa.ipc.open_stream(io.BufferedReader(ChunkReader(stream), buffer_size=1 << 20)).read_all()
     for _ in stream:  # the summary follows the last chunk
         pass
     # The server sends few-valued string columns as dictionaries; the local engine's table has strings.
-    return wire.to_frame(table), summary[0] if summary else None
+    return decoded(table), summary[0] if summary else None
 
 
-def chunks_to_frame(chunks: list[bytes]) -> pl.DataFrame:
-    return wire.to_frame(pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))).read_all())
+def chunks_to_table(chunks: list[bytes]) -> pa.Table:
+    return decoded(pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))).read_all())
 
 
 def _uploads(message: type, header: Any, data: Any, prior: Any, history: Any,
              chunk_bytes: int) -> Iterator[Any]:
     """The header (declaring each table's rows, which the server checks), then each table's stream."""
     tables = {"data": data, "prior": prior, "history": history}
-    arrow = {name: _arrow(table) for name, table in tables.items() if table is not None}
+    arrow = {name: arrow_table(table) for name, table in tables.items() if table is not None}
     header.rows.CopyFrom(common_pb2.UploadRows(**{name: table.num_rows for name, table in arrow.items()}))
     yield message(header=header)
     for name, table in arrow.items():
-        for chunk in wire.table_to_chunks(table, chunk_bytes):
+        for chunk in table_to_chunks(table, chunk_bytes):
             yield message(**{f"{name}_chunk": chunk})
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+import polars as pl
 import typer
 
 from mujun.cli._common import EXIT_UNUSABLE, console, err_console
@@ -96,9 +97,9 @@ def score_on_server(server: str, token: str | None, pack: str, input: Path, outp
 
     data = read_table(input)
     parameters = {name: float(value) for name, value in parse_sets(sets).items()}
-    table = score_remote(server, token, pack, data, prior=read_table(prior) if prior else None,
-                         history=read_table(history) if history else None, parameters=parameters or None,
-                         cycle=cycle)
+    table = pl.from_arrow(score_remote(server, token, pack, data, prior=read_table(prior) if prior else None,
+                                       history=read_table(history) if history else None,
+                                       parameters=parameters or None, cycle=cycle))
     write_table(table, output)
     report_run(table, pack, table["pack_hash"][0] if table.height else "", f"{data.height:,} records → {output} via {server}",
                "", strict=strict)

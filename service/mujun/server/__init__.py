@@ -1,7 +1,7 @@
 """The gRPC service (a stage after the engine): mujun.v1.RuleEngine, Packs and Cycles over the store.
 
 ``create_server(config) -> (server, port)`` builds a started server; everything else is private.
-The generated protobuf modules live in ``mujun._proto``; the build generates them (hatch_build.py).
+The generated protobuf modules live in ``mujun_wire.v1``; the build generates them (hatch_build.py).
 """
 
 from __future__ import annotations

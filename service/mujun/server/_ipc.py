@@ -20,13 +20,16 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Iterator
+
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+from mujun_wire.arrow import DICTIONARY_MARK
 
 from mujun.errors import InputError
 from mujun.store.errors import LimitExceeded, RequestInvalid
 
-__all__ = ["DecodedBudget", "IpcStream", "decoded_marked_bytes"]
+__all__ = ["DecodedBudget", "IpcStream", "decoded_marked_bytes", "to_frame"]
 
 _CONTINUATION = b"\xff\xff\xff\xff"
 _DICTIONARY_BATCH, _RECORD_BATCH = 2, 3
@@ -247,3 +250,12 @@ def decoded_marked_bytes(table: pa.Table, marked: list[str]) -> int:
             lengths = pc.binary_length(chunk.dictionary)
             total += (pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0) + 8 * len(chunk)
     return total
+
+
+def to_frame(table: pa.Table) -> pl.DataFrame:
+    """A Polars frame with the marked dictionary columns back as strings (Polars casts its
+    categoricals to strings several times faster than Arrow casts dictionaries)."""
+    marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.with_columns(pl.col(marked).cast(pl.String)) if marked else frame

@@ -21,7 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from mujun._proto import cycles_pb2, cycles_pb2_grpc, packs_pb2, packs_pb2_grpc, rule_engine_pb2, rule_engine_pb2_grpc
+from mujun_wire.v1 import cycles_pb2, cycles_pb2_grpc, packs_pb2, packs_pb2_grpc, rule_engine_pb2, rule_engine_pb2_grpc
 from mujun.server.auth import Authenticator
 from mujun.server.config import ServerConfig
 from mujun.server.core import Core

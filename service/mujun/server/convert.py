@@ -14,10 +14,10 @@ from typing import Any
 import polars as pl
 from google.protobuf import struct_pb2
 
-from mujun._proto import common_pb2, cycles_pb2, packs_pb2
+from mujun_wire.v1 import common_pb2, cycles_pb2, packs_pb2
 from mujun.server.core import PackSpec
 from mujun.store.errors import LimitExceeded, RequestInvalid
-from mujun_client.wire import NUMBER_FIELDS, STRING_FIELDS, record_message
+from mujun_wire.records import NUMBER_FIELDS, STRING_FIELDS, record_message
 
 __all__ = ["records_to_frame", "history_to_frame", "pack_spec", "result_rows", "result_message", "to_struct",
            "pack_version", "activation", "cycle", "decision", "audit_entry",

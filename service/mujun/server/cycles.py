@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mujun._proto import cycles_pb2, cycles_pb2_grpc
+from mujun_wire.v1 import cycles_pb2, cycles_pb2_grpc
 from mujun.server import convert
 from mujun.server.core import Core, CycleView, DecisionView
 from mujun.server.interceptors import CallContext

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mujun._proto import packs_pb2, packs_pb2_grpc
+from mujun_wire.v1 import packs_pb2, packs_pb2_grpc
 from mujun.server import convert
 from mujun.server.core import Core
 from mujun.server.interceptors import CallContext

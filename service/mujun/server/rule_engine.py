@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mujun._proto import common_pb2, rule_engine_pb2, rule_engine_pb2_grpc
+from mujun_wire.v1 import common_pb2, rule_engine_pb2, rule_engine_pb2_grpc
 from mujun.server import convert
 from mujun.server.config import ServerConfig
 from mujun.server.core import Core
 from mujun.server.interceptors import CallContext
 from mujun.server.upload import Uploads
-from mujun_client.wire import table_to_chunks
+from mujun_wire.arrow import table_to_chunks
 
 __all__ = ["RuleEngineServicer"]
 
@@ -51,7 +51,7 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
                 result = self._core.evaluate(context.principal, convert.pack_spec(header.pack), upload.data,
                                              upload.prior, upload.history, cycle=header.cycle or None)
             chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
-            for chunk in table_to_chunks(result.table, chunk_bytes):
+            for chunk in table_to_chunks(result.table.to_arrow(), chunk_bytes):
                 yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
         counts = result.status_counts()
         yield rule_engine_pb2.EvaluateBatchResponse(summary=rule_engine_pb2.BatchSummary(

@@ -27,10 +27,10 @@ import polars as pl
 import pyarrow as pa
 
 from mujun.errors import InputError
-from mujun.server._ipc import DecodedBudget, IpcStream, decoded_marked_bytes
+from mujun.server._ipc import DecodedBudget, IpcStream, decoded_marked_bytes, to_frame
 from mujun.server.config import ServerConfig
 from mujun.store.errors import LimitExceeded, RequestInvalid
-from mujun_client.wire import DICTIONARY_MARK, to_frame
+from mujun_wire.arrow import DICTIONARY_MARK
 
 __all__ = ["Upload", "Uploads", "read_upload"]
 

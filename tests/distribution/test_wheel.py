@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,42 +13,28 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-ROOT = Path(__file__).resolve().parents[2]
+from distribution.distkit import ROOT, clean_env, new_venv, run
+
 READY = re.compile(r"mujun serving on ([\w.:\[\]-]+):(\d+)")
 
 
-def _clean_env() -> dict[str, str]:
-    """No PYTHONPATH and no MUJUN_* settings: only what the wheel installed may be imported."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("MUJUN_")}
-
-
-def _run(*command: str | Path, cwd: Path, timeout: float) -> str:
-    done = subprocess.run([str(c) for c in command], cwd=cwd, env=_clean_env(), capture_output=True, text=True,
-                          timeout=timeout)
-    assert done.returncode == 0, f"{command}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    """A fresh venv with the wheel built from this tree (its dependencies from the package index)."""
-    work = tmp_path_factory.mktemp("wheel")
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", ROOT, cwd=work, timeout=300)
-    wheel = next((work / "dist").glob("mujun-*.whl"))
-    _run(sys.executable, "-m", "venv", work / "venv", cwd=work, timeout=120)
-    _run(work / "venv" / "bin" / "pip", "install", "-q", wheel, cwd=work, timeout=600)
+def installed(tmp_path_factory, wheels) -> Path:
+    """A fresh venv with both wheels built from this tree, as an operator installs the service."""
+    work = tmp_path_factory.mktemp("server-venv")
+    new_venv(work / "venv", wheels["client"], wheels["server"])
     return work
 
 
 @pytest.mark.timeout(900)
 def test_the_wheel_carries_the_generated_stubs_and_the_bundled_packs(installed):
-    probe = subprocess.run([installed / "venv" / "bin" / "python", "-c", "import grpc_tools"], env=_clean_env(),
+    probe = subprocess.run([installed / "venv" / "bin" / "python", "-c", "import grpc_tools"], env=clean_env(),
                            capture_output=True, text=True, cwd=installed, timeout=60)
     assert probe.returncode != 0, "grpcio-tools is a build requirement, not a runtime dependency"
-    _run(installed / "venv" / "bin" / "python", "-c", "import mujun._proto.rule_engine_pb2_grpc",
+    run(installed / "venv" / "bin" / "python", "-c", "import mujun_wire.v1.rule_engine_pb2_grpc",
          cwd=installed, timeout=60)
-    assert "mujun 0.1.0" in _run(installed / "venv" / "bin" / "mujun", "--version", cwd=installed, timeout=60)
-    assert "passed" in _run(installed / "venv" / "bin" / "mujun", "pack", "test", cwd=installed, timeout=300)
+    assert "mujun 0.1.0" in run(installed / "venv" / "bin" / "mujun", "--version", cwd=installed, timeout=60)
+    assert "passed" in run(installed / "venv" / "bin" / "mujun", "pack", "test", cwd=installed, timeout=300)
 
 
 @pytest.mark.timeout(900)
@@ -83,7 +67,7 @@ def test_the_images_entrypoint_serves_as_a_non_root_user(installed):
 
 def _serves(command: list, cwd: Path) -> None:
     """Start ``command``, wait for the ready line, check Health, stop it with SIGTERM (exit 0)."""
-    server = subprocess.Popen([str(c) for c in command], cwd=cwd, env=_clean_env(), stdout=subprocess.PIPE,
+    server = subprocess.Popen([str(c) for c in command], cwd=cwd, env=clean_env(), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
         address = _wait_ready(server, timeout=120)

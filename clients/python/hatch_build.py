@@ -1,11 +1,12 @@
-"""Build step: compile proto/mujun/v1/*.proto into the ``mujun._proto`` package (never committed).
+"""Build step: compile proto/mujun/v1/*.proto into the ``mujun_wire.v1`` package (never committed).
 
-Hatch runs ``CodegenHook`` before every build (wheel, sdist, editable install), so a wheel or an
-sdist always carries the generated code; grpcio-tools is a build requirement, not a runtime one.
-protoc writes imports such as ``from mujun.v1 import common_pb2``, which only work with the proto
-root on ``sys.path``; this step rewrites them to ``from mujun._proto import common_pb2`` so the
-generated modules live inside the package. ``make proto`` (or ``python hatch_build.py``) regenerates
-in a checkout after a .proto changed.
+Hatch runs ``CodegenHook`` before every build of mujun-client (wheel, sdist, editable install), so a
+wheel or an sdist always carries the generated code; grpcio-tools is a build requirement, not a
+runtime one. The protos are the repository's ``proto/`` (two levels up), or the copy an sdist
+carries in ``proto/``. protoc writes imports such as ``from mujun.v1 import common_pb2``, which only
+work with the proto root on ``sys.path``; this step rewrites them to ``from mujun_wire.v1 import
+common_pb2``. ``make proto`` (or ``python clients/python/hatch_build.py``) regenerates in a checkout
+after a .proto changed.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 
 __all__ = ["CodegenHook", "generate"]
 
-_ROOT = Path(__file__).resolve().parent
-_PACKAGE = _ROOT / "service" / "mujun"
-_PROTO_ROOT = _ROOT / "proto"
-_OUT = _PACKAGE / "_proto"
+_ROOT = Path(__file__).resolve().parent  # clients/python
+_PACKAGE = _ROOT / "mujun_wire"
+_PROTO_ROOT = next((p for p in (_ROOT / "proto", _ROOT.parent.parent / "proto") if (p / "mujun" / "v1").is_dir()),
+                   _ROOT.parent.parent / "proto")
+_OUT = _PACKAGE / "v1"
 _IMPORT = re.compile(r"^from mujun\.v1 import (\w+)", re.MULTILINE)
 
 
@@ -46,9 +48,9 @@ def generate() -> Path:
         staged = Path(tmp) / "staged"
         staged.mkdir()
         for path in (Path(tmp) / "mujun" / "v1").iterdir():
-            text = _IMPORT.sub(r"from mujun._proto import \1", path.read_text())
+            text = _IMPORT.sub(r"from mujun_wire.v1 import \1", path.read_text())
             (staged / path.name).write_text(text)
-        (staged / "__init__.py").write_text('"""Generated from proto/mujun/v1 by hatch_build.py; do not edit."""\n')
+        (staged / "__init__.py").write_text('"""mujun.v1 stubs, generated from proto/mujun/v1 by clients/python/hatch_build.py; do not edit."""\n')
         if _OUT.exists():
             shutil.rmtree(_OUT)
         staged.rename(_OUT)

@@ -1,4 +1,4 @@
-"""The Arrow IPC wire format of mujun.v1 batches, defined once for the client and the server.
+"""The Arrow IPC wire format of mujun.v1 batches (tables as chunked IPC streams), for client and server.
 
 Tables travel as one IPC stream split into chunks that fit a gRPC message. Few-valued string
 columns are sent as dictionaries marked in field metadata, and the receiver casts exactly those
@@ -11,42 +11,13 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mujun._proto import common_pb2
-
-__all__ = ["DICTIONARY_MARK", "STRING_FIELDS", "NUMBER_FIELDS", "ChunkReader", "dictionary_encoded", "record_message",
-           "table_to_chunks", "to_frame"]
+__all__ = ["DICTIONARY_MARK", "ChunkReader", "decoded", "dictionary_encoded", "table_to_chunks"]
 
 #: Field metadata of string columns sent dictionary-encoded; the receiver casts exactly those back.
 DICTIONARY_MARK = b"mujun:dictionary_encoded"
-
-#: Canonical record fields with their own protobuf fields; any other field travels as an extra.
-STRING_FIELDS = ("enterprise_id", "name", "region", "industry", "size_class")
-NUMBER_FIELDS = ("land_mu", "tax_wan", "revenue_wan", "value_added_wan", "energy_tce", "electricity_kwh", "emissions_t",
-                 "water_m3", "employees", "rd_wan", "fixed_asset_investment_wan", "floor_area_m2", "years_in_production")
-
-
-def record_message(row: dict[str, Any]) -> common_pb2.Record:
-    """One enterprise as a ``mujun.v1.Record``; missing values are left unset."""
-    message = common_pb2.Record()
-    for key, value in row.items():
-        if value is None:
-            continue
-        if key in STRING_FIELDS:
-            setattr(message, key, str(value))
-        elif key in NUMBER_FIELDS:
-            setattr(message, key, float(value))
-        elif key == "flags":
-            message.flags.extend([value] if isinstance(value, str) else [str(v) for v in value])
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            message.extra_numbers[key] = float(value)
-        else:
-            message.extra_strings[key] = str(value)
-    return message
-
 
 def dictionary_encoded(table: pa.Table) -> pa.Table:
     """Few-valued string columns (region, status, tier, pack hash …) as marked dictionaries: fewer
@@ -63,19 +34,22 @@ def dictionary_encoded(table: pa.Table) -> pa.Table:
     return pa.table(columns, schema=pa.schema(fields))
 
 
-def to_frame(table: pa.Table) -> pl.DataFrame:
-    """A Polars frame with the marked dictionary columns back as strings (Polars casts its
-    categoricals to strings several times faster than Arrow casts dictionaries)."""
-    marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame.with_columns(pl.col(marked).cast(pl.String)) if marked else frame
+def decoded(table: pa.Table) -> pa.Table:
+    """The marked dictionary columns back as plain strings: the table as the sender had it."""
+    columns, fields = [], []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if (field.metadata or {}).get(DICTIONARY_MARK):
+            column = column.cast(pa.large_string())
+            field = pa.field(field.name, column.type, field.nullable)
+        columns.append(column)
+        fields.append(field)
+    return pa.table(columns, schema=pa.schema(fields))
 
 
-def table_to_chunks(table: pa.Table | pl.DataFrame, chunk_bytes: int) -> Iterator[bytes]:
+def table_to_chunks(table: pa.Table, chunk_bytes: int) -> Iterator[bytes]:
     """Arrow IPC stream bytes of ``table`` in pieces that fit a gRPC message, encoded batch by batch
     so sending starts before the whole table is encoded."""
-    table = dictionary_encoded(table.to_arrow() if isinstance(table, pl.DataFrame) else table)
+    table = dictionary_encoded(table)
     buffer = io.BytesIO()
 
     def drain() -> Iterator[bytes]:

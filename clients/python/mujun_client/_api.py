@@ -1,0 +1,196 @@
+"""Every call of mujun.v1, defined once for the sync and the asyncio client.
+
+A method here builds the request and names the RPC; the transport (``_unary``, ``_upload``,
+``_batch`` of :class:`~mujun_client.Client` or :class:`~mujun_client.AsyncClient`) sends it, so the
+sync client returns the response and the asyncio client an awaitable of it.
+
+Retries: unary calls are retried by gRPC itself (the channel's service config ``retryPolicy``, on
+``UNAVAILABLE`` with exponential backoff), except Packs.Activate and Cycles.Appeal, which must not
+be recorded twice. Uploads are not left to that policy: gRPC replays only the first 256 KiB of a
+request stream it kept, so an upload is retried here, rebuilt from its tables, while no response
+has arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from mujun_wire.records import record_message
+from mujun_wire.v1 import (common_pb2, cycles_pb2, cycles_pb2_grpc, packs_pb2, packs_pb2_grpc, rule_engine_pb2,
+                           rule_engine_pb2_grpc)
+
+from mujun_client import _messages as m
+
+__all__ = ["Api", "MiB", "channel_options", "credentials"]
+
+MiB = 1024 * 1024
+
+#: Calls that change state in a way a repeat would record twice: never retried.
+NOT_RETRIED = (("mujun.v1.Packs", "Activate"), ("mujun.v1.Cycles", "Appeal"))
+SERVICES = ("mujun.v1.RuleEngine", "mujun.v1.Packs", "mujun.v1.Cycles", "grpc.health.v1.Health")
+
+
+def service_config(retries: int, backoff: float) -> str:
+    """gRPC's retry policy for every mujun service, without it for the calls in ``NOT_RETRIED``."""
+    policy = {"maxAttempts": max(2, min(retries + 1, 5)), "initialBackoff": f"{backoff:.3f}s", "maxBackoff": "5s",
+              "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+    configs = [{"name": [{"service": s} for s in SERVICES], "retryPolicy": policy}]
+    configs.append({"name": [{"service": s, "method": name} for s, name in NOT_RETRIED]})
+    return json.dumps({"methodConfig": configs if retries > 0 else configs[1:]})
+
+
+def channel_options(max_message_bytes: int, retries: int = 4, backoff: float = 0.1) -> list[tuple[str, Any]]:
+    return [("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.enable_retries", 1 if retries > 0 else 0),
+            ("grpc.service_config", service_config(retries, backoff))]
+
+
+def credentials(tls_ca: str | bytes | Path | None) -> grpc.ChannelCredentials | None:
+    """TLS credentials from a CA bundle (path or PEM bytes); None for a plaintext loopback channel."""
+    if tls_ca is None:
+        return None
+    pem = tls_ca if isinstance(tls_ca, bytes) else Path(tls_ca).read_bytes()
+    return grpc.ssl_channel_credentials(root_certificates=pem)
+
+
+def _serving_status(response: health_pb2.HealthCheckResponse) -> str:
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+
+class Api(ABC):
+    """The calls; subclasses provide the channel and the transport."""
+
+    def __init__(self, channel: Any, token: str | None, *, timeout: float, retries: int, backoff: float,
+                 chunk_bytes: int, max_message_bytes: int):
+        self.channel = channel
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.chunk_bytes = min(chunk_bytes, max_message_bytes - 1024)
+        self.engine = rule_engine_pb2_grpc.RuleEngineStub(channel)
+        self.packs = packs_pb2_grpc.PacksStub(channel)
+        self.cycles = cycles_pb2_grpc.CyclesStub(channel)
+        self.health_stub = health_pb2_grpc.HealthStub(channel)
+
+    def upload_attempts(self, timeout: float | None) -> Iterator[tuple[float, float]]:
+        """(time left for this attempt, pause before the next; -1 for the last) per upload attempt."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        for attempt in range(self.retries + 1):
+            remaining = deadline - time.monotonic()
+            pause = min(self.backoff * 2 ** attempt, 5.0) * random.uniform(0.5, 1.0)
+            yield max(remaining, 0.001), pause if attempt < self.retries and remaining > pause else -1.0
+
+    # -- transport (the subclass) -------------------------------------------------------------------
+
+    @abstractmethod
+    def _unary(self, method: Any, request: Any, *, timeout: float | None = None, then: Any = None) -> Any:
+        """One unary call; ``then`` turns the response into the method's result."""
+
+    @abstractmethod
+    def _upload(self, method: Any, make_requests: Any, timeout: float | None) -> Any:
+        """A client-streaming call whose requests ``make_requests()`` builds afresh for each attempt."""
+
+    @abstractmethod
+    def _batch(self, make_requests: Any, timeout: float | None) -> Any:
+        """EvaluateBatch: the upload, then the result table decoded from the response stream."""
+
+    # -- RuleEngine ---------------------------------------------------------------------------------
+
+    def evaluate(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
+                 as_of: str = "", parameters: dict[str, float] | None = None, prior: Any = None,
+                 history: list[dict] | None = None, explain: bool = False, timeout: float | None = None) -> Any:
+        """Score a few records (protobuf records); returns ``EvaluateResponse``."""
+        request = rule_engine_pb2.EvaluateRequest(
+            pack=m.pack_ref(pack_id, region=region, version=version, as_of=as_of, parameters=parameters),
+            records=m.records(data), prior=m.records(prior), explain=explain,
+            history=[common_pb2.HistoryEntry(**h) for h in history or []])
+        return self._unary(self.engine.Evaluate, request, timeout=timeout)
+
+    def explain(self, data: Any, enterprise_id: str, pack_id: str | None = None, *, region: str | None = None,
+                prior: Any = None, timeout: float | None = None) -> Any:
+        request = rule_engine_pb2.ExplainRequest(pack=m.pack_ref(pack_id, region=region), records=m.records(data),
+                                                 prior=m.records(prior), enterprise_id=enterprise_id)
+        return self._unary(self.engine.Explain, request, timeout=timeout)
+
+    def evaluate_batch(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
+                       parameters: dict[str, float] | None = None, prior: Any = None, history: Any = None,
+                       cycle: int | None = None, timeout: float | None = None) -> Any:
+        """Score a whole table over Arrow IPC; returns (result table as pyarrow, ``BatchSummary``):
+        the table the local engine gives."""
+        ref = m.pack_ref(pack_id, region=region, version=version, parameters=parameters)
+        return self._batch(lambda: m.batch_requests(ref, data, prior, history, self.chunk_bytes, cycle), timeout)
+
+    # -- Packs --------------------------------------------------------------------------------------
+
+    def list_packs(self) -> Any:
+        return self._unary(self.packs.List, packs_pb2.ListPacksRequest())
+
+    def get_pack(self, pack_id: str, version: str = "") -> Any:
+        return self._unary(self.packs.Get, packs_pb2.GetPackRequest(pack_id=pack_id, version=version))
+
+    def validate_pack(self, yaml_text: str) -> Any:
+        return self._unary(self.packs.Validate, packs_pb2.ValidatePackRequest(yaml=yaml_text))
+
+    def publish_pack(self, yaml_text: str) -> Any:
+        # Safe to retry: publishing identical content returns the stored version.
+        return self._unary(self.packs.Publish, packs_pb2.PublishPackRequest(yaml=yaml_text))
+
+    def activate_pack(self, region: str, pack_id: str, version: str = "", effective_from: str = "") -> Any:
+        return self._unary(self.packs.Activate, packs_pb2.ActivatePackRequest(
+            region=region, pack_id=pack_id, version=version, effective_from=effective_from))
+
+    def pack_history(self, pack_id: str = "", region: str = "") -> Any:
+        return self._unary(self.packs.History, packs_pb2.PackHistoryRequest(pack_id=pack_id, region=region))
+
+    # -- Cycles -------------------------------------------------------------------------------------
+
+    def run_cycle(self, region: str, year: int, data: Any, *, prior: Any = None, history: Any = None,
+                  as_of: str = "", timeout: float | None = None) -> Any:
+        return self._upload(self.cycles.Run,
+                            lambda: m.run_requests(region, year, as_of, data, prior, history, self.chunk_bytes),
+                            timeout)
+
+    def get_cycle(self, region: str, year: int) -> Any:
+        return self._unary(self.cycles.Get, cycles_pb2.GetCycleRequest(region=region, year=year))
+
+    def freeze_cycle(self, region: str, year: int) -> Any:
+        return self._unary(self.cycles.Freeze, cycles_pb2.CycleRef(region=region, year=year))
+
+    def publish_cycle(self, region: str, year: int) -> Any:
+        return self._unary(self.cycles.Publish, cycles_pb2.CycleRef(region=region, year=year))
+
+    def appeal(self, region: str, year: int, enterprise_id: str, correction: dict[str, Any], reason: str) -> Any:
+        request = cycles_pb2.AppealRequest(region=region, year=year, enterprise_id=enterprise_id,
+                                           correction=record_message(correction), reason=reason)
+        return self._unary(self.cycles.Appeal, request)
+
+    def get_decision(self, region: str, year: int, enterprise_id: str, *, with_history: bool = False,
+                     with_trace: bool = False) -> Any:
+        return self._unary(self.cycles.GetDecision, cycles_pb2.GetDecisionRequest(
+            region=region, year=year, enterprise_id=enterprise_id, with_history=with_history, with_trace=with_trace))
+
+    def list_decisions(self, region: str, year: int, *, tier: str = "", group: str = "", page_size: int = 100,
+                       page_token: str = "") -> Any:
+        return self._unary(self.cycles.ListDecisions, cycles_pb2.ListDecisionsRequest(
+            region=region, year=year, tier=tier, group=group, page_size=page_size, page_token=page_token))
+
+    def audit_log(self, region: str = "", page_size: int = 100, page_token: str = "") -> Any:
+        return self._unary(self.cycles.AuditLog, cycles_pb2.AuditLogRequest(region=region, page_size=page_size,
+                                                                             page_token=page_token))
+
+    # -- health -------------------------------------------------------------------------------------
+
+    def health(self, service: str = "", timeout: float | None = None) -> Any:
+        """``"SERVING"`` when the server (or ``service``) is up."""
+        return self._unary(self.health_stub.Check, health_pb2.HealthCheckRequest(service=service), timeout=timeout,
+                           then=_serving_status)
