@@ -79,6 +79,11 @@ class ServerProcess:
         self.kill()
         raise TimeoutError(f"server not ready in {timeout}s: {self.log.read_text()[-3000:]}")
 
+    @property
+    def token(self) -> str:
+        """The admin token the server wrote into its new data directory (``admin.token``)."""
+        return (self.data_dir / "admin.token").read_text().strip()
+
     def stop(self, timeout: float = 30.0) -> int:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0

@@ -71,7 +71,7 @@ def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
 
 def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     config = config.validated()
-    db = open_database(config.database_url or sqlite_url(config.data_dir))
+    db = open_database(config.database_url or sqlite_url(config.data_dir), check=True, lease=True)
     metrics = Metrics()
     core = Core(db, metrics)
     recovered = core.recover()
@@ -84,8 +84,7 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     limit = config.max_message_bytes
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="mujun-rpc"),
-        interceptors=[ServiceInterceptor(Authenticator(db, require_tokens=config.require_tokens,
-                                                       cache_seconds=config.token_cache_seconds), metrics)],
+        interceptors=[ServiceInterceptor(Authenticator(db, cache_seconds=config.token_cache_seconds), metrics)],
         options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
                  ("grpc.so_reuseport", 0)],
     )

@@ -1,8 +1,7 @@
 """Server configuration: defaults, then a TOML/JSON file, then ``MUJUN_*`` environment, then flags.
 
-Secure by default: the server binds 127.0.0.1. Any other address needs TLS certificate files and
-requires tokens on every call; on loopback, calls without a token act as the local administrator
-unless ``require_tokens`` is set.
+Secure by default: the server binds 127.0.0.1, any other address needs TLS certificate files, and
+every call needs a token on every address (see :mod:`mujun.server.auth`).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import ipaddress
 import json
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ class ServerConfig:
     database_url: str = ""          # default: SQLite in data_dir
     tls_cert: str = ""              # PEM certificate chain
     tls_key: str = ""               # PEM private key
-    require_tokens: bool = False    # forced on for non-loopback binds
     metrics_port: int = -1          # -1: no metrics endpoint; 0: any free port
     workers: int = 16
     max_message_bytes: int = 16 * MiB
@@ -59,7 +57,6 @@ class ServerConfig:
             if not self.tls_cert:
                 raise ConfigError(f"binding {self.host} (not loopback) needs TLS: set tls_cert and tls_key "
                                   "(MUJUN_TLS_CERT / MUJUN_TLS_KEY or --tls-cert / --tls-key)")
-            return replace(self, require_tokens=True)
         return self
 
 
