@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mujun.errors import NotFound
 from mujun.store.errors import StoreDamaged
-from mujun.store.leases import Lease
+from mujun.store.leases import Lease, lock_path
 
 __all__ = ["Database", "open_database", "sqlite_url", "sqlite_path", "migrate", "quick_check"]
 
@@ -65,7 +65,8 @@ def quick_check(engine: Engine) -> list[str]:
         return []
     try:
         with engine.connect() as connection:
-            rows = [row[0] for row in connection.execute(text("PRAGMA quick_check(20)"))]
+            rows = [line for row in connection.execute(text("PRAGMA quick_check(20)"))
+                    for line in str(row[0]).splitlines() if not line.startswith("*** in database")]
     except DatabaseError as exc:
         return [str(exc.orig)]
     return [] if rows == ["ok"] else rows
@@ -144,7 +145,7 @@ def open_database(url: str, *, create: bool = True, check: bool = False, lease: 
     try:
         if lease and path is not None:
             # The exclusive lock first: a second server must not even read a store another one writes.
-            db.lease = Lease(db.write, lock_path=path.with_name(path.name + ".lock"), database=str(path))
+            db.lease = Lease(db.write, lock_file=lock_path(path), database=str(path))
         if check:
             problems = quick_check(engine)
             if problems:
@@ -158,7 +159,7 @@ def open_database(url: str, *, create: bool = True, check: bool = False, lease: 
                                "restore)", location=str(path or "")) from exc
         if lease:
             if db.lease is None:
-                db.lease = Lease(db.write, lock_path=None, database=make_url(url).render_as_string())
+                db.lease = Lease(db.write, lock_file=None, database=make_url(url).render_as_string())
             db.lease.register()
     except BaseException:
         db.close()

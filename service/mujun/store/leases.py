@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from mujun.store.errors import StoreBusy
 from mujun.store.models import ServerLeaseRow, utcnow
 
-__all__ = ["Lease", "alive_owners", "HEARTBEAT_SECONDS", "STALE_SECONDS"]
+__all__ = ["Lease", "alive_owners", "exclusive_lock", "lock_path", "HEARTBEAT_SECONDS", "STALE_SECONDS"]
 
 log = logging.getLogger("mujun.store")
 
@@ -42,7 +42,13 @@ def alive_owners(session: Session, *, stale: float = STALE_SECONDS) -> set[str]:
     return set(session.scalars(select(ServerLeaseRow.owner).where(ServerLeaseRow.heartbeat_at >= since)))
 
 
-def _exclusive_lock(path: Path, database: str) -> int:
+def lock_path(database: Path) -> Path:
+    """The lock file beside a SQLite database, held by its server (and by a restore)."""
+    return database.with_name(database.name + ".lock")
+
+
+def exclusive_lock(path: Path, database: str) -> int:
+    """An open descriptor holding the exclusive lock on ``path``; StoreBusy while another process holds it."""
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -64,14 +70,14 @@ class Lease:
     after the migrations made its table: ``Lease(...)`` takes the lock (SQLite), ``register()`` the row.
     """
 
-    def __init__(self, write, *, lock_path: Path | None, database: str,  # noqa: ANN001 - Database.write
+    def __init__(self, write, *, lock_file: Path | None, database: str,  # noqa: ANN001 - Database.write
                  heartbeat: float = HEARTBEAT_SECONDS):
         self.owner = uuid.uuid4().hex
         self._write = write
         self._heartbeat = heartbeat
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = _exclusive_lock(lock_path, database) if lock_path is not None else None
+        self._lock = exclusive_lock(lock_file, database) if lock_file is not None else None
 
     def register(self) -> None:
         with self._write() as session:
