@@ -57,6 +57,7 @@ class ServerProcess:
     address: str = ""
     metrics_port: int | None = None
     log: Path | None = None
+    output: list[str] = field(default_factory=list)  # what the server printed on stdout
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
         self.log = self.data_dir.parent / f"server-{self.data_dir.name}-{time.monotonic_ns()}.log"
@@ -65,7 +66,7 @@ class ServerProcess:
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log.open("w"), text=True,
                                         env={**server_env(), **self.env}, cwd=ROOT)
         deadline = time.monotonic() + timeout
-        lines: list[str] = []
+        lines = self.output = []
         threading.Thread(target=lambda: lines.extend(self.process.stdout), daemon=True).start()
         while time.monotonic() < deadline:
             match = _READY.search("".join(lines))
