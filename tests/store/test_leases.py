@@ -69,6 +69,14 @@ def test_a_dead_servers_run_is_taken_over_and_its_late_result_refused(db, lease)
                             prior_arrow=None, history_arrow=None, actor="op", owner=lease.owner)
 
 
+def test_a_server_never_takes_over_its_own_run_even_with_a_late_heartbeat(db, lease):
+    with db.write() as s:
+        cycles.begin_run(s, "320102", 2024, "op", owner=lease.owner)
+    _age(db, lease.owner, 3600)  # a long write held the heartbeat back
+    with db.write() as s, pytest.raises(PreconditionFailed, match="another run is in progress"):
+        cycles.begin_run(s, "320102", 2024, "op", owner=lease.owner)
+
+
 def test_the_heartbeat_keeps_a_lease_alive(db):
     held = Lease(db.write, lock_file=None, database="test", heartbeat=0.05)
     held.register()

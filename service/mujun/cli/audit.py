@@ -24,7 +24,7 @@ def verify(head: str = typer.Option("", "--head", help="A head hash printed by a
                                                       "in the log (detects a deleted tail)"),
            data_dir: str = DataDirOption, database_url: str = DatabaseUrlOption) -> None:
     """Check every entry against its hash and its predecessor; exit 1 when an entry was changed or removed."""
-    db = open_database(store_url(data_dir, database_url), create=False)
+    db = open_database(store_url(data_dir, database_url), create=False, check=True)
     try:
         with db.read() as session:
             report = audit.verify(session, head=head)

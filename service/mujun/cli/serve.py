@@ -45,6 +45,8 @@ def serve(
     tls_cert: str | None = typer.Option(None, "--tls-cert", help="PEM certificate chain"),
     tls_key: str | None = typer.Option(None, "--tls-key", help="PEM private key"),
     metrics_port: int | None = typer.Option(None, "--metrics-port", help="Prometheus /metrics port (-1 off)"),
+    _require_tokens: bool = typer.Option(False, "--require-tokens", hidden=True,
+                                         help="Accepted so older scripts still start; tokens are always required"),
     log_level: str = typer.Option("INFO", "--log-level", envvar="MUJUN_LOG_LEVEL"),
 ) -> None:
     """Serve mujun.v1.RuleEngine, Packs and Cycles until SIGTERM/SIGINT (then drain in-flight calls)."""
@@ -72,7 +74,8 @@ def serve(
         print(f"mujun serving on {where} (store {settings.database_url or settings.data_dir}{metrics})", flush=True)
         print(f"  mujun cycle run --server {where} --region CODE --year 2024 --input FILE", flush=True)
         print(f"  mujun cycle show --server {where} --region CODE --year 2024", flush=True)
-        print(f"  grpcurl -plaintext {where} list        (reflection)", flush=True)
+        print(f"  grpcurl -plaintext {where} list        (reflection; other calls need "
+              f"-H \"authorization: Bearer $(cat {Path(settings.data_dir) / 'admin.token'})\")", flush=True)
 
     try:
         run(settings, on_ready=ready)

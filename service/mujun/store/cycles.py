@@ -58,7 +58,10 @@ def _move(session: Session, cycle: CycleRow, *, source: str, owner: str | None, 
     return moved.rowcount == 1
 
 
-def _owner_gone(session: Session, cycle: CycleRow) -> bool:
+def _owner_gone(session: Session, cycle: CycleRow, asking: str | None) -> bool:
+    """A lease never judges its own runs dead, even when a long write delayed its heartbeat."""
+    if asking is not None and cycle.run_owner == asking:
+        return False
     return cycle.run_owner is None or cycle.run_owner not in alive_owners(session)
 
 
@@ -69,7 +72,7 @@ def begin_run(session: Session, region: str, year: int, actor: str, *, owner: st
         cycle = CycleRow(region=region, year=year, state="draft")
         session.add(cycle)
         session.flush()
-    if cycle.state == "running" and _owner_gone(session, cycle):
+    if cycle.state == "running" and _owner_gone(session, cycle, owner):
         _interrupt(session, cycle)
     if cycle.state != "draft" or not _move(session, cycle, source="draft", owner=None, state="running",
                                            run_owner=owner):

@@ -81,8 +81,10 @@ class Lease:
 
     def register(self) -> None:
         with self._write() as session:
-            if self._lock is not None:
-                session.execute(delete(ServerLeaseRow))
+            dead = delete(ServerLeaseRow)  # with the file lock held, every other lease is dead
+            if self._lock is None:
+                dead = dead.where(ServerLeaseRow.heartbeat_at < utcnow() - dt.timedelta(seconds=STALE_SECONDS))
+            session.execute(dead)
             session.add(self._row())
         self._thread = threading.Thread(target=self._beat, name="mujun-lease", daemon=True)
         self._thread.start()
