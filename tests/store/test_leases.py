@@ -122,3 +122,27 @@ def test_the_sqlite_server_recovers_the_run_of_a_killed_one_at_once(tmp_path):
             assert [c.region for c in cycles.recover_interrupted(s)] == ["320102"]
     finally:
         successor.close()
+
+
+def test_a_second_servers_start_never_resets_a_live_run(db):
+    """What ``create_server`` does at start-up: take a lease, then recover interrupted runs."""
+    url = db.engine.url.render_as_string(hide_password=False)
+    first = open_database(url, lease=True)
+    try:
+        with first.write() as s:
+            cycles.begin_run(s, "320102", 2024, "op", owner=first.owner)
+        if db.backend == "sqlite":
+            with pytest.raises(StoreBusy):
+                open_database(url, lease=True, check=True)
+        else:
+            second = open_database(url, lease=True, check=True)
+            try:
+                with second.write() as s:
+                    assert cycles.recover_interrupted(s) == []
+            finally:
+                second.close()
+        with db.read() as s:
+            assert (cycles.get(s, "320102", 2024).state, cycles.get(s, "320102", 2024).run_owner) == (
+                "running", first.owner)
+    finally:
+        first.close()
