@@ -155,8 +155,10 @@ def open_database(url: str, *, create: bool = True, check: bool = False, lease: 
         try:
             migrate(engine)
         except DatabaseError as exc:
+            if path is None:  # a database server's errors (refused connection, …) are not damage
+                raise
             raise StoreDamaged(f"the store cannot be read: {exc.orig}. Restore the latest backup (mujun store "
-                               "restore)", location=str(path or "")) from exc
+                               "restore)", location=str(path)) from exc
         if lease:
             if db.lease is None:
                 db.lease = Lease(db.write, lock_file=None, database=make_url(url).render_as_string())
