@@ -56,6 +56,12 @@ def _hash_of(row: Any) -> str:
 
 
 def _head(session: Session) -> str:
+    """The newest entry's hash, read where no other writer can append before this transaction commits.
+
+    On SQLite every caller has flushed the change it records, so the transaction already holds the
+    database's write lock; on PostgreSQL an advisory lock serves. Should two appends ever race anyway,
+    the unique ``prev_hash`` index makes the second fail instead of forking the chain.
+    """
     if session.get_bind().dialect.name == "postgresql":
         # Servers sharing a PostgreSQL store append one at a time, so two entries never share a parent.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
