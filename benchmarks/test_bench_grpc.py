@@ -59,7 +59,7 @@ def _percentile(values: list[float], q: float) -> float:
 def test_evaluate_batch_end_to_end_against_in_process(server, dataset, pack, grpc_results):
     data, _prior = dataset(BATCH_N)
     local_times, remote_times = [], []
-    with Client(server.address, timeout=600, max_message_bytes=64 * 1024 * 1024, chunk_bytes=8 * 1024 * 1024) as client:
+    with Client(server.address, server.token, timeout=600, max_message_bytes=64 * 1024 * 1024, chunk_bytes=8 * 1024 * 1024) as client:
         client.evaluate_batch(data.head(10_000), PACK)  # warm the server's pack cache and the channel
         for _ in range(2):
             started = time.perf_counter()
@@ -75,7 +75,7 @@ def test_evaluate_batch_end_to_end_against_in_process(server, dataset, pack, grp
 
 
 def test_unary_evaluate_p50_against_health_check(server, grpc_results):
-    with Client(server.address, timeout=30) as client:
+    with Client(server.address, server.token, timeout=30) as client:
         for _ in range(50):
             client.health()
             client.evaluate(RECORD, PACK)
@@ -97,7 +97,7 @@ def test_unary_latency_with_64_concurrent_clients(server, grpc_results):
     clients, calls_each = 64, 30
 
     async def one_client(latencies: list[float]) -> None:
-        async with AsyncClient(server.address, timeout=60) as client:
+        async with AsyncClient(server.address, server.token, timeout=60) as client:
             for _ in range(calls_each):
                 started = time.perf_counter()
                 await client.evaluate(RECORD, PACK)

@@ -20,10 +20,10 @@ def enterprises() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> ServerProcess:
-    """The shared server: tokens required, small limits so limit tests stay fast, metrics on."""
+    """The shared server: tokens for every role made before it starts, small limits so limit tests stay fast, metrics on."""
     data_dir = tmp_path_factory.mktemp("shared") / "data"
     tokens_made = make_tokens(data_dir)
-    process = ServerProcess(data_dir, ["--require-tokens", "--metrics-port", "0"], env=SHARED_LIMITS)
+    process = ServerProcess(data_dir, ["--metrics-port", "0"], env=SHARED_LIMITS)
     process.tokens = tokens_made  # type: ignore[attr-defined]
     process.start()
     yield process

@@ -54,6 +54,7 @@ class ServerProcess:
     address: str = ""
     metrics_port: int | None = None
     log: Path | None = None
+    output: list[str] = field(default_factory=list)  # what the server printed on stdout
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
         self.log = self.data_dir.parent / f"server-{self.data_dir.name}-{time.monotonic_ns()}.log"
@@ -62,7 +63,7 @@ class ServerProcess:
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log.open("w"), text=True,
                                         env={**server_env(), **self.env}, cwd=ROOT)
         deadline = time.monotonic() + timeout
-        lines: list[str] = []
+        lines = self.output = []
         threading.Thread(target=lambda: lines.extend(self.process.stdout), daemon=True).start()
         while time.monotonic() < deadline:
             match = _READY.search("".join(lines))
@@ -75,6 +76,11 @@ class ServerProcess:
             time.sleep(0.05)
         self.kill()
         raise TimeoutError(f"server not ready in {timeout}s: {self.log.read_text()[-3000:]}")
+
+    @property
+    def token(self) -> str:
+        """The admin token the server wrote into its new data directory (``admin.token``)."""
+        return (self.data_dir / "admin.token").read_text().strip()
 
     def stop(self, timeout: float = 30.0) -> int:
         if self.process is None or self.process.poll() is not None:

@@ -64,7 +64,7 @@ async def _collect(generator) -> list:
 def parity_server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("parity") / "data"
     tokens = make_tokens(data_dir)
-    process = ServerProcess(data_dir, ["--require-tokens"]).start()
+    process = ServerProcess(data_dir).start()
     process.tokens = tokens  # type: ignore[attr-defined]
     yield process
     process.stop()

@@ -16,7 +16,7 @@ from server.serverkit import ServerProcess, make_tokens
 def logged_server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("observed") / "data"
     tokens = make_tokens(data_dir)
-    process = ServerProcess(data_dir, ["--require-tokens", "--metrics-port", "0", "--log-level", "INFO"]).start()
+    process = ServerProcess(data_dir, ["--metrics-port", "0", "--log-level", "INFO"]).start()
     process.tokens = tokens  # type: ignore[attr-defined]
     yield process
     process.stop()

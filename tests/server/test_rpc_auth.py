@@ -81,3 +81,82 @@ def test_a_region_scoped_editor_cannot_activate_for_every_region(server, tmp_pat
     with Client(server.address, secret) as editor:
         assert _code(lambda: editor.activate_pack("*", "js-huaian-2024")) == grpc.StatusCode.PERMISSION_DENIED
         assert _code(lambda: editor.activate_pack(REGION_B, "js-huaian-2024")) == grpc.StatusCode.PERMISSION_DENIED
+
+
+# -- a default server: no flags, a new data directory ------------------------------------------
+
+@pytest.fixture(scope="module")
+def default_server(tmp_path_factory):
+    """``mujun serve --data-dir NEW`` exactly as ``make run`` starts it (no tokens made beforehand)."""
+    from server.serverkit import ServerProcess
+
+    process = ServerProcess(tmp_path_factory.mktemp("default") / "data").start()
+    yield process
+    process.stop()
+
+
+def test_a_default_server_refuses_every_call_without_a_token(default_server):
+    from mujun_client import Client
+
+    with Client(default_server.address, timeout=20) as anonymous:
+        assert _code(anonymous.list_packs) == grpc.StatusCode.UNAUTHENTICATED
+        assert _code(anonymous.audit_log) == grpc.StatusCode.UNAUTHENTICATED
+        assert anonymous.health() == "SERVING"
+
+
+def test_dropping_a_token_never_gains_rights(default_server):
+    from mujun_client import Client
+
+    from mujun.store import open_database, sqlite_url, tokens
+
+    db = open_database(sqlite_url(default_server.data_dir))
+    with db.write() as session:
+        agency, _ = tokens.create(session, role="agency", regions=[REGION_A], name="agency")
+    db.close()
+    with Client(default_server.address, agency, timeout=20) as with_token, \
+            Client(default_server.address, timeout=20) as without:
+        assert _code(with_token.audit_log) == grpc.StatusCode.PERMISSION_DENIED
+        assert _code(without.audit_log) == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_new_store_gets_an_admin_token_in_a_private_file_printed_once(default_server):
+    import stat
+
+    from mujun_client import Client
+
+    path = default_server.data_dir / "admin.token"
+    secret = path.read_text().strip()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert secret.startswith("mj_") and secret in "".join(default_server.output)
+    with Client(default_server.address, secret, timeout=20) as admin:
+        assert admin.audit_log().entries
+
+
+def test_a_restarted_server_keeps_the_admin_token_and_does_not_print_it(tmp_path):
+    from server.serverkit import ServerProcess
+
+    first = ServerProcess(tmp_path / "data").start()
+    first.stop()
+    secret = first.token
+    again = ServerProcess(tmp_path / "data").start()
+    try:
+        assert again.token == secret and secret not in "".join(again.output)
+    finally:
+        again.stop()
+
+
+def test_the_cli_on_the_same_machine_finds_the_admin_token_in_the_data_dir(default_server, tmp_path):
+    import subprocess
+    import sys
+
+    from server.serverkit import ROOT, server_env
+
+    def cycle_show(data_dir) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mujun.cli", "cycle", "show", "--server", default_server.address,
+                               "--region", REGION_A, "--year", "2024"], env={**server_env(), "MUJUN_DATA_DIR": str(data_dir)},
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    found = cycle_show(default_server.data_dir)
+    assert found.returncode == 2 and "NOT_FOUND" in found.stderr  # authenticated: the cycle just does not exist
+    elsewhere = cycle_show(tmp_path)
+    assert elsewhere.returncode == 1 and "UNAUTHENTICATED" in elsewhere.stderr

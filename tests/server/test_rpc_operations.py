@@ -57,9 +57,9 @@ def test_binding_beyond_loopback_needs_tls():
         load_config(env={}, host="0.0.0.0")
 
 
-def test_binding_beyond_loopback_with_tls_requires_tokens(tls_files):
+def test_binding_beyond_loopback_with_tls_is_accepted(tls_files):
     config = load_config(env={}, host="0.0.0.0", tls_cert=str(tls_files["cert"]), tls_key=str(tls_files["key"]))
-    assert config.require_tokens
+    assert (config.host, config.tls_cert) == ("0.0.0.0", str(tls_files["cert"]))
 
 
 def test_settings_come_from_file_then_environment_then_flags(tmp_path):
@@ -119,7 +119,7 @@ def test_tls_handshake_with_a_test_ca(tmp_path, tls_files):
     process = ServerProcess(tmp_path / "data", ["--tls-cert", str(tls_files["cert"]), "--tls-key", str(tls_files["key"])])
     process.start()
     try:
-        with Client(process.address, tls_ca=tls_files["ca"], timeout=20) as client:
+        with Client(process.address, process.token, tls_ca=tls_files["ca"], timeout=20) as client:
             assert client.health() == "SERVING"
             assert client.list_packs().packs
         with Client(process.address, timeout=3, retries=0) as plaintext:
@@ -144,21 +144,21 @@ def test_kill_9_during_a_cycle_run_loses_nothing_and_leaves_no_half_written_run(
     second, _ = generate(150_000, 1, 2)
     process = ServerProcess(data_dir).start()
     try:
-        with Client(process.address, timeout=120) as client:
+        with Client(process.address, process.token, timeout=120) as client:
             committed = client.run_cycle("320102", 2024, _region(first, 2_000))
         states: list[str] = []
         errors: list[Exception] = []
 
         def run_second() -> None:
             try:
-                with Client(process.address, timeout=120, retries=0) as client:
+                with Client(process.address, process.token, timeout=120, retries=0) as client:
                     client.run_cycle("320102", 2024, _region(second, 150_000))
             except RemoteError as error:
                 errors.append(error)
 
         runner = threading.Thread(target=run_second, daemon=True)
         runner.start()
-        with Client(process.address, timeout=10) as watcher:
+        with Client(process.address, process.token, timeout=10) as watcher:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and (not states or states[-1] != "running"):
                 states.append(watcher.get_cycle("320102", 2024).state)
@@ -173,7 +173,7 @@ def test_kill_9_during_a_cycle_run_loses_nothing_and_leaves_no_half_written_run(
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     restarted = ServerProcess(data_dir).start()
     try:
-        with Client(restarted.address, timeout=30) as client:
+        with Client(restarted.address, restarted.token, timeout=30) as client:
             cycle = client.get_cycle("320102", 2024)
             assert (cycle.state, cycle.run_number, cycle.enterprises) == ("draft", 1, committed.enterprises)
             assert len(list(client.iter_decisions("320102", 2024, page_size=1000))) == committed.enterprises
@@ -198,8 +198,8 @@ def test_sigterm_drains_an_in_flight_batch_before_exiting(tmp_path):
             yield request
 
     def score() -> None:
-        with Client(process.address, timeout=60, retries=0) as client:
-            responses = client.engine.EvaluateBatch(requests(), timeout=60)
+        with Client(process.address, process.token, timeout=60, retries=0) as client:
+            responses = client.engine.EvaluateBatch(requests(), timeout=60, metadata=client.metadata)
             outcome["rows"] = _messages.read_results(responses, [False])[0].num_rows
 
     worker = threading.Thread(target=score)

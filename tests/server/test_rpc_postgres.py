@@ -28,14 +28,14 @@ def test_a_cycle_runs_and_survives_a_restart_on_postgresql(tmp_path, postgres_ur
     data = enterprises[0].filter(pl.col("region") == REGION_A)
     process = ServerProcess(tmp_path / "unused", ["--database-url", postgres_url]).start()
     try:
-        with Client(process.address, timeout=60) as client:
+        with Client(process.address, process.token, timeout=60) as client:
             cycle = client.run_cycle(REGION_A, 2024, data)
             client.freeze_cycle(REGION_A, 2024)
     finally:
         process.stop()
     restarted = ServerProcess(tmp_path / "unused", ["--database-url", postgres_url]).start()
     try:
-        with Client(restarted.address, timeout=60) as client:
+        with Client(restarted.address, restarted.token, timeout=60) as client:
             again = client.get_cycle(REGION_A, 2024)
             assert (again.state, again.enterprises) == ("frozen", cycle.enterprises)
             assert len(list(client.iter_decisions(REGION_A, 2024, page_size=500))) == data.height

@@ -6,10 +6,12 @@
 
 Every call has a deadline and retries with exponential backoff while the server is UNAVAILABLE;
 failures raise :class:`RemoteError` with the status code and the server's field violations.
+On the server's machine, :func:`find_token` reads the admin token from the data directory.
 """
 
 from mujun_client._async import AsyncClient
 from mujun_client._client import Client, score_remote
 from mujun_client._errors import RemoteError
+from mujun_client._token import find_token
 
-__all__ = ["AsyncClient", "Client", "RemoteError", "score_remote"]
+__all__ = ["AsyncClient", "Client", "RemoteError", "find_token", "score_remote"]

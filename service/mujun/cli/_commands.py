@@ -8,6 +8,7 @@ import typer
 def register(app: typer.Typer) -> None:
     from mujun.cli import score, packs, synth
     from mujun.cli import serve, token, cycle, remote
+    from mujun.cli import store, audit
 
     score.register(app)
     packs.register(app)
@@ -16,3 +17,5 @@ def register(app: typer.Typer) -> None:
     token.register(app)
     cycle.register(app)
     remote.register(app)
+    store.register(app)
+    audit.register(app)

@@ -30,14 +30,16 @@ EXIT_BY_STATUS: dict[grpc.StatusCode, int] = {
 }
 
 ServerOption = typer.Option("127.0.0.1:50051", "--server", envvar="MUJUN_SERVER", help="HOST:PORT of a mujun server")
-TokenOption = typer.Option(None, "--token", envvar="MUJUN_TOKEN", help="API token (mujun token create)")
+TokenOption = typer.Option(None, "--token", envvar="MUJUN_TOKEN",
+                           help="API token (mujun token create) [default: $MUJUN_DATA_DIR/admin.token or data/admin.token]")
 TlsCaOption = typer.Option(None, "--tls-ca", envvar="MUJUN_TLS_CA", help="CA bundle (PEM) to verify a TLS server")
 
 
 def connect(server: str, token: str | None, tls_ca: Path | None):  # noqa: ANN201 - mujun_client.Client
-    from mujun_client import Client
+    """Without --token / MUJUN_TOKEN, the admin token of a local server (MUJUN_DATA_DIR, default ./data)."""
+    from mujun_client import Client, find_token
 
-    return Client(server, token, tls_ca=tls_ca)
+    return Client(server, token or find_token(), tls_ca=tls_ca)
 
 
 def handle_remote_errors(command: F) -> F:
@@ -93,11 +95,12 @@ def score_on_server(server: str, token: str | None, pack: str, input: Path, outp
     from mujun.cli._common import parse_sets
     from mujun.cli.score import report_run
     from mujun.io import read_table, write_table
-    from mujun_client import score_remote
+    from mujun_client import find_token, score_remote
 
     data = read_table(input)
     parameters = {name: float(value) for name, value in parse_sets(sets).items()}
-    table = pl.from_arrow(score_remote(server, token, pack, data, prior=read_table(prior) if prior else None,
+    table = pl.from_arrow(score_remote(server, token or find_token(), pack, data,
+                                       prior=read_table(prior) if prior else None,
                                        history=read_table(history) if history else None,
                                        parameters=parameters or None, cycle=cycle))
     write_table(table, output)

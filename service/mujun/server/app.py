@@ -112,7 +112,7 @@ def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
 
 def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     config = config.validated()
-    db = open_database(config.database_url or sqlite_url(config.data_dir))
+    db = open_database(config.database_url or sqlite_url(config.data_dir), check=True, lease=True)
     metrics = Metrics()
     core = Core(db, metrics)
     recovered = core.recover()
@@ -132,8 +132,7 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     server = grpc.server(
         unary,
         interceptors=[_Lanes(lanes),
-                      ServiceInterceptor(Authenticator(db, require_tokens=config.require_tokens,
-                                                       cache_seconds=config.token_cache_seconds), metrics)],
+                      ServiceInterceptor(Authenticator(db, cache_seconds=config.token_cache_seconds), metrics)],
         options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
                  ("grpc.so_reuseport", 0)],
     )

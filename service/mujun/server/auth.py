@@ -1,21 +1,30 @@
 """Who is calling and what they may do: tokens from metadata, one table of roles per method, regions.
 
-Tokens travel as ``authorization: Bearer <token>`` metadata. The role table below is the only place
-that grants methods; region scoping is checked by the core on every read and write through
-:meth:`Principal.require_region`.
+Tokens travel as ``authorization: Bearer <token>`` metadata. Every call but health checking and
+reflection needs one, whatever the address: a call without a token never acts as anybody, so a local
+process, a port forward or a reverse proxy gains nothing by dropping it. The first server on a new store
+writes an admin token to ``<data-dir>/admin.token`` (mode 0600), where the CLI on the same machine finds
+it (:func:`ensure_admin_token`). The role table below is the only place that grants methods; region
+scoping is checked by the core on every read and write through :meth:`Principal.require_region`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from mujun.store import Database, tokens
 from mujun.store.errors import PermissionDenied, Unauthenticated
 
-__all__ = ["Principal", "Authenticator", "METHOD_ROLES", "PUBLIC_PREFIXES"]
+__all__ = ["Principal", "Authenticator", "METHOD_ROLES", "PUBLIC_PREFIXES", "ADMIN_TOKEN_FILE", "ensure_admin_token"]
+
+#: The admin token of a new store, in its data directory (``mujun_client.find_token`` reads the same name).
+ADMIN_TOKEN_FILE = "admin.token"
 
 _ALL = frozenset({"agency", "editor", "operator", "auditor", "admin"})
 _READ_DECISIONS = frozenset({"agency", "operator", "auditor", "admin"})
@@ -68,15 +77,32 @@ class Principal:
                                    f"{what} needs a token for every region")
 
 
-LOCAL_ADMIN = Principal(actor="local", role="admin", regions=None)
+def ensure_admin_token(db: Database, data_dir: str | os.PathLike[str]) -> tuple[Path, str] | None:
+    """On a store without tokens, create an admin token and write it to ``<data_dir>/admin.token`` (0600).
+
+    Returns ``(path, secret)`` when it made one, None otherwise (a store with tokens is left alone; more
+    admin tokens come from ``mujun token create --role admin``). The file is written inside the token's
+    transaction, so a token is never stored without its file.
+    """
+    folder = Path(data_dir).expanduser()
+    with db.write() as session:
+        if tokens.listing(session):
+            return None
+        secret, _ = tokens.create(session, role="admin", regions=[], name="local admin (admin.token)", actor="system")
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".admin.token.")  # mode 0600
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secret + "\n")
+        path = folder / ADMIN_TOKEN_FILE
+        os.replace(temporary, path)
+    return path, secret
 
 
 class Authenticator:
     """Resolves bearer tokens (cached briefly) and checks the method table."""
 
-    def __init__(self, db: Database, *, require_tokens: bool, cache_seconds: float):
+    def __init__(self, db: Database, *, cache_seconds: float):
         self._db = db
-        self._require = require_tokens
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
@@ -84,14 +110,12 @@ class Authenticator:
     def authenticate(self, method: str, metadata: tuple[tuple[str, str | bytes], ...]) -> Principal:
         secret = _bearer(metadata)
         if secret is None:
-            if self._require:
-                raise Unauthenticated("this server requires a token: send metadata 'authorization: Bearer <token>' "
-                                      "(create one with `mujun token create --role ROLE`)")
-            principal = LOCAL_ADMIN
-        else:
-            principal = self._resolve(secret)
-            if principal is None:
-                raise Unauthenticated("the token is unknown or revoked")
+            raise Unauthenticated("this server requires a token: send metadata 'authorization: Bearer <token>'. "
+                                  "On the server's machine the admin token is in <data-dir>/admin.token; create "
+                                  "others with `mujun token create --role ROLE`")
+        principal = self._resolve(secret)
+        if principal is None:
+            raise Unauthenticated("the token is unknown or revoked")
         allowed = METHOD_ROLES.get(method)
         if allowed is None or principal.role not in allowed:
             raise PermissionDenied(f"role {principal.role} may not call {method.rsplit('/', 1)[-1]}"

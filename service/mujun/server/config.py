@@ -1,10 +1,10 @@
 """Server configuration (pydantic-settings): flags > ``MUJUN_*`` environment > TOML/JSON file > defaults.
 
-Strict: a value of the wrong type (``MUJUN_REQUIRE_TOKENS=ture``), an unknown key in the file and
+Strict: a value of the wrong type (``MUJUN_BOOTSTRAP_PACKS=ture``), an unknown key in the file and
 an unknown ``MUJUN_*`` variable are startup errors, so a misspelt setting never falls back to a
 default in silence. Secure by default: the server binds 127.0.0.1; any other address needs TLS
-certificate files, or ``plaintext_behind_proxy`` for a TLS-terminating proxy or mesh in front of it,
-and then requires tokens on every call.
+certificate files, or ``plaintext_behind_proxy`` for a TLS-terminating proxy or mesh in front of it;
+every call needs a token on every address (see :mod:`mujun.server.auth`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ class ServerConfig(BaseSettings):
     tls_cert: str = ""              # PEM certificate chain
     tls_key: str = ""               # PEM private key
     plaintext_behind_proxy: bool = False  # bind beyond loopback without TLS: a proxy terminates it
-    require_tokens: bool = False    # forced on for non-loopback binds
     metrics_port: int = -1          # -1: no metrics endpoint; 0: any free port
     workers: int = 16
     max_message_bytes: int = 16 * MiB
@@ -85,17 +84,11 @@ class ServerConfig(BaseSettings):
             value = getattr(self, name)
             if value and not Path(value).is_file():
                 raise ConfigError(f"{name} {value!r} is not a readable file")
-        if is_loopback(self.host):
-            return self
-        if not self.tls_cert and not self.plaintext_behind_proxy:
+        if not is_loopback(self.host) and not self.tls_cert and not self.plaintext_behind_proxy:
             raise ConfigError(f"binding {self.host} (not loopback) needs TLS: set tls_cert and tls_key "
                               "(MUJUN_TLS_CERT / MUJUN_TLS_KEY or --tls-cert / --tls-key), or, behind a proxy or "
                               "mesh that terminates TLS, --plaintext-behind-proxy")
-        return self.model_copy(update={"require_tokens": True})
-
-    def described(self) -> dict[str, Any]:
-        """The settings as shown to an operator: credentials in URLs masked."""
-        return {**self.model_dump(), "database_url": mask_url(self.database_url)}
+        return self
 
 
 def mask_url(url: str) -> str:

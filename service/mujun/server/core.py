@@ -235,20 +235,21 @@ class Core:
         pack = self._compiled(version)
         _require_in_force(pack, activation, region, on)
         with self._db.write() as session:
-            cycle_id = cycles.begin_run(session, region, year, principal.actor).id
+            cycle_id = cycles.begin_run(session, region, year, principal.actor, owner=self._db.owner).id
         try:
             result = pack.evaluate(data, prior=prior, history=history, cycle=year)
             decisions, tiers, results_hash = _decisions(result, data)
         except BaseException as error:
             with self._db.write() as session:
-                cycles.abort_run(session, cycle_id, f"{type(error).__name__}: {error}")
+                cycles.abort_run(session, cycle_id, f"{type(error).__name__}: {error}", owner=self._db.owner)
             raise
         self._metrics.enterprises.inc(data.height)
         self._metrics.batch_rows.observe(data.height)
         with self._db.write() as session:
             cycle = cycles.complete_run(session, cycle_id, pack_version_id=version.id, decisions=decisions,
                                         tiers=tiers, results_hash=results_hash, data_arrow=_ipc(data) or b"",
-                                        prior_arrow=_ipc(prior), history_arrow=_ipc(history), actor=principal.actor)
+                                        prior_arrow=_ipc(prior), history_arrow=_ipc(history), actor=principal.actor,
+                                        owner=self._db.owner)
             return CycleView(cycle, version)
 
     def get_cycle(self, principal: Principal, region: str, year: int) -> CycleView:

@@ -1,9 +1,12 @@
 """Cycles and their decisions: draft (scored, may be re-run) → frozen → published.
 
-A run is two transactions around the evaluation: ``begin_run`` marks the cycle ``running`` (so two
-runs cannot overlap), ``complete_run`` swaps in the new decisions and the cycle's summary at once.
-A process killed in between leaves the previous decisions untouched; ``recover_interrupted`` at the
-next start puts the cycle back to ``draft`` and records the interruption.
+A run is two transactions around the evaluation: ``begin_run`` marks the cycle ``running`` by the
+server's lease (so two runs cannot overlap), ``complete_run`` swaps in the new decisions and the
+cycle's summary at once, only while that lease still owns the run. A process killed in between leaves
+the previous decisions untouched; once its lease is dead (:mod:`mujun.store.leases`),
+``recover_interrupted`` at a server's start, or the next ``begin_run`` of that cycle, puts it back to
+``draft`` and records the interruption. A run whose owner is alive is never touched. Every state
+change is a conditional update (``WHERE state = …``), so two servers sharing a store cannot both win.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from mujun.errors import NotFound
 from mujun.store import audit
+from mujun.store.leases import alive_owners
 from mujun.store.errors import PreconditionFailed
 from mujun.store.models import CycleRow, DecisionRow, EventRow, utcnow
 
@@ -45,29 +49,50 @@ def get(session: Session, region: str, year: int) -> CycleRow:
     return cycle
 
 
-def begin_run(session: Session, region: str, year: int, actor: str) -> CycleRow:
+def _move(session: Session, cycle: CycleRow, *, source: str, owner: str | None, **values: Any) -> bool:
+    """Change the cycle only if it is still ``source`` with run owner ``owner`` (another server may have moved it)."""
+    owned = CycleRow.run_owner.is_(None) if owner is None else CycleRow.run_owner == owner
+    moved = session.execute(update(CycleRow).where(CycleRow.id == cycle.id, CycleRow.state == source, owned)
+                            .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False))
+    session.refresh(cycle)
+    return moved.rowcount == 1
+
+
+def _owner_gone(session: Session, cycle: CycleRow, asking: str | None) -> bool:
+    """A lease never judges its own runs dead, even when a long write delayed its heartbeat."""
+    if asking is not None and cycle.run_owner == asking:
+        return False
+    return cycle.run_owner is None or cycle.run_owner not in alive_owners(session)
+
+
+def begin_run(session: Session, region: str, year: int, actor: str, *, owner: str | None = None) -> CycleRow:
+    """Mark the cycle ``running`` by ``owner`` (the server's lease); a run whose owner is dead is taken over."""
     cycle = find(session, region, year)
     if cycle is None:
         cycle = CycleRow(region=region, year=year, state="draft")
         session.add(cycle)
         session.flush()
-    if cycle.state != "draft":
+    if cycle.state == "running" and _owner_gone(session, cycle, owner):
+        _interrupt(session, cycle)
+    if cycle.state != "draft" or not _move(session, cycle, source="draft", owner=None, state="running",
+                                           run_owner=owner):
         hint = ("another run is in progress; wait for it" if cycle.state == "running"
                 else "corrections to a frozen or published cycle are appeals (Cycles.Appeal)")
         raise PreconditionFailed(f"cycle {region}/{year} is {cycle.state}: {hint}", location=f"cycles/{region}/{year}")
-    cycle.state = "running"
-    cycle.updated_at = utcnow()
     event(session, cycle, "run_started", actor=actor)
     return cycle
 
 
 def complete_run(session: Session, cycle_id: int, *, pack_version_id: int, decisions: list[dict[str, Any]],
                  tiers: list[dict[str, Any]], results_hash: str, data_arrow: bytes, prior_arrow: bytes | None,
-                 history_arrow: bytes | None, actor: str) -> CycleRow:
+                 history_arrow: bytes | None, actor: str, owner: str | None = None) -> CycleRow:
     """Replace the draft decisions with ``decisions`` (dicts of DecisionRow columns) in this transaction."""
     cycle = session.get_one(CycleRow, cycle_id)
-    if cycle.state != "running":
-        raise PreconditionFailed(f"cycle {cycle.region}/{cycle.year} is {cycle.state}, not running")
+    if not _move(session, cycle, source="running", owner=owner, run_owner=None):
+        raise PreconditionFailed(f"cycle {cycle.region}/{cycle.year} is {cycle.state}"
+                                 f"{' (run by another server)' if cycle.state == 'running' else ''}, not running "
+                                 "by this server: the run was recovered as interrupted; run it again",
+                                 location=f"cycles/{cycle.region}/{cycle.year}")
     before = state_hash(cycle, state="draft")
     session.execute(delete(DecisionRow).where(DecisionRow.cycle_id == cycle.id))
     now = utcnow()
@@ -90,22 +115,28 @@ def complete_run(session: Session, cycle_id: int, *, pack_version_id: int, decis
     return cycle
 
 
-def abort_run(session: Session, cycle_id: int, why: str) -> None:
+def abort_run(session: Session, cycle_id: int, why: str, *, owner: str | None = None) -> None:
     cycle = session.get_one(CycleRow, cycle_id)
-    if cycle.state == "running":
-        cycle.state = "draft"
-        cycle.updated_at = utcnow()
+    if _move(session, cycle, source="running", owner=owner, state="draft", run_owner=None):
         event(session, cycle, "run_failed", error=why)
 
 
+def _interrupt(session: Session, cycle: CycleRow) -> bool:
+    gone = cycle.run_owner
+    if _move(session, cycle, source="running", owner=gone, state="draft", run_owner=None):
+        event(session, cycle, "run_interrupted", run=cycle.run_number, owner=gone)
+        return True
+    return False
+
+
 def recover_interrupted(session: Session) -> list[CycleRow]:
-    """Cycles left ``running`` by a killed process go back to ``draft`` with their previous decisions."""
-    stuck = list(session.scalars(select(CycleRow).where(CycleRow.state == "running")))
-    for cycle in stuck:
-        cycle.state = "draft"
-        cycle.updated_at = utcnow()
-        event(session, cycle, "run_interrupted", run=cycle.run_number)
-    return stuck
+    """Cycles left ``running`` by a dead server go back to ``draft`` with their previous decisions.
+
+    Runs of a live lease (another server on the same store) are left alone.
+    """
+    alive = alive_owners(session)
+    stuck = session.scalars(select(CycleRow).where(CycleRow.state == "running"))
+    return [cycle for cycle in list(stuck) if cycle.run_owner not in alive and _interrupt(session, cycle)]
 
 
 def _transition(session: Session, region: str, year: int, actor: str, *, source: str, target: str, hint: str) -> CycleRow:

@@ -7,6 +7,8 @@
      ├── PermissionDenied     PERMISSION_DENIED    the token's role or regions do not allow the action
      ├── LimitExceeded        LIMIT_EXCEEDED       a record, batch or message over the configured limit
      ├── RequestInvalid       REQUEST_INVALID      a request breaking the API rules (with field violations)
+     ├── StoreDamaged         STORE_DAMAGED        the store's file is not a database, or fails its integrity check
+     ├── StoreBusy            STORE_BUSY           another server holds the store's exclusive lease (SQLite)
      └── StoreUnavailable     STORE_UNAVAILABLE    the database cannot be reached or opened
 
 Not-found cases reuse :class:`mujun.errors.NotFound`. The gRPC server maps each code to a status in
@@ -18,7 +20,7 @@ from __future__ import annotations
 from mujun.errors import MujunError
 
 __all__ = ["PreconditionFailed", "AlreadyExists", "Unauthenticated", "PermissionDenied", "LimitExceeded",
-           "RequestInvalid", "StoreUnavailable"]
+           "RequestInvalid", "StoreDamaged", "StoreBusy", "StoreUnavailable"]
 
 
 class PreconditionFailed(MujunError):
@@ -52,6 +54,18 @@ class RequestInvalid(MujunError):
     def __init__(self, message: str, violations: list[tuple[str, str]] | None = None):
         super().__init__(message)
         self.violations = list(violations or [])
+
+
+class StoreDamaged(MujunError):
+    """The store cannot be trusted: serving it would pass damage on as if it were data."""
+
+    code = "STORE_DAMAGED"
+
+
+class StoreBusy(MujunError):
+    """Another server owns the store; two servers on one SQLite file would reset each other's runs."""
+
+    code = "STORE_BUSY"
 
 
 class StoreUnavailable(MujunError):

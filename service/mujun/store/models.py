@@ -14,7 +14,7 @@ from sqlalchemy import (Date, DateTime, Float, ForeignKey, Index, Integer, Large
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = ["Base", "PackVersionRow", "ActivationRow", "CycleRow", "DecisionRow", "EventRow", "TokenRow",
-           "AuditRow", "CYCLE_STATES", "utcnow"]
+           "AuditRow", "ServerLeaseRow", "CYCLE_STATES", "utcnow"]
 
 CYCLE_STATES = ("draft", "running", "frozen", "published")
 
@@ -78,6 +78,7 @@ class CycleRow(Base):
     data_arrow: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     prior_arrow: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     history_arrow: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    run_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the server lease running it
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -134,9 +135,15 @@ class TokenRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only record of every change: who, what, when, and the state hashes before and after."""
+    """Append-only record of every change: who, what, when, and the state hashes before and after.
+
+    Entries form a hash chain: ``prev_hash`` is the previous entry's ``entry_hash`` and ``entry_hash``
+    covers this entry's content and ``prev_hash`` (see :mod:`mujun.store.audit`). The unique index on
+    ``prev_hash`` means the chain cannot fork.
+    """
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_prev_hash", "prev_hash", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     actor: Mapped[str] = mapped_column(String(128))
@@ -147,3 +154,17 @@ class AuditRow(Base):
     after_hash: Mapped[str] = mapped_column(String(64), default="")
     detail_json: Mapped[str] = mapped_column(Text, default="{}")
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    entry_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ServerLeaseRow(Base):
+    """A server process that may own running cycles; alive while ``heartbeat_at`` is recent."""
+
+    __tablename__ = "server_leases"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(256))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
