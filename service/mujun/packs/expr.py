@@ -298,11 +298,9 @@ def to_polars(node: Node, resolve: Resolver, tables: TableResolver) -> pl.Expr:
             ">=": left >= right, "==": left == right, "!=": left != right,
         }[node.op]
     if isinstance(node, Logic):
+        # one flat node, not a chain a & b & c ...: Polars' optimizer is slow on deep trees (Kleene logic either way)
         parts = [to_polars(n, resolve, tables) for n in node.operands]
-        out = parts[0]
-        for part in parts[1:]:
-            out = (out & part) if node.op == "and" else (out | part)
-        return out
+        return pl.all_horizontal(parts) if node.op == "and" else pl.any_horizontal(parts)
     if isinstance(node, InList):
         inner = to_polars(node.operand, resolve, tables)
         member = pl.when(inner.is_null()).then(None).otherwise(inner.is_in(list(node.options)))
