@@ -188,6 +188,13 @@ def _as_number(value: Any) -> float | None:
 class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: 5-10x faster
     """SafeLoader that refuses a mapping with the same key twice (YAML would keep the last silently)."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # an integer of 5,000 digits, a date such as 2024-13-45
+            raise yaml.constructor.ConstructorError(None, None, f"unreadable value ({str(exc)[:120]})",
+                                                    node.start_mark) from exc
+
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, Any] = {}
