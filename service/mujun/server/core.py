@@ -433,7 +433,7 @@ def _decode_token(token: str) -> str:
     if not token:
         return ""
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        return base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()  # validate: no junk skipped
     except (ValueError, UnicodeDecodeError) as exc:
         raise RequestInvalid("page_token is not one this server issued", [("page_token", "pass next_page_token back unchanged")]) from exc
 

@@ -94,6 +94,7 @@ def _read_table(parts: _Parts, part: str, what: str, max_rows: int) -> pl.DataFr
                          "pyarrow.ipc.new_stream and send its bytes in order", location=what) from exc
     for _ in parts.chunks(part):  # bytes after the end-of-stream marker are ignored, not left pending
         pass
+    _require_unique_names(table, what)
     return to_frame(table)  # columns dictionary-encoded for the wire come back as strings
 
 
@@ -108,3 +109,12 @@ def read_upload(requests: Iterator[Any], *, max_bytes: int, max_rows: int) -> Up
         raise RequestInvalid(f"unexpected {parts.pending[0]} at the end of the stream",
                              [(parts.pending[0], "send data, then prior, then history")])
     return Upload(parts.header, data, prior, history)
+
+
+def _require_unique_names(table: pa.Table, what: str) -> None:
+    """Arrow allows a column name twice, a table of records does not: say which, before Polars fails."""
+    names = table.column_names
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"{what}: column(s) {', '.join(map(repr, repeated))} appear more than once; "
+                         "give each column once", location=what)
