@@ -124,3 +124,11 @@ def test_an_indicator_reading_an_earlier_one_starts_a_new_plan_step() -> None:
 def test_a_pack_at_the_indicator_limit_evaluates() -> None:
     result = mujun.load_pack_text(_indicators(500)).evaluate([{"enterprise_id": "x", "tax_wan": 4, "land_mu": 2}])
     assert result.table["indicator.i499"].to_list() == [501.0]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999"])
+def test_a_non_finite_parameter_override_is_a_pack_error_naming_the_parameter(value: str) -> None:
+    with pytest.raises(PackError) as caught:
+        mujun.load_pack("js-huaian-2024").with_parameters({"d_surcharge_yuan_per_kwh": value})
+    assert any(i.path.startswith("parameters.d_surcharge_yuan_per_kwh") and "finite" in i.message
+               for i in caught.value.issues), caught.value.issues
