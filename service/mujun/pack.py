@@ -11,7 +11,8 @@ from typing import Any
 from mujun.engine.compile import Plan, compile_plan
 from mujun.engine.evaluate import run_plan
 from mujun.engine.result import Result
-from mujun.packs.load import PackSource, bundled_pack_files, content_hash, override_parameters, parse_pack_text, read_pack_source
+from mujun.packs.load import (PackSource, ParentLookup, bundled_pack_files, content_hash, override_parameters,
+                              parse_pack_text, read_pack_source)
 from mujun.packs.model import Pack as PackModel
 
 __all__ = ["Pack", "load_pack", "load_pack_text", "list_packs"]
@@ -106,8 +107,9 @@ def load_pack(id_or_path: str | os.PathLike[str]) -> Pack:
     return Pack(read_pack_source(id_or_path))
 
 
-def load_pack_text(text: str, name: str = "<text>") -> Pack:
-    return Pack(parse_pack_text(text, name=name))
+def load_pack_text(text: str, name: str = "<text>", *, parents: ParentLookup | None = None) -> Pack:
+    """A pack from YAML text; ``extends`` names a bundled id unless ``parents`` resolves more (see packs.load)."""
+    return Pack(parse_pack_text(text, name=name, parents=parents))
 
 
 def list_packs() -> list[Pack]:

@@ -25,7 +25,8 @@ REGION_A, REGION_B = "320102", "320103"
 #: Small limits for the shared server (set through MUJUN_* environment, as an operator would).
 SHARED_LIMITS = {"MUJUN_MAX_MESSAGE_BYTES": str(4 * 1024 * 1024), "MUJUN_MAX_RECORDS_PER_REQUEST": "1000",
                  "MUJUN_MAX_BATCH_ROWS": "100000", "MUJUN_MAX_DECODED_BYTES": str(64 * 1024 * 1024),
-                 "MUJUN_MAX_DECODED_BATCH_BYTES": str(16 * 1024 * 1024)}
+                 "MUJUN_MAX_DECODED_BATCH_BYTES": str(16 * 1024 * 1024),
+                 "MUJUN_MAX_EXPLAIN_RECORDS": "100"}
 _READY = re.compile(r"mujun serving on (\S+):(\d+)(?:.*metrics on http://\S+:(\d+)/metrics)?")
 
 

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from mujun.cases import load_cases, run_case
-from mujun.cli._common import console, err_console, handle_errors
+from mujun.cli._common import console, err_console, handle_errors, shown
 from mujun.pack import list_packs, load_pack
 from mujun.packs.load import bundled_pack_files
 
@@ -31,7 +31,7 @@ def list_command() -> None:
     for pack in list_packs():
         eff = pack.model.effective
         period = f"{eff.from_} – {eff.to or 'open'}" if eff else "—"
-        table.add_row(pack.id, pack.version, pack.title, pack.source, period, pack.hash[:12])
+        table.add_row(*map(shown, (pack.id, pack.version, pack.title, pack.source)), period, pack.hash[:12])
     console.print(table)
 
 
@@ -40,15 +40,15 @@ def list_command() -> None:
 def show(pack_id: str = typer.Argument(..., help="Pack id or path")) -> None:
     """Print a pack's identity, parameters and source text."""
     pack = load_pack(pack_id)
-    console.print(f"[bold]{pack.id}[/] {pack.version}  hash {pack.hash}")
-    console.print(f"{pack.title}\nsource: {pack.source}")
+    console.print(f"[bold]{shown(pack.id)}[/] {shown(pack.version)}  hash {pack.hash}")
+    console.print(f"{shown(pack.title)}\nsource: {shown(pack.source)}")
     if pack.model.leaves_out:
-        console.print(f"leaves out: {pack.model.leaves_out}")
+        console.print(f"leaves out: {shown(pack.model.leaves_out)}")
     table = Table(title="parameters")
     for column in ("name", "value", "unit", "label"):
         table.add_column(column)
     for name, param in pack.model.parameters.items():
-        table.add_row(name, str(param.value), param.unit or "", param.label or "")
+        table.add_row(name, shown(param.value), shown(param.unit or ""), shown(param.label or ""))
     console.print(table)
     console.print("inputs: " + ", ".join(f"{f.name} ({f.require})" for f in pack.plan.inputs.values()))
 
@@ -58,7 +58,7 @@ def show(pack_id: str = typer.Argument(..., help="Pack id or path")) -> None:
 def validate(path: Path = typer.Argument(..., help="A pack.yaml to check")) -> None:
     """Check a pack file; every problem is listed with its YAML path. Exit 2 when invalid."""
     pack = load_pack(path)
-    console.print(f"valid: {pack.id} {pack.version} (hash {pack.hash[:12]}), "
+    console.print(f"valid: {shown(pack.id)} {shown(pack.version)} (hash {pack.hash[:12]}), "
                   f"{len(pack.model.items)} items, {len(pack.model.measures)} measures")
 
 
@@ -72,12 +72,12 @@ def test(pack_id: str = typer.Argument(None, help="Pack id or path; all bundled 
         pack = load_pack(target)
         cases = load_cases(pack)
         if not cases:
-            err_console.print(f"[red]FAIL[/] {pack.id}: no golden cases in {pack.path.parent / 'cases'}")
+            err_console.print(f"[red]FAIL[/] {pack.id}: no golden cases in {shown(pack.path.parent / 'cases')}")
             failed += 1
         for case in cases:
             outcome = run_case(pack, case)
             mark = "[green]pass[/]" if outcome.passed else "[red]FAIL[/]"
-            console.print(f"{mark} {pack.id} / {case.name}")
+            console.print(f"{mark} {pack.id} / {shown(case.name)}")
             for mismatch in outcome.mismatches:
                 console.print(f"     {mismatch}", highlight=False, markup=False)
             passed += outcome.passed

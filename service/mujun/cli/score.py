@@ -12,7 +12,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mujun.cli._common import (EXIT_RECORD_ERRORS, PackOption, SetOption, console, err_console, handle_errors,
+from mujun.cli._common import (EXIT_RECORD_ERRORS, PackOption, SetOption, console, err_console, handle_errors, shown,
                                pack_with_sets)
 from mujun.engine.explain import format_trace
 from mujun.engine.result import basis_notes, status_counts, tier_summary
@@ -99,7 +99,7 @@ def summary_table(table: pl.DataFrame, pack_id: str, pack_hash: str) -> Table:
     table.add_column("total", justify="right")
     for row in wide.sort("group").iter_rows(named=True):
         values = [int(row.get(t, 0) or 0) for t in tiers]
-        table.add_row(str(row["group"]), *(f"{v:,}" for v in values), f"{sum(values):,}")
+        table.add_row(shown(row["group"]), *(f"{v:,}" for v in values), f"{sum(values):,}")
     totals = [int(summary.filter(pl.col("tier") == t)["count"].sum()) for t in tiers]
     table.add_row("[bold]all[/]", *(f"[bold]{v:,}[/]" for v in totals), f"[bold]{sum(totals):,}[/]")
     return table

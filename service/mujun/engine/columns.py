@@ -6,17 +6,18 @@ stages, the explanation and the reference evaluator cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import polars as pl
 
 from mujun.engine.compile import Plan
-from mujun.packs.expr import to_polars
+from mujun.packs.expr import names, to_polars
 
 __all__ = ["ROW", "STATUS", "ERROR", "REASON", "VETO", "SCOPE_TIER", "GROUP_N", "OK", "UNRATED",
            "FAILED", "STATUS_TYPE", "status_lit", "indicator_col", "benchmark_col", "item_col", "adjust_col", "measure_col",
-           "column_of", "resolver", "compile_expr", "join_messages", "scatter", "select"]
+           "column_of", "resolver", "compile_expr", "reads", "with_columns_batched", "join_messages", "scatter",
+           "select"]
 
 ROW = "__row"
 STATUS, ERROR, REASON = "status", "error", "reason"
@@ -104,3 +105,24 @@ def resolver(plan: Plan) -> Callable[[str], pl.Expr]:
 def compile_expr(plan: Plan, path: str) -> pl.Expr:
     """The Polars expression for the pack expression at YAML ``path``."""
     return to_polars(plan.node(path), resolver(plan), plan.tables.__getitem__)
+
+
+def reads(plan: Plan, *paths: str) -> frozenset[str]:
+    """The frame columns the pack expressions at ``paths`` read (parameters are literals, not columns)."""
+    found = (names(plan.node(p)) for p in paths if plan.expr_at(p) is not None)
+    return frozenset(c for n in set().union(*found) if (c := column_of(plan, n)) is not None)
+
+
+def with_columns_batched(frame: pl.LazyFrame, columns: Iterable[tuple[str, frozenset[str], pl.Expr]]) -> pl.LazyFrame:
+    """Queue ``(name, columns it reads, expression)`` in as few ``with_columns`` as the reads allow.
+
+    Each ``with_columns`` is a plan node that carries the whole schema, so one per column costs
+    memory and time quadratic in their number (3,000 indicators: 1.5 GB for two rows). A column
+    joins the pending batch unless it reads one already in it; declaration order still holds.
+    """
+    batch: dict[str, pl.Expr] = {}
+    for name, read, expr in columns:
+        if not read.isdisjoint(batch):
+            frame, batch = frame.with_columns(list(batch.values())), {}
+        batch[name] = expr
+    return frame.with_columns(list(batch.values())) if batch else frame

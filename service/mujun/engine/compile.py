@@ -20,6 +20,8 @@ __all__ = ["Plan", "InputField", "compile_plan", "PASSES", "CYCLE"]
 
 NUM, STR, BOOL, FLAGS = "number", "string", "bool", "flags"
 CYCLE = "cycle"
+#: A float64 carries about 15 significant digits: more decimals than that cannot be rounded to.
+MAX_ROUND_DIGITS = 15
 
 
 @dataclass(frozen=True)
@@ -192,8 +194,9 @@ def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str
         if len(set(args)) != 1:
             raise TypeError("coalesce() arguments must have one type")
         return args[0]
-    if node.func == "round" and len(node.args) > 1 and not isinstance(node.args[1], ex.Num):
-        raise TypeError("round() takes a constant number of digits")
+    if node.func == "round" and len(node.args) > 1 and not (
+            isinstance(node.args[1], ex.Num) and node.args[1].value in range(MAX_ROUND_DIGITS + 1)):
+        raise TypeError(f"round() takes a whole number of digits from 0 to {MAX_ROUND_DIGITS}, as in round(x, 2)")
     if any(a != NUM for a in args):
         raise TypeError(f"{node.func}() needs numbers")
     return NUM

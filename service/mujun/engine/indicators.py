@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from mujun.engine.columns import compile_expr, indicator_col
+from mujun.engine.columns import compile_expr, indicator_col, reads, with_columns_batched
 from mujun.engine.compile import Plan
 
 __all__ = ["compute_indicators"]
 
 
 def compute_indicators(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
-    for name in plan.pack.indicators:
-        frame = frame.with_columns(compile_expr(plan, f"indicators.{name}").cast(pl.Float64).alias(indicator_col(name)))
-    return frame
+    paths = {name: f"indicators.{name}" for name in plan.pack.indicators}
+    return with_columns_batched(frame, (
+        (indicator_col(name), reads(plan, path), compile_expr(plan, path).cast(pl.Float64).alias(indicator_col(name)))
+        for name, path in paths.items()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from mujun.engine.allocate import allocate
-from mujun.engine.columns import compile_expr, measure_col
+from mujun.engine.columns import compile_expr, measure_col, reads, with_columns_batched
 from mujun.engine.compile import CYCLE, Plan
 from mujun.engine.tiers import TIER
 from mujun.errors import InputError
@@ -62,12 +62,14 @@ def apply_measures(frame: pl.LazyFrame, plan: Plan, history: pl.DataFrame | None
         return frame
     frame = _streak(frame, history, cycle)
     has_tier = pl.col(TIER).is_not_null()
+    pending: list[tuple[str, frozenset[str], pl.Expr]] = []  # queued together: see with_columns_batched
     for name, measure in plan.pack.measures.items():
         path = f"measures.{name}"
         dtype = pl.String if measure.type == "text" else pl.Float64
         if measure.allocate is not None:
-            data = frame.collect()  # a budget is shared over whole groups
-            frame = data.lazy().with_columns(allocate(data, plan, f"{path}.allocate", measure.allocate).alias(measure_col(name)))
+            data = with_columns_batched(frame, pending).collect()  # a budget is shared over whole groups
+            frame, pending = data.lazy().with_columns(allocate(data, plan, f"{path}.allocate", measure.allocate)
+                                                      .alias(measure_col(name))), []
             continue
         if measure.expr is not None:
             value = compile_expr(plan, f"{path}.expr")
@@ -80,5 +82,8 @@ def apply_measures(frame: pl.LazyFrame, plan: Plan, history: pl.DataFrame | None
                 chain = chain.when(pl.col(TIER) == tier).then(entry)  # type: ignore[union-attr]
             default = compile_expr(plan, f"{path}.default") if measure.default is not None else pl.lit(None, dtype=dtype)
             value = chain.otherwise(default) if table else default  # type: ignore[union-attr]
-        frame = frame.with_columns(pl.when(has_tier).then(value).otherwise(None).cast(dtype).alias(measure_col(name)))
-    return frame
+        tiers = measure.by_tier if isinstance(measure.by_tier, dict) else {}
+        read = reads(plan, f"{path}.expr", f"{path}.default", *(f"{path}.by_tier.{tier}" for tier in tiers))
+        pending.append((measure_col(name), read, pl.when(has_tier).then(value).otherwise(None).cast(dtype)
+                        .alias(measure_col(name))))
+    return with_columns_batched(frame, pending)

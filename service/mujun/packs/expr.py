@@ -27,7 +27,13 @@ import polars as pl
 __all__ = [
     "Node", "Num", "Str", "Name", "Unary", "Binary", "Compare", "Logic", "Call", "InList",
     "ExpressionSyntaxError", "parse", "names", "to_polars", "eval_row", "floor_entries", "FUNCTIONS",
+    "MAX_CHARS", "MAX_DEPTH",
 ]
+
+#: An expression is a formula an editor reads, not a program: these bounds keep every interpreter
+#: (Python's parser, the checker, Polars) far from its recursion and memory limits.
+MAX_CHARS = 2_000
+MAX_DEPTH = 64
 
 
 class ExpressionSyntaxError(ValueError):
@@ -115,22 +121,47 @@ def parse(text: str | float | int) -> Node:
     if isinstance(text, bool):
         raise ExpressionSyntaxError("expected a number or an expression, got true/false")
     if isinstance(text, (int, float)):
-        return Num(float(text))
+        return Num(_finite(text, repr(text)))
     if not isinstance(text, str) or not text.strip():
         raise ExpressionSyntaxError("expected an expression such as 'tax_wan / land_mu'")
+    if len(text) > MAX_CHARS:
+        raise ExpressionSyntaxError(f"expression of {len(text):,} characters; the limit is {MAX_CHARS:,}: "
+                                    "split it into indicators that read one another")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionSyntaxError(f"cannot parse {text!r}: {exc.msg} at column {exc.offset}") from exc
+        raise ExpressionSyntaxError(f"cannot parse {_short(text)}: {exc.msg} at column {exc.offset}") from exc
+    except (RecursionError, MemoryError, ValueError) as exc:  # nesting or a literal beyond the parser's limits
+        raise ExpressionSyntaxError(f"cannot parse {_short(text)}: it nests too deeply or holds a number "
+                                    "too long to read") from exc
     return _convert(tree.body, text)
 
 
-def _convert(node: ast.AST, text: str) -> Node:
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
+
+
+def _finite(value: int | float, text: str) -> float:
+    """A literal as a float: one beyond ±1.8e308, or NaN/inf, is an error rather than a silent inf."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ExpressionSyntaxError(f"{_short(text)}: numbers must be finite (|x| < 1.8e308, not NaN or inf)")
+    return number
+
+
+def _convert(node: ast.AST, text: str, depth: int = 0) -> Node:
+    if depth > MAX_DEPTH:
+        raise ExpressionSyntaxError(f"{_short(text)} nests more than {MAX_DEPTH} levels deep (a sum of that many "
+                                    "terms counts as that deep): split it into indicators that read one another")
+    depth += 1
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or node.value is None:
             raise ExpressionSyntaxError(f"{text!r}: constants true/false/None are not part of the language")
         if isinstance(node.value, (int, float)):
-            return Num(float(node.value))
+            return Num(_finite(node.value, text))
         if isinstance(node.value, str):
             return Str(node.value)
     if isinstance(node, (ast.Name, ast.Attribute)):
@@ -139,24 +170,24 @@ def _convert(node: ast.AST, text: str) -> Node:
             raise ExpressionSyntaxError(f"{text!r}: names with '__' are not allowed")
         return Name(name)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        return Binary(_BINOPS[type(node.op)], _convert(node.left, text), _convert(node.right, text))
+        return Binary(_BINOPS[type(node.op)], _convert(node.left, text, depth), _convert(node.right, text, depth))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        operand = _convert(node.operand, text)
+        operand = _convert(node.operand, text, depth)
         return Num(-operand.value) if isinstance(operand, Num) else Unary("-", operand)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
-        return _convert(node.operand, text)
+        return _convert(node.operand, text, depth)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return Unary("not", _convert(node.operand, text))
+        return Unary("not", _convert(node.operand, text, depth))
     if isinstance(node, ast.BoolOp):
         op = "and" if isinstance(node.op, ast.And) else "or"
-        return Logic(op, tuple(_convert(v, text) for v in node.values))
+        return Logic(op, tuple(_convert(v, text, depth) for v in node.values))
     if isinstance(node, ast.Compare):
-        return _convert_compare(node, text)
+        return _convert_compare(node, text, depth)
     if isinstance(node, ast.IfExp):
-        args = (_convert(node.test, text), _convert(node.body, text), _convert(node.orelse, text))
+        args = (_convert(node.test, text, depth), _convert(node.body, text, depth), _convert(node.orelse, text, depth))
         return Call("when", args)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        return _convert_call(node, text)
+        return _convert_call(node, text, depth)
     raise ExpressionSyntaxError(
         f"{text!r}: '{ast.unparse(node)}' is not allowed; use numbers, names, + - * /, comparisons, "
         f"and/or/not, 'a if cond else b' and the functions {', '.join(sorted(FUNCTIONS))}"
@@ -164,41 +195,43 @@ def _convert(node: ast.AST, text: str) -> Node:
 
 
 def _dotted(node: ast.AST, text: str) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value, text)}.{node.attr}"
-    raise ExpressionSyntaxError(f"{text!r}: only names may be dotted, as in item.tax")
+    parts = []
+    while isinstance(node, ast.Attribute):  # a loop, not recursion: a.b.c... may be long
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        raise ExpressionSyntaxError(f"{text!r}: only names may be dotted, as in item.tax")
+    return ".".join([node.id, *reversed(parts)])
 
 
-def _convert_compare(node: ast.Compare, text: str) -> Node:
+def _convert_compare(node: ast.Compare, text: str, depth: int) -> Node:
     parts: list[Node] = []
-    left = _convert(node.left, text)
+    left = _convert(node.left, text, depth)
     for op, comparator in zip(node.ops, node.comparators):
         if isinstance(op, (ast.In, ast.NotIn)):
-            parts.append(InList(left, _constant_list(comparator, text), isinstance(op, ast.NotIn)))
+            parts.append(InList(left, _constant_list(comparator, text, depth), isinstance(op, ast.NotIn)))
             continue
         if type(op) not in _CMPOPS:
             raise ExpressionSyntaxError(f"{text!r}: comparison '{ast.unparse(node)}' is not allowed")
-        right = _convert(comparator, text)
+        right = _convert(comparator, text, depth)
         parts.append(Compare(_CMPOPS[type(op)], left, right))
         left = right
     return parts[0] if len(parts) == 1 else Logic("and", tuple(parts))
 
 
-def _constant_list(node: ast.AST, text: str) -> tuple[str | float, ...]:
+def _constant_list(node: ast.AST, text: str, depth: int) -> tuple[str | float, ...]:
     if not isinstance(node, (ast.Tuple, ast.List)):
         raise ExpressionSyntaxError(f"{text!r}: 'in' needs a list of constants, as in industry in ('44', '45')")
     values: list[str | float] = []
     for element in node.elts:
-        converted = _convert(element, text)
+        converted = _convert(element, text, depth)
         if not isinstance(converted, (Num, Str)):
             raise ExpressionSyntaxError(f"{text!r}: 'in' lists may hold only numbers and strings")
         values.append(converted.value)
     return tuple(values)
 
 
-def _convert_call(node: ast.Call, text: str) -> Node:
+def _convert_call(node: ast.Call, text: str, depth: int) -> Node:
     func = node.func.id  # type: ignore[attr-defined]
     if func not in FUNCTIONS:
         raise ExpressionSyntaxError(
@@ -209,7 +242,7 @@ def _convert_call(node: ast.Call, text: str) -> Node:
     if count < low or (high is not None and count > high):
         expected = str(low) if low == high else f"{low}+" if high is None else f"{low}-{high}"
         raise ExpressionSyntaxError(f"{text!r}: {func}() takes {expected} arguments, got {count}")
-    args = tuple(_convert(a, text) for a in node.args)
+    args = tuple(_convert(a, text, depth) for a in node.args)
     if func in ("has_flag", "lookup", "lookup_floor") and not isinstance(args[0], (Str, Name)):
         raise ExpressionSyntaxError(f"{text!r}: {func}() needs a name or a quoted string as first argument")
     return Call(func, args)
@@ -265,11 +298,9 @@ def to_polars(node: Node, resolve: Resolver, tables: TableResolver) -> pl.Expr:
             ">=": left >= right, "==": left == right, "!=": left != right,
         }[node.op]
     if isinstance(node, Logic):
+        # one flat node, not a chain a & b & c ...: Polars' optimizer is slow on deep trees (Kleene logic either way)
         parts = [to_polars(n, resolve, tables) for n in node.operands]
-        out = parts[0]
-        for part in parts[1:]:
-            out = (out & part) if node.op == "and" else (out | part)
-        return out
+        return pl.all_horizontal(parts) if node.op == "and" else pl.any_horizontal(parts)
     if isinstance(node, InList):
         inner = to_polars(node.operand, resolve, tables)
         member = pl.when(inner.is_null()).then(None).otherwise(inner.is_in(list(node.options)))

@@ -2,14 +2,21 @@
 
 Bundled packs live in ``rules/<id>/pack.yaml``. Every problem is reported with its YAML path, so a
 policy editor can find the line to fix.
+
+Where ``extends`` may look is the caller's choice, passed in as a :data:`ParentLookup`:
+:func:`local_parents` (a path or a bundled id: the CLI and the library on one's own files) or
+:func:`bundled_parents` (ids only: text that came from someone else never names a file to read).
+A pack is bounded in size (:data:`LIMITS`) before anything else reads it, so checking one stays cheap.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import copy
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +27,28 @@ from pydantic import ValidationError
 from mujun.errors import PackError, PackIssue, PackNotFound
 from mujun.packs.model import Pack
 
-__all__ = ["PackSource", "rules_dirs", "find_pack_file", "bundled_pack_files", "read_pack_source",
-           "parse_pack_text", "content_hash", "override_parameters"]
+__all__ = ["PackSource", "ParentLookup", "PackLimits", "LIMITS", "rules_dirs", "find_pack_file", "bundled_pack_files",
+           "read_pack_source", "parse_pack_text", "local_parents", "bundled_parents", "content_hash",
+           "override_parameters"]
 
 MAX_EXTENDS_DEPTH = 8
+
+#: ``extends`` value → (the parent's YAML text, its name in messages); raises PackNotFound.
+ParentLookup = Callable[[str], tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class PackLimits:
+    """How large a pack may be. The bundled packs are under 5 kB with at most a dozen of anything;
+    these bounds leave room for any real policy and keep validation under a second."""
+
+    max_bytes: int = 256 * 1024
+    max_indicators: int = 500
+    max_items: int = 200
+    max_entries: int = 500  # any other section: parameters, inputs, scope, benchmarks, measures, checks …
+
+
+LIMITS = PackLimits()
 
 
 @dataclass(frozen=True)
@@ -64,16 +89,49 @@ def find_pack_file(id_or_path: str | os.PathLike[str]) -> Path:
     raise PackNotFound(f"no pack file or bundled pack named {str(id_or_path)!r} (bundled: {known})")
 
 
-def read_pack_source(id_or_path: str | os.PathLike[str]) -> PackSource:
+def read_pack_source(id_or_path: str | os.PathLike[str], parents: ParentLookup | None = None) -> PackSource:
+    """A pack file by path or bundled id; its ``extends`` may name a path too unless ``parents`` says otherwise."""
     path = find_pack_file(id_or_path)
-    text = path.read_text(encoding="utf-8")
-    return parse_pack_text(text, name=str(path), path=path)
+    text = _read_text(path, where="")
+    return parse_pack_text(text, name=str(path), path=path, parents=parents or local_parents)
 
 
-def parse_pack_text(text: str, *, name: str = "<text>", path: Path | None = None) -> PackSource:
-    raw = _resolve_extends(_load_yaml(text, name), name, depth=0)
+def parse_pack_text(text: str, *, name: str = "<text>", path: Path | None = None,
+                    parents: ParentLookup | None = None) -> PackSource:
+    """A pack from YAML text; ``extends`` is resolved by ``parents`` (default: bundled ids only)."""
+    raw = _resolve_extends(_load_yaml(text, name), name, depth=0, parents=parents or bundled_parents)
+    _check_counts(raw, name)
     model = validate_model(raw, name)
     return PackSource(model=model, text=text, hash=content_hash(model), path=path)
+
+
+def local_parents(ref: str) -> tuple[str, str]:
+    """``extends`` as a pack file path or a bundled id: for packs on one's own machine."""
+    path = find_pack_file(ref)
+    return _read_text(path, where="extends"), str(path)
+
+
+def bundled_parents(ref: str) -> tuple[str, str]:
+    """``extends`` as a bundled pack id only; never a path, so no file outside the rules is read."""
+    path = bundled_pack_files().get(ref)
+    if path is None:
+        known = ", ".join(sorted(bundled_pack_files())) or "none"
+        raise PackNotFound(f"no bundled pack named {ref!r}; 'extends' names a pack id, never a file (bundled: {known})")
+    return _read_text(path, where="extends"), ref
+
+
+def _read_text(path: Path, *, where: str) -> str:
+    """A pack file's text, refused before reading when too large, and when not UTF-8 text."""
+    try:
+        if path.stat().st_size > LIMITS.max_bytes:
+            raise PackError(PackIssue(where, f"the file is larger than {LIMITS.max_bytes // 1024} KiB, the limit "
+                                             "for a pack"), source=str(path))
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackError(PackIssue(where, f"not a UTF-8 text file (byte {exc.start}); a pack is YAML text"),
+                        source=str(path)) from exc
+    except OSError as exc:
+        raise PackError(PackIssue(where, f"cannot read the pack file: {exc.strerror}"), source=str(path)) from exc
 
 
 def validate_model(raw: dict[str, Any], name: str) -> Pack:
@@ -130,11 +188,22 @@ def _as_number(value: Any) -> float | None:
 class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: 5-10x faster
     """SafeLoader that refuses a mapping with the same key twice (YAML would keep the last silently)."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # an integer of 5,000 digits, a date such as 2024-13-45
+            raise yaml.constructor.ConstructorError(None, None, f"unreadable value ({str(exc)[:120]})",
+                                                    node.start_mark) from exc
+
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, collections.abc.Hashable):  # `? [a, b]: 1`: YAML allows it, a pack does not
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a name, not a {type(key).__name__}", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -147,8 +216,13 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def _load_yaml(text: str, name: str) -> dict[str, Any]:
+    size = len(text.encode("utf-8"))
+    if size > LIMITS.max_bytes:
+        raise PackError(PackIssue("", f"the pack is {size:,} bytes; the limit is {LIMITS.max_bytes:,}"), source=name)
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader subclass
+    except RecursionError as exc:
+        raise PackError(PackIssue("", "not a usable pack: YAML nested too deeply"), source=name) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -159,20 +233,32 @@ def _load_yaml(text: str, name: str) -> dict[str, Any]:
     return data
 
 
-def _resolve_extends(raw: dict[str, Any], name: str, depth: int) -> dict[str, Any]:
+def _resolve_extends(raw: dict[str, Any], name: str, depth: int, parents: ParentLookup) -> dict[str, Any]:
     parent_id = raw.get("extends")
     if parent_id is None:
         return raw
+    if not isinstance(parent_id, str):
+        raise PackError(PackIssue("extends", "give the id of the pack this one extends"), source=name)
     if depth >= MAX_EXTENDS_DEPTH:
         raise PackError(PackIssue("extends", "too many levels of 'extends' (a cycle?)"), source=name)
     try:
-        parent_path = find_pack_file(str(parent_id))
+        parent_text, parent_name = parents(parent_id)
     except PackNotFound as exc:
         raise PackError(PackIssue("extends", exc.message), source=name) from exc
-    parent_raw = _load_yaml(parent_path.read_text(encoding="utf-8"), str(parent_path))
-    parent = _resolve_extends(parent_raw, str(parent_path), depth + 1)
+    parent = _resolve_extends(_load_yaml(parent_text, parent_name), parent_name, depth + 1, parents)
     child = {k: v for k, v in raw.items() if k != "extends"}
     return _merge(parent, child, path=())
+
+
+def _check_counts(raw: dict[str, Any], name: str) -> None:
+    """Bound every section before pydantic and the compiler walk it (cost grows with the pack)."""
+    issues = []
+    for section, value in raw.items():
+        limit = {"indicators": LIMITS.max_indicators, "items": LIMITS.max_items}.get(str(section), LIMITS.max_entries)
+        if isinstance(value, (dict, list)) and len(value) > limit:
+            issues.append(PackIssue(str(section), f"{len(value):,} entries; a pack may have at most {limit:,} here"))
+    if issues:
+        raise PackError(issues, source=name)
 
 
 def _merge(parent: Any, child: Any, path: tuple[str, ...]) -> Any:

@@ -50,6 +50,7 @@ class ServerConfig(BaseSettings):
     workers: int = 16
     max_message_bytes: int = 16 * MiB
     max_records_per_request: int = 10_000
+    max_explain_records: int = 1_000  # Evaluate(explain=true): a trace per record is ~100x a result
     max_record_bytes: int = 64 * 1024
     max_batch_rows: int = 5_000_000
     max_batch_bytes: int = 2048 * MiB

@@ -19,10 +19,15 @@ import polars as pl
 import pyarrow as pa
 
 import mujun
-from mujun.errors import PackError
+from mujun.engine.columns import GROUP_N, VETO
+from mujun.engine.compile import CYCLE
+from mujun.engine.explain import explain_row
+from mujun.engine.prepare import prepare
+from mujun.errors import InputError, NotFound, PackError, PackNotFound
+from mujun.packs.load import bundled_pack_files, bundled_parents
 from mujun.server.auth import Principal
 from mujun.server.metrics import Metrics
-from mujun.store import Database, audit, cycles, packs
+from mujun.store import Database, audit, cycles, groups, packs
 from mujun.store.errors import PermissionDenied, PreconditionFailed, RequestInvalid
 
 __all__ = ["Core", "PackSpec", "CycleView", "DecisionView"]
@@ -115,6 +120,24 @@ class Core:
 
     # -- packs ------------------------------------------------------------------------------------
 
+    def _parent(self, ref: str) -> tuple[str, str]:
+        """``extends`` on the server: a bundled pack id, else a published one (its latest version).
+
+        Never a path: pack text comes from callers, and a path would let them read server files.
+        """
+        if ref in bundled_pack_files():
+            return bundled_parents(ref)
+        with self._db.read() as session:
+            try:
+                row = packs.get(session, ref)
+            except NotFound:
+                raise PackNotFound(f"no bundled or published pack named {ref!r}; 'extends' names a pack id, "
+                                   "never a file") from None
+            return row.text, f"{row.pack_id}@{row.version}"
+
+    def _load(self, text: str, name: str) -> mujun.Pack:
+        return mujun.load_pack_text(text, name=name, parents=self._parent)
+
     def _compiled(self, row: Any) -> mujun.Pack:
         with self._lock:
             pack = self._cache.get(row.hash)
@@ -122,7 +145,7 @@ class Core:
                 self._cache.move_to_end(row.hash)
         self._metrics.pack_cache.labels("hit" if pack is not None else "miss").inc()
         if pack is None:
-            pack = mujun.load_pack_text(row.text, name=f"{row.pack_id}@{row.version}")
+            pack = self._load(row.text, f"{row.pack_id}@{row.version}")
             if pack.hash != row.hash:
                 # A pack that `extends` a bundled one changes when that one does: refuse rather than
                 # publish results under a hash nobody published.
@@ -147,12 +170,12 @@ class Core:
 
     def validate_pack(self, text: str) -> tuple[mujun.Pack | None, list[Any]]:
         try:
-            return mujun.load_pack_text(text, name="<request>"), []
+            return self._load(text, "<request>"), []
         except PackError as error:
             return None, error.issues
 
     def publish_pack(self, principal: Principal, text: str) -> Any:
-        pack = mujun.load_pack_text(text, name="<request>")
+        pack = self._load(text, "<request>")
         model = pack.model
         with self._db.write() as session:
             row, _ = packs.publish(session, pack_id=pack.id, version=pack.version, hash=pack.hash, title=pack.title,
@@ -196,6 +219,7 @@ class Core:
 
     @staticmethod
     def _require_data_regions(principal: Principal, data: pl.DataFrame) -> None:
+        _check_region_column(data)
         if principal.regions is None:
             return
         if "region" not in data.columns:
@@ -223,6 +247,7 @@ class Core:
         principal.require_region(region)
         if not 1990 <= year <= 2100:
             raise RequestInvalid(f"year {year} is out of range", [("year", "give the evaluation year, e.g. 2024")])
+        _check_region_column(data)
         if "region" in data.columns:
             foreign = data.filter(pl.col("region").is_not_null() & (pl.col("region").cast(pl.String) != region))
             if foreign.height:
@@ -250,6 +275,7 @@ class Core:
                                         tiers=tiers, results_hash=results_hash, data_arrow=_ipc(data) or b"",
                                         prior_arrow=_ipc(prior), history_arrow=_ipc(history), actor=principal.actor,
                                         owner=self._db.owner)
+            groups.record_ranked(session, cycle, _ranked_per_group(result.table))
             return CycleView(cycle, version)
 
     def get_cycle(self, principal: Principal, region: str, year: int) -> CycleView:
@@ -327,9 +353,38 @@ class Core:
             history = cycles.decision_history(session, cycle, enterprise_id)[:-1] if with_history else []
         trace = None
         if with_trace:
-            result, _ = self._rescore(cycle, enterprise_id, json.loads(current.input_json))
-            trace = result.explain(enterprise_id)
+            trace = self._recorded_trace(cycle, current)
+            if trace is None:  # an appeal's version, or a run from before runs recorded their groups
+                result, _ = self._rescore(cycle, enterprise_id, json.loads(current.input_json))
+                trace = result.explain(enterprise_id)
         return DecisionView(current, cycle, history, trace)
+
+    def _recorded_trace(self, cycle: Any, decision: Any) -> dict[str, Any] | None:
+        """A run's decision traced from what the run recorded, without scoring the cohort again.
+
+        The stored result row holds every value the trace shows (indicators, benchmarks, items,
+        score, tier, rank, measures, checks); the stored input row, prepared alone, gives the typed
+        inputs; the run recorded how many firms each group ranked (the quota's n); a rated firm
+        with a tier and no rank was vetoed. ``tier_streak`` is not recorded: a check reading it
+        shows it as missing in the trace (its outcome is recorded all the same). None when the
+        decision is an appeal's (scored against a changed cohort) or its run recorded no groups.
+        """
+        if decision.version != 1:
+            return None
+        with self._db.read() as session:
+            ranked = groups.ranked_per_group(session, cycle)
+            if ranked is None:
+                return None
+            pack = self._compiled(packs.by_id(session, cycle.pack_version_id))
+        row = json.loads(decision.result_json)
+        group_size = ranked.get(_group_label(row.get("group"))) if row.get("rank") else None
+        record = pl.from_dicts([json.loads(decision.input_json)], infer_schema_length=None)
+        inputs = prepare(record, pack.plan, tier_names=pack.plan.tier_names, messages=False).collect()
+        vetoed = row.get("status") == "ok" and row.get("tier") is not None and row.get("rank") is None
+        facts = {**inputs.select(list(pack.plan.inputs)).row(0, named=True), **row, GROUP_N: group_size,
+                 VETO: row.get("tier") if vetoed else None, "tier_streak": None,
+                 CYCLE: float(cycle.year) if cycle.history_arrow else None}
+        return explain_row(pack.plan, facts)
 
     def list_decisions(self, principal: Principal, region: str, year: int, *, tier: str, group: str, page_size: int,
                        page_token: str) -> tuple[list[DecisionView], str]:
@@ -349,19 +404,40 @@ class Core:
             principal.require_region(region)
         regions = [region] if region else (None if principal.regions is None else sorted(principal.regions))
         size = min(max(page_size or 100, 1), 1000)
-        after = int(_decode_token(page_token) or 0)
+        position = _decode_token(page_token) or "0"
+        if not (position.isascii() and position.isdigit() and len(position) <= 18):  # an audit entry id
+            raise RequestInvalid("page_token is not one this server issued",
+                                 [("page_token", "pass next_page_token back unchanged")])
         with self._db.read() as session:
-            rows = audit.entries(session, regions=regions, after_id=after, limit=size + 1)
+            rows = audit.entries(session, regions=regions, after_id=int(position), limit=size + 1)
         more = len(rows) > size
         rows = rows[:size]
         return rows, base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode() if more else ""
+
+
+def _check_region_column(data: pl.DataFrame) -> None:
+    """A region is one county code per record; a list or struct there cannot be scoped or grouped."""
+    kind = data.schema.get("region")
+    if kind is not None and kind.is_nested():
+        raise InputError(f"the region column holds {kind} values; give one county code (text) per record",
+                         location="data.region")
+
+
+def _group_label(group: Any) -> str:
+    return "" if group is None else str(group)
+
+
+def _ranked_per_group(table: pl.DataFrame) -> dict[str, int]:
+    """Firms ranked per group (a result's ranks run 1..n in each group): recorded for traces."""
+    counts = table.filter(pl.col("rank").is_not_null()).group_by("group").len()
+    return {_group_label(group): int(n) for group, n in counts.iter_rows()}
 
 
 def _decode_token(token: str) -> str:
     if not token:
         return ""
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        return base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()  # validate: no junk skipped
     except (ValueError, UnicodeDecodeError) as exc:
         raise RequestInvalid("page_token is not one this server issued", [("page_token", "pass next_page_token back unchanged")]) from exc
 

@@ -11,6 +11,7 @@ from mujun.server.core import Core
 from mujun.server.interceptors import CallContext
 from mujun.server.upload import Uploads
 from mujun_wire.arrow import table_to_chunks
+from mujun.store.errors import LimitExceeded
 
 __all__ = ["RuleEngineServicer"]
 
@@ -29,6 +30,10 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
         return convert.records_to_frame(request.records), prior, convert.history_to_frame(request.history)
 
     def Evaluate(self, request: rule_engine_pb2.EvaluateRequest, context: CallContext):
+        limit = self._config.max_explain_records
+        if request.explain and len(request.records) > limit:  # refused before any work: traces are large
+            raise LimitExceeded(f"explain=true traces at most {limit:,} records per call, got {len(request.records):,}; "
+                                "evaluate without explain and ask Explain for the records you need", location="explain")
         data, prior, history = self._inputs(request)
         result = self._core.evaluate(context.principal, convert.pack_spec(request.pack), data, prior, history)
         response = rule_engine_pb2.EvaluateResponse(results=convert.result_rows(result.table))

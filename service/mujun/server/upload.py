@@ -120,6 +120,7 @@ def _read_table(parts: _Parts, part: str, what: str, max_rows: int, budget: Deco
     marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
     if marked:
         budget.spend(decoded_marked_bytes(table, marked), what, batch=False)
+    _require_unique_names(table, what)
     return to_frame(table)  # columns dictionary-encoded for the wire come back as strings
 
 
@@ -264,3 +265,12 @@ class Uploads:
     def close(self) -> None:
         self.handlers.shutdown(wait=False, cancel_futures=True)
         self._readers.shutdown(wait=False, cancel_futures=True)
+
+
+def _require_unique_names(table: pa.Table, what: str) -> None:
+    """Arrow allows a column name twice, a table of records does not: say which, before Polars fails."""
+    names = table.column_names
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"{what}: column(s) {', '.join(map(repr, repeated))} appear more than once; "
+                         "give each column once", location=what)
