@@ -117,10 +117,10 @@ def _read_table(parts: _Parts, part: str, what: str, max_rows: int, budget: Deco
     if source.error is not None or not source.ended:  # pyarrow stops at the marker, so neither can be
         raise source.error or RequestInvalid(f"{what}: the Arrow IPC stream has no end-of-stream marker",
                                              [(part, "the end-of-stream marker is missing")])
+    _require_unique_names(table, what)
     marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
     if marked:
         budget.spend(decoded_marked_bytes(table, marked), what, batch=False)
-    _require_unique_names(table, what)
     return to_frame(table)  # columns dictionary-encoded for the wire come back as strings
 
 
