@@ -132,16 +132,16 @@ def report_run(table: pl.DataFrame, pack_id: str, pack_hash: str, head: str, tai
     out = out or console
     out.print(summary_table(table, pack_id, pack_hash))
     for note in basis_notes(table) if notes is None else notes:
-        out.print(f"[dim]{escape(note)}[/]", highlight=False)
+        out.print(f"[dim]{escape(note)}[/]", highlight=False, soft_wrap=True)  # one line each: easy to grep
     for warning in warnings or []:
-        err_console.print(f"[yellow]warning[/] {escape(warning)}", highlight=False)
+        err_console.print(f"[yellow]warning[/] {escape(warning)}", highlight=False, soft_wrap=True)
     counts = status_counts(table)
     out.print(f"{head}  (ok {counts.get('ok', 0):,}, unrated {counts.get('unrated', 0):,}, "
               f"error {counts.get('error', 0):,}){tail}", highlight=False)
     if table.height and counts.get("error", 0) == table.height:
         groups = error_groups(table)
         err_console.print(f"no record could be scored: all {table.height:,} failed — " + "; ".join(groups[:3]),
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
         sys.exit(EXIT_RECORD_ERRORS)
     if strict and counts.get("error", 0):
         err_console.print(f"--strict: {counts['error']:,} record(s) failed; see the 'error' column")

@@ -23,7 +23,7 @@ from mujun.engine.columns import join_messages
 from mujun.engine.compile import Plan
 from mujun.engine.headers import NOT_RECOGNISED, USED, ColumnUse, looks_like, resolve_columns, units_of
 from mujun.errors import InputError
-from mujun.packs.fields import ID_FIELD
+from mujun.packs.fields import ID_FIELD, normalise_unit
 
 __all__ = ["Source", "Intake", "take_in", "INTAKE_ERROR", "is_several"]
 
@@ -121,9 +121,14 @@ def _one(source: Source, uses: list[ColumnUse], plan: Plan) -> Intake:
     if frame.width and not renamed.width:  # nothing the pack reads: keep the columns, so the error can list them
         renamed = frame
     factors = {u.field: u.factor for u in uses if u.status == USED and u.factor != 1.0}
-    bases = {u.field: base_factor(units_of(plan.inputs[u.field]), u.unit)  # type: ignore[index]
-             for u in uses if u.status == USED and u.field in plan.inputs}
+    bases = {u.field: _base(plan, u) for u in uses if u.status == USED and u.field in plan.inputs}
     return Intake(renamed, list(uses), factors=factors, bases=bases)  # type: ignore[arg-type]
+
+
+def _base(plan: Plan, use: ColumnUse) -> float:
+    """What ``12.3万`` in this column counts ten-thousands of (元 for a 万元 field), in the field's unit."""
+    spec = plan.inputs[use.field]  # type: ignore[index]
+    return base_factor(units_of(spec), use.unit or (normalise_unit(spec.unit) if spec.unit else None))
 
 
 def normalise_id(column: pl.Expr) -> pl.Expr:
@@ -147,7 +152,7 @@ def _typed(source: Source, uses: list[ColumnUse], plan: Plan) -> tuple[pl.DataFr
         spec = plan.inputs[name]
         if spec.type == "number":
             use = unit[name]
-            value, cells, _ = number_value(frame, name, use.factor, base_factor(units_of(spec), use.unit))
+            value, cells, _ = number_value(frame, name, use.factor, _base(plan, use))
             exprs.append(value.fill_nan(None).alias(name))
             problems += [pl.when(cond).then(pl.format("{} ({})", message, pl.lit(source.name))) for cond, message in cells]
         elif spec.type == "string":

@@ -102,7 +102,8 @@ def error_groups(table: pl.DataFrame, limit: int = 10) -> list[str]:
     counts: Counter[str] = Counter()
     example: dict[str, str] = {}
     values: dict[str, set[str]] = {}
-    for message, n in errors.value_counts().iter_rows():
+    counted = errors.value_counts(name="n").sort(["n", "error"], descending=[True, False])
+    for message, n in counted.iter_rows():  # most frequent first: the example is the commonest form
         for part in message.split("; "):
             cause = _VARIABLE.sub("…", part)
             counts[cause] += n
@@ -120,7 +121,7 @@ def error_groups(table: pl.DataFrame, limit: int = 10) -> list[str]:
 def input_notes(intake: Intake, plan: Plan, rows: int) -> list[str]:
     """Everything the summary says about the inputs, in reading order."""
     sources = f"inputs joined on {ID_FIELD}: " + ", ".join(intake.sources) if len(intake.sources) > 1 else None
-    shared = [f"{f} from {' > '.join(given)}" for f, given in intake.given_by.items() if len(given) > 1]
+    shared = [f"{f} from {' > '.join(given)}" for f, given in intake.given_by.items() if len(given) > 1 and f != ID_FIELD]
     return [*([sources] if sources else []), *(["fields given by several inputs: " + "; ".join(shared)] if shared else []),
             *column_lines(intake),
             *(f"unit conversion: {c.source}: '{c.column}' {c.conversion}" for c in intake.conversions),
