@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mujun.errors import InputError, MujunError, NotFound, PackError, PackNotFound
 from mujun.pack import Pack, load_pack
@@ -37,7 +38,8 @@ def handle_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except MujunError as exc:
-            err_console.print(f"[bold red]error[/] [{exc.code}] {exc}", markup=True, highlight=False)
+            err_console.print(f"[bold red]error[/] \\[{exc.code}] {escape(str(exc))}", markup=True, highlight=False,
+                              soft_wrap=True)
             sys.exit(next((code for kind, code in EXIT_CODES.items() if isinstance(exc, kind)), EXIT_UNUSABLE))
 
     return wrapper  # type: ignore[return-value]
