@@ -276,3 +276,31 @@ def test_a_number_that_cannot_be_read_is_that_records_error(written: str) -> Non
     table = mujun.load_pack(PACK).evaluate([{"enterprise_id": "A", "region": "1", "land_mu": "1",
                                              "tax_wan": written, "revenue_wan": "1"}]).table
     assert table["error"][0] == f"tax_wan: not a number: '{written}'"
+
+
+def test_a_pack_declares_its_own_value_aliases() -> None:
+    pack = mujun.load_pack_text("""
+id: t
+version: "1"
+title: t
+source: tests
+inputs:
+  land_mu: {require: positive}
+  lease_kind: {type: string, require: present, allowed: [elastic, full], value_aliases: {弹性出让: elastic}}
+indicators:
+  tax_per_mu: tax_wan / land_mu
+items:
+  tax: {indicator: tax_per_mu, benchmark: bm, weight: 100}
+parameters:
+  bm: 10
+tiers:
+  method: thresholds
+  thresholds: [{tier: A, min: 50}, {tier: B, min: 0}]
+measures:
+  elastic: {expr: "1 if lease_kind == 'elastic' else 0"}
+""")
+    rows = [{"enterprise_id": i, "land_mu": 1, "tax_wan": 5, "lease_kind": kind}
+            for i, kind in (("A", "弹性出让"), ("B", "ＦＵＬＬ"), ("C", "租赁"))]
+    table = pack.evaluate(rows).table
+    assert table["measure.elastic"].to_list()[:2] == [1, 0]
+    assert table["error"][2] == "lease_kind: '租赁' is not one of elastic, full"
