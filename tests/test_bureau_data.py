@@ -304,3 +304,12 @@ measures:
     table = pack.evaluate(rows).table
     assert table["measure.elastic"].to_list()[:2] == [1, 0]
     assert table["error"][2] == "lease_kind: '租赁' is not one of elastic, full"
+
+
+def test_an_absent_field_is_stated_with_its_consequence_through_the_indicators() -> None:
+    rows = [{"企业代码": "A", "区县代码": "1", "用地面积": "1", "税收": "5", "营业收入": "1"}]
+    notes = mujun.load_pack(PACK).evaluate(rows).notes
+    assert ("energy_tce absent: all 1 firms scored with indicator energy_equiv_tce is missing; indicator "
+            "tax_per_energy is missing; item energy: 'zero' policy for a missing value") in notes
+    assert ("years_in_production absent: all 1 firms scored with scope rule 'T 类：投产不满 2 年，不参评' cannot match "
+            "(a missing condition is false)") in notes

@@ -50,35 +50,40 @@ def _shown(node: ex.Node, plan: Plan) -> str:
 
 
 def _consequences(plan: Plan, name: str, absent: set[str]) -> list[str]:
+    """What a field missing for every firm does: indicators in order (a missing one makes those that
+    read it missing, ``coalesce`` falls back), then the items, rules and measures that read them."""
     pack = plan.pack
     said: list[str] = []
-    missing_indicators: list[str] = []
-    for path, node in plan.exprs.items():
-        if name not in ex.names(node):
+    gone = {name}  # this field and the indicators it leaves missing
+    for key in pack.indicators:
+        node = plan.expr_at(f"indicators.{key}")
+        if node is None or not ex.names(node) & gone:
             continue
+        if isinstance(node, ex.Call) and node.func == "coalesce":
+            others = [a for a in node.args if not ex.names(a) & (gone | absent)]
+            if others:
+                said.append(f"indicator {key} = {_shown(others[0], plan)}")
+                continue
+        gone.add(key)
+        said.append(f"indicator {key} is missing")
+    for key, item in pack.items.items():
+        if item.indicator in gone:
+            said.append(f"item {key}: '{item.missing}' policy for a missing value")
+    for path, node in plan.exprs.items():
         section, _, rest = path.partition(".")
+        if section == "indicators" or not ex.names(node) & gone:
+            continue
         key = rest.split(".")[0]
-        if section == "indicators":
-            if isinstance(node, ex.Call) and node.func == "coalesce":
-                others = [a for a in node.args if not (ex.names(a) & absent)]
-                if others:
-                    said.append(f"indicator {key} = {_shown(others[0], plan)}")
-                    continue
-            missing_indicators.append(key)
-            said.append(f"indicator {key} is missing")
-        elif section == "scope":
+        if section == "scope":
             said.append(f"scope rule '{pack.scope[int(key)].reason}' cannot match (a missing condition is false)")
         elif section == "adjustments":
             said.append(f"adjustment {pack.adjustments[int(key)].name} never applies")
         elif section == "items":
-            said.append(f"item {key}: {pack.items[key].missing} policy for a missing value")
+            said.append(f"item {key}: '{pack.items[key].missing}' policy for a missing value")
         elif section == "measures":
             said.append(f"measure {key} is missing")
         else:
             said.append(f"{path} reads it as missing")
-    for item_name, item in pack.items.items():
-        if item.indicator in missing_indicators:
-            said.append(f"item {item_name}: '{item.missing}' policy for a missing value")
     return list(dict.fromkeys(said))
 
 
