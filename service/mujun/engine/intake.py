@@ -29,6 +29,7 @@ __all__ = ["Source", "Intake", "take_in", "INTAKE_ERROR", "is_several"]
 
 INTAKE_ERROR = "__intake_error"
 _KEY = "__key"
+_FULL_WIDTH = [chr(c) for r in ((0xFF10, 0xFF1A), (0xFF21, 0xFF3B), (0xFF41, 0xFF5B)) for c in range(*r)]  # ０-９ Ａ-Ｚ ａ-ｚ
 _TOLERANCE = 1e-9  # relative: the same figure in 元 and in 万元 may differ in the last bits after conversion
 
 
@@ -131,11 +132,9 @@ def _base(plan: Plan, use: ColumnUse) -> float:
     return base_factor(units_of(spec), use.unit or (normalise_unit(spec.unit) if spec.unit else None))
 
 
-def normalise_id(column: pl.Expr) -> pl.Expr:
-    """Credit codes as bureaus write them: full-width letters, blanks, lower case."""
-    full = [chr(c) for c in range(0xFF10, 0xFF1A)] + [chr(c) for c in range(0xFF21, 0xFF3B)] + \
-           [chr(c) for c in range(0xFF41, 0xFF5B)]
-    return (column.cast(pl.String).str.replace_many(full, [unicodedata.normalize("NFKC", c) for c in full])
+def _normalise_id(column: pl.Expr) -> pl.Expr:
+    """Credit codes as bureaus write them: full-width digits and letters, blanks, lower case."""
+    return (column.cast(pl.String).str.replace_many(_FULL_WIDTH, [unicodedata.normalize("NFKC", c) for c in _FULL_WIDTH])
             .str.replace_all(r"[\s\u3000]", "").str.to_uppercase().replace("", None))
 
 
@@ -146,7 +145,7 @@ def _typed(source: Source, uses: list[ColumnUse], plan: Plan) -> tuple[pl.DataFr
         raise InputError(f"{source.name}: no column for {ID_FIELD}, so it cannot be joined with the other inputs; "
                          f"columns present: {', '.join(source.headers)}")
     unit = {u.field: u for u in uses if u.status == USED}
-    exprs, problems = [normalise_id(pl.col(ID_FIELD)).alias(_KEY)], []
+    exprs, problems = [_normalise_id(pl.col(ID_FIELD)).alias(_KEY)], []
     fields = [f for f in frame.columns if f != ID_FIELD and f in plan.inputs]
     for name in fields:
         spec = plan.inputs[name]
