@@ -92,3 +92,53 @@ def test_pack_commands(tmp_path: Path) -> None:
     assert invalid.exit_code == 2 and "must add up to 100" in invalid.output
     tested = runner.invoke(app, ["pack", "test", "js-huaian-2024"])
     assert tested.exit_code == 0 and "1 passed, 0 failed" in tested.output
+
+
+def test_stdin_and_stdout_with_dash(tmp_path: Path) -> None:
+    text = "统一社会信用代码,行政区划代码,用地面积(亩),税收(万元),营业收入\nA,1,10,50,900\nB,1,20,30,700\n"
+    run = runner.invoke(app, ["score", "-p", "js-huaian-2024", "-i", "-", "--input-format", "csv", "-o", "-",
+                              "--output-format", "csv"], input=text.encode("utf-8"))
+    assert run.exit_code == 0, run.output
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("enterprise_id,status") and [line.split(",")[0] for line in lines[1:3]] == ["A", "B"]
+    assert "firms per group and tier" not in run.stdout  # the summary goes to stderr when the table is on stdout
+
+
+def test_dash_without_a_format_is_exit_2(tmp_path: Path) -> None:
+    run = runner.invoke(app, ["score", "-p", "js-huaian-2024", "-i", "-", "-o", str(tmp_path / "o.csv")], input=b"")
+    assert run.exit_code == 2 and "--input-format" in run.output
+
+
+def test_a_missing_output_folder_is_exit_2(county, tmp_path: Path) -> None:
+    current, _, _ = county
+    run = runner.invoke(app, ["score", "-p", "js-huaian-2024", "-i", str(current), "-o", str(tmp_path / "nope" / "o.csv")])
+    assert run.exit_code == 2 and "does not exist" in run.output and not (tmp_path / "nope").exists()
+
+
+def test_round_changes_the_written_scores_only(county, tmp_path: Path) -> None:
+    current, prior, _ = county
+    args = ["score", "-p", "js-huaian-2024", "-i", str(current), "--prior", str(prior)]
+    assert runner.invoke(app, [*args, "-o", str(tmp_path / "full.csv")]).exit_code == 0
+    run = runner.invoke(app, [*args, "-o", str(tmp_path / "shown.csv"), "--round"])
+    assert run.exit_code == 0 and "display only" in run.output
+    full, shown = pl.read_csv(tmp_path / "full.csv"), pl.read_csv(tmp_path / "shown.csv")
+    assert shown["tier"].equals(full["tier"]) and shown["rank"].equals(full["rank"])
+    assert shown["score"].equals(full["score"].round(2, mode="half_away_from_zero"))
+    assert not shown["score"].equals(full["score"])
+
+
+def test_pack_schema_validates_every_bundled_pack_and_flags_a_typo() -> None:
+    import json
+
+    import jsonschema
+    import yaml
+
+    run = runner.invoke(app, ["pack", "schema"])
+    assert run.exit_code == 0
+    validator = jsonschema.Draft202012Validator(json.loads(run.stdout))
+    for path in sorted(RULES.glob("*/pack.yaml")):
+        document = json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
+        assert not list(validator.iter_errors(document)), path
+    typo = {"id": "x", "version": "1", "title": "t", "source": "s", "items": {"tax": {"wieght": 1}}}
+    messages = [m.message for e in validator.iter_errors(typo) for m in (e, *e.context)]
+    assert any("'wieght' was unexpected" in m for m in messages), messages

@@ -84,3 +84,36 @@ def test_a_file_without_any_pack_column_is_reported_not_emptied(tmp_path: Path, 
     assert table.shape == (1, 2)
     with pytest.raises(InputError, match="no column for: enterprise_id.*Columns present: 编号, 面积"):
         pack.evaluate(table)
+
+
+def test_xls_is_read(tmp_path: Path) -> None:
+    """Excel 97-2003, still common in government offices."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("企业")
+    for col, header in enumerate(["统一社会信用代码", "行政区划代码", "用地面积(亩)", "税收(万元)", "营业收入"]):
+        sheet.write(0, col, header)
+    for col, value in enumerate(["A", "320803", 10, 50, 900]):
+        sheet.write(1, col, value)
+    book.save(str(tmp_path / "county.xls"))
+    table = mujun.load_pack("js-huaian-2024").evaluate(mujun.read_table(tmp_path / "county.xls")).table
+    assert table["status"][0] == "ok" and table["indicator.tax_per_mu"][0] == 5.0
+
+
+def test_outputs_get_the_users_umask_not_0600(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        path = mujun.write_table(pl.DataFrame(ROWS), tmp_path / "result.csv")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_a_missing_output_folder_is_an_input_error_not_created(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist; create it first"):
+        mujun.write_table(pl.DataFrame(ROWS), tmp_path / "typo" / "result.csv")
+    assert not (tmp_path / "typo").exists()

@@ -10,6 +10,7 @@ from typing import Any
 
 from mujun.engine.compile import Plan, compile_plan
 from mujun.engine.evaluate import run_plan
+from mujun.engine.headers import header_names
 from mujun.engine.result import Result
 from mujun.packs.load import (PackSource, ParentLookup, bundled_pack_files, content_hash, override_parameters,
                               parse_pack_text, read_pack_source)
@@ -80,8 +81,9 @@ class Pack:
 
     @property
     def input_headers(self) -> frozenset[str]:
-        """Every column header this pack reads (canonical names and their aliases); others are ignored."""
-        return frozenset(h for spec in self.plan.inputs.values() for h in (spec.name, *spec.aliases))
+        """Every normalised header this pack reads (names, aliases, labels; a trailing unit is matched
+        apart), for readers that skip the other columns."""
+        return frozenset(h for spec in self.plan.inputs.values() for h in header_names(spec))
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -91,8 +93,13 @@ class Pack:
         return f"Pack({self.id!r}, version={self.version!r}, hash={self.hash[:12]})"
 
     # -- use
-    def evaluate(self, data: Any, prior: Any = None, history: Any = None, *, cycle: int | None = None) -> Result:
-        return Result(self.plan, run_plan(self.plan, data, prior=prior, history=history, cycle=cycle))
+    def evaluate(self, data: Any, prior: Any = None, history: Any = None, *, cycle: int | None = None,
+                 prefer: str | list[str] | tuple[str, ...] = ()) -> Result:
+        """Score ``data``: one table, or several bureaus' tables (a list, or a mapping name → table,
+        or :func:`mujun.io.read_source` results) joined on the enterprise id. ``prefer`` names the
+        table(s) whose value wins where two tables differ; otherwise a difference is a record error."""
+        order = (prefer,) if isinstance(prefer, str) else tuple(prefer)
+        return Result(self.plan, run_plan(self.plan, data, prior=prior, history=history, cycle=cycle, prefer=order))
 
     def with_parameters(self, overrides: dict[str, Any]) -> Pack:
         """The same pack with some parameters changed (a new hash: results say exactly what ran)."""

@@ -65,7 +65,8 @@ def handle_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except MujunError as exc:
-            err_console.print(f"[bold red]error[/] [{exc.code}] {shown(exc)}", markup=True, highlight=False)
+            err_console.print(f"[bold red]error[/] [{exc.code}] {shown(exc)}", markup=True, highlight=False,
+                              soft_wrap=True)
             sys.exit(next((code for kind, code in EXIT_CODES.items() if isinstance(exc, kind)), EXIT_UNUSABLE))
 
     return wrapper  # type: ignore[return-value]

@@ -87,3 +87,15 @@ def test(pack_id: str = typer.Argument(None, help="Pack id or path; all bundled 
         raise typer.Exit(1)
 
 
+
+
+@pack_app.command("schema")
+@handle_errors
+def schema() -> None:
+    """The JSON Schema of pack.yaml, generated from the pack model: point your editor's YAML plugin at it
+    (e.g. ``# yaml-language-server: $schema=pack.schema.json``) to autocomplete and validate while typing."""
+    import json
+
+    from mujun.packs.schema import pack_json_schema
+
+    typer.echo(json.dumps(pack_json_schema(), ensure_ascii=False, indent=2))

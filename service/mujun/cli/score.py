@@ -9,16 +9,21 @@ from pathlib import Path
 
 import polars as pl
 import typer
+from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mujun.cli._common import (EXIT_RECORD_ERRORS, PackOption, SetOption, console, err_console, handle_errors, shown,
                                pack_with_sets)
 from mujun.engine.explain import format_trace
-from mujun.engine.result import basis_notes, status_counts, tier_summary
-from mujun.io import read_table, write_table
+from mujun.engine.intake import Source
+from mujun.engine.result import basis_notes, error_groups, status_counts, tier_summary
+from mujun.errors import InputError
+from mujun.io import STDIO, read_source, read_table, write_table
+from mujun.pack import Pack
 
-__all__ = ["register", "report_run", "summary_table"]
+__all__ = ["register", "report_run", "summary_table", "rounded"]
 
 
 def register(app: typer.Typer) -> None:
@@ -30,24 +35,53 @@ def _read_optional(path: Path | None, columns: frozenset[str] | None = None) -> 
     return None if path is None else read_table(path, columns)
 
 
+def _read_inputs(paths: list[str], pack: Pack, given_format: str | None) -> list[Source]:
+    """Each --input as a named source (its file name), every header kept for the run summary."""
+    sources = [read_source(p, pack.input_headers, format=given_format if p == STDIO else None) for p in paths]
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):  # same file name in two folders: name them by path instead
+        sources = [Source(p, s.frame, s.columns) for p, s in zip(paths, sources)]
+    return sources
+
+
+InputOption = typer.Option(..., "--input", "-i", help="Enterprises: .csv .parquet .jsonl .xlsx .xls, or - for stdin; "
+                                                  "repeat for several bureaus' files, joined on enterprise_id")
+InputFormatOption = typer.Option(None, "--input-format", help="Format of - (stdin): csv, parquet, jsonl, xlsx, xls")
+PreferOption = typer.Option(None, "--prefer", help="Where two inputs differ, this file's value wins (repeatable: "
+                                                   "first wins); otherwise a difference is a record error")
+
+
+def _prefer(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(Path(v).name if v != STDIO else "stdin" for v in values or [])
+
+
 @handle_errors
 def score(
     pack: str = PackOption,
-    input: Path = typer.Option(..., "--input", "-i", help="Enterprises: .csv .parquet .jsonl .xlsx"),
-    output: Path = typer.Option(..., "--output", "-o", help="Result file; format by extension"),
+    input: list[str] = InputOption,
+    output: str = typer.Option(..., "--output", "-o", help="Result file (format by extension), or - for stdout"),
+    input_format: str | None = InputFormatOption,
+    output_format: str | None = typer.Option(None, "--output-format", help="Format of - (stdout): csv, parquet, jsonl"),
+    prefer: list[str] | None = PreferOption,
     prior: Path | None = typer.Option(None, "--prior", help="Prior-year enterprises, for benchmarks"),
     history: Path | None = typer.Option(None, "--history", help="Earlier tiers: enterprise_id, cycle, tier"),
     cycle: int | None = typer.Option(None, "--cycle", help="This cycle (year), for tier streaks"),
     sets: list[str] | None = SetOption,
-    strict: bool = typer.Option(False, "--strict", help="Exit 3 when any record has status error"),
+    round_scores: bool = typer.Option(False, "--round", help="Round score and points in the written list to the "
+                                                             "pack's score_round (else 2 decimals); display only"),
+    strict: bool = typer.Option(False, "--strict", help="Exit 3 when any record has status error or a column "
+                                                        "looks like a field that was not read"),
     server: str | None = typer.Option(None, "--server", help="Score on a mujun server (HOST:PORT) instead"),
     token: str | None = typer.Option(None, "--token", envvar="MUJUN_TOKEN", help="API token for --server"),
 ) -> None:
-    """Score every enterprise of INPUT with a pack and write the result table."""
+    """Score every enterprise of INPUT (one file, or several bureaus' files) with a pack and write the result."""
     if server:
         from mujun.cli.remote import score_on_server
 
-        return score_on_server(server, token, pack, input, output, prior, history, sets, strict, cycle)
+        if len(input) != 1 or input[0] == STDIO or output == STDIO:
+            raise InputError("--server takes one --input file and an --output file (join several files locally)")
+        return score_on_server(server, token, pack, Path(input[0]), Path(output), prior, history, sets, strict, cycle)
+    out = console if output != STDIO else err_console  # the table itself goes to stdout
     timings: dict[str, float] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
@@ -60,28 +94,60 @@ def score(
             return value
 
         rule_pack = step("compiling pack", "compile", lambda: pack_with_sets(pack, sets))
-        # only the columns the pack reads: a province's extra columns never reach memory
-        data = step(f"reading {input.name}", "read", lambda: read_table(input, rule_pack.input_headers))
+        # only the columns the pack reads reach memory (Parquet); every header is kept for the summary
+        sources = step("reading input", "read", lambda: _read_inputs(input, rule_pack, input_format))
+        data = sources[0] if len(sources) == 1 else sources
         prior_data = step("reading prior year", "read_prior", lambda: _read_optional(prior, rule_pack.input_headers))
         history_data = step("reading history", "read_history", lambda: _read_optional(history))
-        result = step(f"evaluating {data.height:,} enterprises", "evaluate",
-                      lambda: rule_pack.evaluate(data, prior=prior_data, history=history_data, cycle=cycle))
-        step(f"writing {output.name}", "write", lambda: write_table(result.table, output))
-    report_run(result.table, rule_pack.id, rule_pack.hash, f"{data.height:,} records → {output}",
+        result = step("evaluating", "evaluate", lambda: rule_pack.evaluate(
+            data, prior=prior_data, history=history_data, cycle=cycle, prefer=_prefer(prefer)))
+        table, rounding = result.table, None
+        if round_scores:
+            table, rounding = rounded(table, rule_pack)
+        step(f"writing {output}", "write", lambda: write_table(table, output, format=output_format))
+    notes = [*result.notes, *([rounding] if rounding else [])]
+    report_run(result.table, rule_pack.id, rule_pack.hash, f"{result.table.height:,} records → {output}",
                f"; evaluate {timings['evaluate']:.2f} s, read {timings['read']:.2f} s, write {timings['write']:.2f} s",
-               strict=strict)
+               strict=strict, notes=notes, warnings=result.warnings, out=out)
 
 
-def report_run(table: pl.DataFrame, pack_id: str, pack_hash: str, head: str, tail: str, *, strict: bool) -> None:
-    """What `mujun score` prints after a run, local or on a server; exit 3 under --strict with errors."""
-    console.print(summary_table(table, pack_id, pack_hash))
-    for note in basis_notes(table):
-        console.print(f"[dim]{note}[/]")
+def rounded(table: pl.DataFrame, pack: Pack) -> tuple[pl.DataFrame, str]:
+    """The published list with score and points rounded for display; decisions were taken before."""
+    tiers = pack.model.tiers
+    digits = tiers.score_round if tiers is not None and tiers.score_round is not None else 2
+    points = [c for c in table.columns if c == "score" or c.startswith(("item.", "adjust."))]
+    shown = table.with_columns(pl.col(c).round(digits, mode="half_away_from_zero") for c in points
+                               if table.schema[c].is_float())
+    return shown, (f"--round: score and points written with {digits} decimal(s) (display only; tiers and ranks "
+                   "were decided on the unrounded values)")
+
+
+def report_run(table: pl.DataFrame, pack_id: str, pack_hash: str, head: str, tail: str, *, strict: bool,
+               notes: list[str] | None = None, warnings: list[str] | None = None, out: Console | None = None) -> None:
+    """What `mujun score` prints after a run, local or on a server.
+
+    Exit 3 when no record could be scored at all, and under --strict when a record failed or a
+    warning was raised (a column that looks like a field the pack reads but was not read).
+    """
+    out = out or console
+    out.print(summary_table(table, pack_id, pack_hash))
+    for note in basis_notes(table) if notes is None else notes:
+        out.print(f"[dim]{escape(note)}[/]", highlight=False, soft_wrap=True)  # one line each: easy to grep
+    for warning in warnings or []:
+        err_console.print(f"[yellow]warning[/] {escape(warning)}", highlight=False, soft_wrap=True)
     counts = status_counts(table)
-    console.print(f"{head}  (ok {counts.get('ok', 0):,}, unrated {counts.get('unrated', 0):,}, "
-                  f"error {counts.get('error', 0):,}){tail}")
+    out.print(f"{head}  (ok {counts.get('ok', 0):,}, unrated {counts.get('unrated', 0):,}, "
+              f"error {counts.get('error', 0):,}){tail}", highlight=False)
+    if table.height and counts.get("error", 0) == table.height:
+        groups = error_groups(table)
+        err_console.print(f"no record could be scored: all {table.height:,} failed — " + "; ".join(groups[:3]),
+                          highlight=False, soft_wrap=True)
+        sys.exit(EXIT_RECORD_ERRORS)
     if strict and counts.get("error", 0):
         err_console.print(f"--strict: {counts['error']:,} record(s) failed; see the 'error' column")
+        sys.exit(EXIT_RECORD_ERRORS)
+    if strict and warnings:
+        err_console.print(f"--strict: {len(warnings)} warning(s) about the input columns")
         sys.exit(EXIT_RECORD_ERRORS)
 
 
@@ -108,21 +174,36 @@ def summary_table(table: pl.DataFrame, pack_id: str, pack_hash: str) -> Table:
 @handle_errors
 def explain(
     pack: str = PackOption,
-    input: Path = typer.Option(..., "--input", "-i"),
+    input: list[str] = InputOption,
     enterprise_id: str = typer.Option(..., "--id", help="The enterprise to explain"),
+    input_format: str | None = InputFormatOption,
+    prefer: list[str] | None = PreferOption,
     prior: Path | None = typer.Option(None, "--prior"),
     history: Path | None = typer.Option(None, "--history"),
     cycle: int | None = typer.Option(None, "--cycle"),
     sets: list[str] | None = SetOption,
     as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON"),
 ) -> None:
-    """Explain one enterprise's decision: inputs, indicators, benchmarks, items, tier and measures."""
+    """Explain one enterprise's decision: inputs (with their file and unit), indicators, benchmarks, items, tier."""
     rule_pack = pack_with_sets(pack, sets)
     headers = rule_pack.input_headers
-    result = rule_pack.evaluate(read_table(input, headers), prior=_read_optional(prior, headers),
-                                history=_read_optional(history), cycle=cycle)
+    sources = _read_inputs(input, rule_pack, input_format)
+    result = rule_pack.evaluate(sources[0] if len(sources) == 1 else sources, prior=_read_optional(prior, headers),
+                                history=_read_optional(history), cycle=cycle, prefer=_prefer(prefer))
     trace = result.explain(enterprise_id)
     if as_json:
         console.print_json(json.dumps(trace, ensure_ascii=False, default=str))
     else:
         console.print(format_trace(trace), highlight=False, markup=False)
+        console.print(_input_lines(trace), highlight=False, markup=False)
+
+
+def _input_lines(trace: dict) -> str:
+    """The inputs of a trace with the file and column each came from, and any unit conversion."""
+    lines = ["  inputs:"]
+    for name, entry in trace["inputs"].items():
+        unit = f" {entry['unit']}" if entry.get("unit") and entry.get("value") is not None else ""
+        where = f"  [{entry['source']}" + (f", {entry['converted']}" if entry.get("converted") else "") + "]" \
+            if entry.get("source") else "  [absent]"
+        lines.append(f"    {name} = {entry.get('value')}{unit}{where}")
+    return "\n".join(lines)

@@ -29,7 +29,8 @@ from mujun.engine.groups import Groups, group_codes
 from mujun.engine.indicators import compute_indicators
 from mujun.engine.items import score_items
 from mujun.engine.measures import apply_measures, prepare_history
-from mujun.engine.prepare import prepare, to_frame
+from mujun.engine.intake import Intake
+from mujun.engine.prepare import prepare, take_in_data, to_frame
 from mujun.engine.scope import apply_scope
 from mujun.engine.tiers import GROUP, RANK, TIER, assign_tiers
 from mujun.errors import InputError
@@ -43,6 +44,7 @@ class Run:
     """The full evaluation frame: every input the pack reads and every intermediate column."""
 
     frame: pl.DataFrame
+    intake: Intake | None = None  # how the input tables were read: columns, units, sources
 
 
 #: From this many rows a query runs on Polars' streaming engine: it evaluates the fused
@@ -105,7 +107,8 @@ def _prior_statistics(plan: Plan, prior: pl.DataFrame | None) -> PriorStatistics
 _THREAD_PRIOR_ROWS = 50_000
 
 
-def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, cycle: int | None = None) -> Run:
+def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, cycle: int | None = None,
+             prefer: tuple[str, ...] = ()) -> Run:
     if cycle is None and plan.cycle_readers:
         raise InputError(f"pack {plan.pack.id} reads the cycle year ({', '.join(plan.cycle_readers)}) and none was "
                          "given: give the cycle (--cycle YEAR, or the request's cycle), or every such value would be "
@@ -121,12 +124,12 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
                 prior_year.set_result(_prior_statistics(plan, prior))
             except Exception as exc:  # noqa: BLE001 - re-raised where the benchmarks read it, as on the thread
                 prior_year.set_exception(exc)
-        table = to_frame(data)
-        inputs = _Inputs(rows=table.height, prior_year=prior_year, history=history_frame, cycle=cycle)
-        frame = prepare(table, plan, tier_names=plan.tier_names)
+        intake = take_in_data(data, plan, prefer=prefer)
+        inputs = _Inputs(rows=intake.frame.height, prior_year=prior_year, history=history_frame, cycle=cycle)
+        frame = prepare(intake, plan, tier_names=plan.tier_names)
         for _name, stage in STAGES:
             frame = stage(frame, plan, inputs)
-    return Run(frame=inputs.collect(frame.with_columns(_publishable(plan, frame))))
+    return Run(frame=inputs.collect(frame.with_columns(_publishable(plan, frame))), intake=intake)
 
 
 def _publishable(plan: Plan, frame: pl.LazyFrame) -> list[pl.Expr]:

@@ -1,8 +1,9 @@
 """Stage 1 — prepare: any table in, one typed Polars frame out, every bad record marked, none lost.
 
-Columns are found by canonical name or alias, numbers are parsed without failing the batch (a
-non-numeric cell becomes that record's error, naming the field and the value), and the checks the
-pack declares (required, > 0, allowed values, unique id) become per-record error messages.
+The intake stage has named the columns (and joined several bureaus' tables); here numbers are
+parsed and converted to the field's unit without failing the batch (a non-numeric cell becomes that
+record's error, naming the field and the value), written forms of enumerations become their values,
+and the checks the pack declares (required, > 0, allowed values, unique id) become per-record errors.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from mujun.engine.cells import map_flags, map_values, number_value, value_map
 from mujun.engine.columns import ERROR, FAILED, OK, REASON, ROW, STATUS, join_messages, scatter, select, status_lit
 from mujun.engine.compile import InputField, Plan
+from mujun.engine.intake import INTAKE_ERROR, Intake, Source, take_in
 from mujun.errors import InputError
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["to_frame", "prepare"]
+__all__ = ["to_frame", "prepare", "take_in_data"]
 
 DUPS = "__dups"
 Problem = tuple[pl.Expr, pl.Expr]  # (condition per record, message naming field and value)
@@ -28,6 +31,8 @@ def to_frame(data: Any) -> pl.DataFrame:
     """Accept a Polars or pandas DataFrame, a pyarrow Table, or a list of dicts."""
     if isinstance(data, pl.DataFrame):
         return data
+    if isinstance(data, Source):
+        return data.frame
     if isinstance(data, pl.LazyFrame):
         return data.collect()
     if isinstance(data, list):
@@ -62,28 +67,36 @@ def _from_records(rows: list[Any]) -> pl.DataFrame:
     return pl.DataFrame(columns, height=len(rows))
 
 
+def take_in_data(data: Any, plan: Plan, *, prefer: tuple[str, ...] = ()) -> Intake:
+    """One table or several (a list or a mapping of them) through the intake stage."""
+    return take_in(data, plan, to_frame, prefer=prefer)
+
+
 def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None, messages: bool = True) -> pl.LazyFrame:
     """The typed frame with ``status`` and ``error``; ``messages=False`` (the prior year, read only
     for its statistics) marks bad records without writing what is wrong with them.
 
+    ``data`` is an :class:`Intake` or anything ``take_in_data`` accepts.
     Lazy: the casts run fused with the element-wise stages that follow.
     """
-    frame = to_frame(data)
+    intake = data if isinstance(data, Intake) else take_in_data(data, plan)
+    frame = intake.frame
     if frame.width == 0:  # an empty list: no records, so no columns to check
         frame = pl.DataFrame(schema={name: pl.String for name in plan.inputs})
-    frame = _apply_aliases(frame, plan)
-    _require_columns(frame, plan)
+    _require_columns(frame, plan, intake)
     frame = _count_duplicates(_clean_text(frame.with_row_index(ROW), plan))
     checks: list[Problem] = []
     casts: list[pl.Expr] = []
     for spec in plan.inputs.values():
-        cast, problems = _field_checks(frame, spec, tier_names)
+        cast, problems = _field_checks(frame, spec, tier_names, intake)
         casts.append(cast)
         checks.extend(problems)
     checks.append(_duplicate_check())
+    if INTAKE_ERROR in frame.columns:  # cells of several tables, conflicts between them, duplicates within one
+        checks.insert(0, (pl.col(INTAKE_ERROR).is_not_null(), pl.col(INTAKE_ERROR)))
     # problems are read from the raw cells (so they can quote them), then the casts replace the cells
     flagged = select(frame, pl.any_horizontal([cond.fill_null(False) for cond, _ in checks])).to_series()
-    read = [c for c in (*plan.inputs, DUPS) if c in frame.columns]  # the rest need not be filtered
+    read = [c for c in (*plan.inputs, DUPS, INTAKE_ERROR) if c in frame.columns]  # the rest need not be filtered
     error = _describe_problems(select(frame, *read), flagged, checks) if messages else pl.lit(None, dtype=pl.String)
     return frame.lazy().with_columns(casts).select(
         ROW, *plan.inputs,
@@ -93,29 +106,19 @@ def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None, messa
     )
 
 
-def _apply_aliases(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    renames: dict[str, str] = {}
-    stripped = {c.strip(): c for c in frame.columns}
-    for spec in plan.inputs.values():
-        if spec.name in frame.columns:
-            continue
-        for alias in spec.aliases:
-            if alias in stripped and stripped[alias] not in renames:
-                renames[stripped[alias]] = spec.name
-                break
-    return frame.rename(renames) if renames else frame
-
-
-def _require_columns(frame: pl.DataFrame, plan: Plan) -> None:
+def _require_columns(frame: pl.DataFrame, plan: Plan, intake: Intake) -> None:
     missing = [s for s in plan.inputs.values() if s.name not in frame.columns and s.require != "optional"]
     if missing:
         described = "; ".join(
             s.name + (f" (or {', '.join(s.aliases)})" if s.aliases else "") for s in missing
         )
-        raise InputError(f"the input has no column for: {described}. Columns present: {', '.join(frame.columns)}")
+        present = ", ".join(dict.fromkeys(c.column for c in intake.columns)) or ", ".join(frame.columns)
+        hints = "".join(f"\n  {w}" for w in intake.warnings)
+        raise InputError(f"the input has no column for: {described}. Columns present: {present}{hints}")
 
 
-def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] | None) -> tuple[pl.Expr, list[Problem]]:
+def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] | None,
+                  intake: Intake) -> tuple[pl.Expr, list[Problem]]:
     """The cast of one field and the expressions that describe its problems per record."""
     name = spec.name
     if name not in frame.columns:
@@ -125,23 +128,9 @@ def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] |
     dtype = frame.schema[name]
     problems: list[Problem] = []
     if spec.type == "number":
-        if dtype == pl.String:
-            text = source.str.strip_chars()
-            value = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
-            unparsable = text.is_not_null() & (text != "") & value.is_null()
-            problems.append((unparsable, pl.format("{}: not a number: '{}'", pl.lit(name), text)))
-            value = pl.when(unparsable).then(pl.lit(float("nan"))).otherwise(value)
-        elif dtype.is_numeric():
-            value = source.cast(pl.Float64)
-            if dtype.is_float() and frame[name].is_nan().any():  # pandas writes missing as NaN
-                value = value.fill_nan(None)
-            problems.extend(_value_checks(name, value, spec.require, markers=False))
-            return value.alias(name), problems
-        else:
-            value = source.cast(pl.String).cast(pl.Float64, strict=False)
-            problems.append((source.is_not_null() & value.is_null(), pl.lit(f"{name}: not a number")))
-        problems.extend(_value_checks(name, value, spec.require, markers=True))
-        return value.fill_nan(None).alias(name), problems
+        value, problems, markers = number_value(frame, name, intake.factors.get(name, 1.0), intake.bases.get(name, 1.0))
+        problems.extend(_value_checks(name, value, spec.require, markers=markers))
+        return (value.fill_nan(None) if markers else value).alias(name), problems
     if spec.type == "flags":
         if dtype == pl.List(pl.String):
             value = source
@@ -150,7 +139,7 @@ def _field_checks(frame: pl.DataFrame, spec: InputField, tier_names: list[str] |
         else:
             value = (source.cast(pl.String).str.replace_all(_FLAG_SEPARATORS, ";").str.split(";")
                      .list.eval(pl.element().str.strip_chars()).list.eval(pl.element().filter(pl.element() != "")))
-        return value.fill_null(pl.lit([], dtype=pl.List(pl.String))).alias(name), []
+        return map_flags(value).fill_null(pl.lit([], dtype=pl.List(pl.String))).alias(name), []
     value = source  # already cleaned by _clean_text
     if spec.require != "optional":
         problems.append((value.is_null(), pl.lit(f"{name}: missing required value")))
@@ -176,13 +165,18 @@ def _value_checks(name: str, value: pl.Expr, require: str, *, markers: bool) -> 
 
 
 def _clean_text(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    """Text fields once, up front: surrounding blanks dropped, an empty cell is a missing value."""
+    """Text fields once, up front: surrounding blanks dropped, an empty cell is a missing value,
+    written forms (规上, 是) replaced by the values rules compare with."""
     cleaned = []
     for spec in plan.inputs.values():
         if spec.type == "string" and spec.name in frame.columns:
             text = pl.col(spec.name).cast(pl.String).str.strip_chars()
             cleaned.append(text.replace("", None).alias(spec.name))  # strips once (when/then would twice)
-    return frame.with_columns(cleaned)
+    frame = frame.with_columns(cleaned)
+    mapped = [map_values(frame, spec.name, value_map(spec, plan.pack)).alias(spec.name)
+              for spec in plan.inputs.values() if spec.type == "string" and spec.name in frame.columns
+              and spec.name != ID_FIELD]
+    return frame.with_columns(mapped) if mapped else frame
 
 
 def _count_duplicates(frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""The result of one evaluation: the published table, explanations, a tier summary."""
+"""The result of one evaluation: the published table, explanations, a tier summary, the run report."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from mujun.engine.columns import ROW, STATUS, select
 from mujun.engine.compile import Plan
 from mujun.engine.evaluate import Run, output_columns
 from mujun.engine.explain import explain_row
+from mujun.engine.headers import USED
+from mujun.engine.report import error_groups, input_notes
 from mujun.engine.tiers import GROUP, TIER
 from mujun.errors import NotFound
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["Result", "tier_summary", "basis_notes", "status_counts"]
+__all__ = ["Result", "tier_summary", "basis_notes", "status_counts", "error_groups"]
 
 
 class Result:
@@ -52,7 +54,28 @@ class Result:
         if position is None:
             raise NotFound(f"enterprise {enterprise_id!r} is not in this result")
         row = self._run.frame.row(position, named=True)
-        return explain_row(self._plan, row)
+        trace = explain_row(self._plan, row)
+        self._add_sources(trace, position)
+        return trace
+
+    def _add_sources(self, trace: dict[str, Any], position: int) -> None:
+        """Each input's table and column, with any unit conversion: where an appeal's figure came from."""
+        intake = self._run.intake
+        if intake is None:
+            return
+        shared = intake.provenance.row(position, named=True) if intake.provenance is not None \
+            and intake.provenance.width and position < intake.provenance.height else {}
+        columns = {(c.source, c.field): c for c in intake.columns if c.status == USED}
+        for name, entry in trace["inputs"].items():
+            given = intake.given_by.get(name)
+            if not given:
+                entry["source"] = None
+                continue
+            source = shared.get(name) or given[0]
+            use = columns.get((source, name))
+            entry["source"] = source if use is None else f"{source}: '{use.column}'"
+            if use is not None and use.conversion:
+                entry["converted"] = use.conversion
 
     def explain_table(self) -> pl.DataFrame:
         """Every intermediate value of every record, flat: the 'explain everything' export."""
@@ -67,8 +90,17 @@ class Result:
 
     @property
     def notes(self) -> list[str]:
-        """Statements the output must carry, e.g. that a benchmark fell back to current-year data."""
-        return basis_notes(self.table)
+        """Statements the output must carry: every input column and what became of it, unit
+        conversions, absent fields with their consequence, how tables were joined, record errors by
+        cause, and where a benchmark fell back to current-year data."""
+        intake = self._run.intake
+        inputs = input_notes(intake, self._plan, self.table.height) if intake is not None else []
+        return [*inputs, *self.warnings, *error_groups(self.table), *basis_notes(self.table)]
+
+    @property
+    def warnings(self) -> list[str]:
+        """What may have gone wrong unseen (a column that looks like a field but was not read): ``--strict`` fails."""
+        return list(self._run.intake.warnings) if self._run.intake is not None else []
 
     def status_counts(self) -> dict[str, int]:
         return status_counts(self.table)

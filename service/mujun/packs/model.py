@@ -39,12 +39,14 @@ class InputSpec(_Model):
 
     ``present``: required, any number; ``positive``: required and > 0 (land); ``non_negative``;
     ``optional``: may be missing, and the items that use it apply their ``missing`` policy.
+    ``value_aliases`` maps written forms to allowed values (``{规上: above}``), beside the built-in ones.
     """
 
     type: Literal["number", "string", "flags"] = "number"
     require: Literal["present", "positive", "non_negative", "optional"] = "present"
     allowed: list[str] | None = None
     aliases: list[str] = []
+    value_aliases: dict[str, str] = {}
     unit: str | None = None
     label: str | None = None
 
