@@ -14,12 +14,13 @@ from mujun.engine.compile import Plan
 from mujun.engine.evaluate import Run, output_columns
 from mujun.engine.explain import explain_row
 from mujun.engine.headers import USED
+from mujun.engine.intake import Intake
 from mujun.engine.report import error_groups, input_notes
 from mujun.engine.tiers import GROUP, TIER
 from mujun.errors import NotFound
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["Result", "tier_summary", "basis_notes", "status_counts", "error_groups"]
+__all__ = ["Result", "add_sources", "tier_summary", "basis_notes", "status_counts", "error_groups"]
 
 
 class Result:
@@ -55,27 +56,9 @@ class Result:
             raise NotFound(f"enterprise {enterprise_id!r} is not in this result")
         row = self._run.frame.row(position, named=True)
         trace = explain_row(self._plan, row)
-        self._add_sources(trace, position)
+        if self._run.intake is not None:
+            add_sources(trace, self._run.intake, position)
         return trace
-
-    def _add_sources(self, trace: dict[str, Any], position: int) -> None:
-        """Each input's table and column, with any unit conversion: where an appeal's figure came from."""
-        intake = self._run.intake
-        if intake is None:
-            return
-        shared = intake.provenance.row(position, named=True) if intake.provenance is not None \
-            and intake.provenance.width and position < intake.provenance.height else {}
-        columns = {(c.source, c.field): c for c in intake.columns if c.status == USED}
-        for name, entry in trace["inputs"].items():
-            given = intake.given_by.get(name)
-            if not given:
-                entry["source"] = None
-                continue
-            source = shared.get(name) or given[0]
-            use = columns.get((source, name))
-            entry["source"] = source if use is None else f"{source}: '{use.column}'"
-            if use is not None and use.conversion:
-                entry["converted"] = use.conversion
 
     def explain_table(self) -> pl.DataFrame:
         """Every intermediate value of every record, flat: the 'explain everything' export."""
@@ -124,3 +107,20 @@ def basis_notes(table: pl.DataFrame) -> list[str]:
 
 def status_counts(table: pl.DataFrame) -> dict[str, int]:
     return dict(table.group_by(STATUS).len().iter_rows())
+
+
+def add_sources(trace: dict[str, Any], intake: Intake, position: int) -> None:
+    """Each input's table and column, with any unit conversion: where an appeal's figure came from."""
+    shared = intake.provenance.row(position, named=True) if intake.provenance is not None \
+        and intake.provenance.width and position < intake.provenance.height else {}
+    columns = {(c.source, c.field): c for c in intake.columns if c.status == USED}
+    for name, entry in trace["inputs"].items():
+        given = intake.given_by.get(name)
+        if not given:
+            entry["source"] = None
+            continue
+        source = shared.get(name) or given[0]
+        use = columns.get((source, name))
+        entry["source"] = source if use is None else f"{source}: '{use.column}'"
+        if use is not None and use.conversion:
+            entry["converted"] = use.conversion

@@ -22,7 +22,8 @@ import mujun
 from mujun.engine.columns import GROUP_N, VETO
 from mujun.engine.compile import CYCLE
 from mujun.engine.explain import explain_row
-from mujun.engine.prepare import prepare
+from mujun.engine.prepare import prepare, take_in_data
+from mujun.engine.result import add_sources
 from mujun.errors import InputError, NotFound, PackError, PackNotFound
 from mujun.packs.load import bundled_pack_files, bundled_parents
 from mujun.server.auth import Principal
@@ -378,13 +379,15 @@ class Core:
             pack = self._compiled(packs.by_id(session, cycle.pack_version_id))
         row = json.loads(decision.result_json)
         group_size = ranked.get(_group_label(row.get("group"))) if row.get("rank") else None
-        record = pl.from_dicts([json.loads(decision.input_json)], infer_schema_length=None)
+        record = take_in_data(pl.from_dicts([json.loads(decision.input_json)], infer_schema_length=None), pack.plan)
         inputs = prepare(record, pack.plan, tier_names=pack.plan.tier_names, messages=False).collect()
         vetoed = row.get("status") == "ok" and row.get("tier") is not None and row.get("rank") is None
         facts = {**inputs.select(list(pack.plan.inputs)).row(0, named=True), **row, GROUP_N: group_size,
                  VETO: row.get("tier") if vetoed else None, "tier_streak": None,
                  CYCLE: float(cycle.year) if cycle.history_arrow else None}
-        return explain_row(pack.plan, facts)
+        trace = explain_row(pack.plan, facts)
+        add_sources(trace, record, 0)
+        return trace
 
     def list_decisions(self, principal: Principal, region: str, year: int, *, tier: str, group: str, page_size: int,
                        page_token: str) -> tuple[list[DecisionView], str]:
