@@ -39,7 +39,8 @@ def check_col(name: str) -> str:
 
 
 def compared_col(name: str, part: str) -> str:
-    """Internal column of what a check compared: ``part`` is value or threshold (rounded if declared)."""
+    """Internal column of what a check compared: ``part`` is value or threshold (rounded if declared),
+    or raw: the value before a declared precision rounded it."""
     return f"__check.{name}.{part}"
 
 
@@ -158,6 +159,7 @@ def apply_checks(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
         threshold = compile_expr(plan, f"{path}.{bound}").cast(pl.Float64)
         applies = rated & (compile_expr(plan, f"{path}.when").fill_null(False) if check.when is not None else True)
         if check.precision is not None:
+            columns.append(pl.when(applies).then(value).alias(compared_col(check.name, "raw")))
             value, threshold = (x.round(check.precision, mode="half_away_from_zero") for x in (value, threshold))
         passed = _holds_polars(check, value, threshold, rounded=check.precision is not None).fill_null(False)
         columns += [pl.when(applies).then(passed).otherwise(None).alias(check_col(check.name)),

@@ -47,12 +47,21 @@ class Result:
                 index.setdefault(str(ident), position)
         return index
 
-    def explain(self, enterprise_id: str) -> dict[str, Any]:
+    def explain(self, enterprise_id: str, lang: str | None = None) -> dict[str, Any]:
+        """The trace of one firm; ``lang`` zh or en (default: the pack's own language)."""
         position = self._index.get(str(enterprise_id))
         if position is None:
             raise NotFound(f"enterprise {enterprise_id!r} is not in this result")
         row = self._run.frame.row(position, named=True)
-        return explain_row(self._plan, row)
+        return explain_row(self._plan, row, lang)
+
+    def explain_group(self, group: str, lang: str | None = None) -> list[dict[str, Any]]:
+        """The traces of every firm of a tier group (``group`` as in the result table), in input order."""
+        frame = self._run.frame
+        positions = [i for i, g in enumerate(frame[GROUP].to_list()) if g is not None and str(g) == str(group)]
+        if not positions:
+            raise NotFound(f"group {group!r} is not in this result")
+        return [explain_row(self._plan, frame.row(i, named=True), lang) for i in positions]
 
     def explain_table(self) -> pl.DataFrame:
         """Every intermediate value of every record, flat: the 'explain everything' export."""
