@@ -127,3 +127,31 @@ def test_notice_escapes_what_a_label_may_hold(huaian) -> None:
     trace = huaian.explain("G1")
     trace["lines"][2] = "<script>alert(1)</script>"
     assert "<script>alert" not in render_notices([trace])
+
+
+def test_tier_history_names_the_years_counted() -> None:
+    pack = mujun.load_pack("sd-electricity-2022")
+    case = load_cases(pack)[0].data
+    result = pack.evaluate(case["input"], history=case["history"], cycle=case["cycle"])
+    text = format_trace(result.explain("D3"))
+    assert "等级记录：含本次连续 4 次为 D 类（2022、2021、2020、2019 年）" in text
+    assert "亩产效益评价加价 = lookup_floor(D类加价（按连续D类年数，3年及以上按3年）, 连续同等级次数 4) = 0.15 元/kWh" in text
+
+
+def test_cli_writes_the_notice_for_a_group(tmp_path: Path) -> None:
+    import polars as pl
+    from typer.testing import CliRunner
+
+    from mujun.cli import app
+
+    pack = mujun.load_pack("js-huaian-2024")
+    case = next(c for c in load_cases(pack) if "seven" in c.path.name).data
+    current, prior, out = tmp_path / "c.parquet", tmp_path / "p.parquet", tmp_path / "notice.html"
+    pl.DataFrame(case["input"]).write_parquet(current)
+    pl.DataFrame(case["prior"]).write_parquet(prior)
+    run = CliRunner().invoke(app, ["explain", "-p", "js-huaian-2024", "-i", str(current), "--prior", str(prior),
+                                   "--group", "320805", "--format", "html", "-o", str(out)])
+    assert run.exit_code == 0, run.output
+    assert out.read_text(encoding="utf-8").count('<section class="notice">') == 7
+    both = CliRunner().invoke(app, ["explain", "-p", "js-huaian-2024", "-i", str(current), "--id", "G1", "--group", "1"])
+    assert both.exit_code == 2

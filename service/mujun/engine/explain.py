@@ -35,6 +35,8 @@ __all__ = ["explain_row", "format_trace", "row_env", "pack_language", "LANGUAGES
 LANGUAGES = ("zh", "en")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _STREAK = "tier_streak"
+_BUILTIN_NAMES = {_STREAK: ("连续同等级次数", "consecutive cycles in the tier"), CYCLE: ("评价年度", "cycle"),
+                  SCORE: ("得分", "score"), TIER: ("等级", "tier"), RANK: ("名次", "rank")}
 
 
 def pack_language(plan: Plan) -> str:
@@ -182,6 +184,8 @@ class _Explainer:
 
     def label(self, name: str) -> str:
         """What a pack name is called in this explanation: its label, else the name."""
+        if name in _BUILTIN_NAMES:
+            return _BUILTIN_NAMES[name][0 if self.lang == "zh" else 1]
         pack = self.pack
         for table in (pack.indicators, pack.benchmarks, pack.parameters, pack.items, pack.measures):
             if name in table and getattr(table[name], "label", None):
@@ -204,6 +208,8 @@ class _Explainer:
     def filled(self, node: ex.Node) -> str:
         """The formula with each name's label, value and unit: "税收 −30 万元 ÷ 用地面积 60 亩"."""
         def word(name: str) -> str:
+            if name in self.plan.tables:  # a table parameter is named, its entries are not values here
+                return self.label(name)
             return f"{self.label(name)} {_num(self.env.get(name), self.unit(name))}"
         return render(node, word, symbols=True)
 
@@ -227,7 +233,8 @@ class _Explainer:
             lines.append(self.t("error", error=row.get(ERROR)))
             return self._finish(out, lines)
         out["indicators"] = {name: self._indicator(name) for name in pack.indicators}
-        lines += [self.head("indicators")] + [f"  {i['text']}" for i in out["indicators"].values()]
+        if out["indicators"]:
+            lines += [self.head("indicators")] + [f"  {i['text']}" for i in out["indicators"].values()]
         if status != OK:
             tier = row.get(TIER)
             lines.append(self.t("managed", tier=tier, reason=row.get(REASON)) if tier
@@ -274,7 +281,7 @@ class _Explainer:
                         value=_num(spec["value"], spec["unit"]) if not isinstance(spec["value"], list)
                         else "、".join(map(str, spec["value"])) or ("无" if self.lang == "zh" else "none"))
                  for name, spec in inputs.items()]
-        return [self.head("inputs") + ("；" if self.lang == "zh" else "; ").join(shown)] if shown else []
+        return [self.head("inputs"), *(f"  {line}" for line in shown)] if shown else []
 
     def _indicator(self, name: str) -> dict[str, Any]:
         ind = self.pack.indicators[name]
@@ -488,7 +495,7 @@ class _Explainer:
 
     def _order_word(self, spec: str) -> str:
         name, _, direction = spec.partition(" ")
-        label = {"score": "得分"}.get(name) or self.label(name)
+        label = self.label(name)
         return f"{label}{self.t(direction or 'desc')}"
 
     def _reads_streak(self) -> bool:
