@@ -40,7 +40,7 @@ def cohort_n_col(name: str) -> str:
 
 
 def _count_per_group(slots: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
-    counts = np.bincount(slots, weights=mask, minlength=size + 1)
+    counts = np.bincount(slots, weights=mask, minlength=size + 1).astype(np.float64)
     counts[0] = np.nan
     return counts
 
