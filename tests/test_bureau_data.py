@@ -210,7 +210,7 @@ def test_prefer_resolves_a_difference_and_says_so(tmp_path: Path) -> None:
     assert "1 differing value(s) resolved by precedence: stats.csv > tax.csv" in output.replace("\n", "")
     explained = runner.invoke(app, ["explain", "-p", PACK, *_two_files(tmp_path, ["50", "51", "99"]),
                                     "--prefer", "stats.csv", "--id", "E2"])
-    assert "tax_wan = 52.0 万元  [stats.csv: '税收(元)', 元 → 万元 ÷ 10,000]" in explained.output
+    assert "税收 52 万元（字段 tax_wan，取自 stats.csv: '税收(元)'，元 → 万元 ÷ 10,000）" in explained.output
 
 
 def test_a_firm_missing_from_one_file_is_reported_and_scored_by_the_missing_policy(tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def test_pack_commands(tmp_path: Path) -> None:
     invalid = runner.invoke(app, ["pack", "validate", str(FIXTURES / "bad_packs" / "quota_sum.yaml")])
     assert invalid.exit_code == 2 and "must add up to 100" in invalid.output
     tested = runner.invoke(app, ["pack", "test", "js-huaian-2024"])
-    assert tested.exit_code == 0 and "1 passed, 0 failed" in tested.output
+    assert tested.exit_code == 0 and "2 passed, 0 failed" in tested.output  # two golden-case files
 
 
 def test_stdin_and_stdout_with_dash(tmp_path: Path) -> None:

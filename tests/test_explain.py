@@ -60,7 +60,7 @@ def test_trace_of_an_error_carries_the_message(result) -> None:
 
 def test_trace_is_json_and_readable_text(result) -> None:
     _, res = result
-    trace = res.explain("A3")
+    trace = res.explain("A3", lang="en")
     json.dumps(trace, ensure_ascii=False)
     text = format_trace(trace)
     assert "亩均税收" in text and "tier: C" in text

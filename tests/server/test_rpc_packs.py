@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import grpc
 import pytest
 
@@ -14,7 +16,8 @@ VARIANT = "js-huaian-2024-whatif"  # edited copies get their own id, so other te
 
 def _variant(version: str, weight: int) -> str:
     text = mujun.load_pack("js-huaian-2024").text
-    text = text.replace("id: js-huaian-2024", f"id: {VARIANT}", 1).replace('version: "2024.1"', f'version: "{version}"', 1)
+    text = text.replace("id: js-huaian-2024", f"id: {VARIANT}", 1)
+    text = re.sub(r'^version: "[^"]*"', f'version: "{version}"', text, count=1, flags=re.MULTILINE)
     return text.replace("weight_tax: {value: 45,", f"weight_tax: {{value: {weight},", 1)
 
 

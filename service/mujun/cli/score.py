@@ -16,8 +16,9 @@ from rich.table import Table
 
 from mujun.cli._common import (EXIT_RECORD_ERRORS, PackOption, SetOption, console, err_console, handle_errors, shown,
                                pack_with_sets)
-from mujun.engine.explain import format_trace
+from mujun.engine.explain import LANGUAGES, format_trace
 from mujun.engine.intake import Source
+from mujun.engine.notice import render_notices
 from mujun.engine.result import basis_notes, error_groups, status_counts, tier_summary
 from mujun.errors import InputError
 from mujun.io import STDIO, read_source, read_table, write_table
@@ -175,35 +176,41 @@ def summary_table(table: pl.DataFrame, pack_id: str, pack_hash: str) -> Table:
 def explain(
     pack: str = PackOption,
     input: list[str] = InputOption,
-    enterprise_id: str = typer.Option(..., "--id", help="The enterprise to explain"),
+    enterprise_id: str | None = typer.Option(None, "--id", help="The enterprise to explain"),
+    group: str | None = typer.Option(None, "--group", help="Explain every firm of this tier group (e.g. a county code)"),
     input_format: str | None = InputFormatOption,
     prefer: list[str] | None = PreferOption,
     prior: Path | None = typer.Option(None, "--prior"),
     history: Path | None = typer.Option(None, "--history"),
     cycle: int | None = typer.Option(None, "--cycle"),
     sets: list[str] | None = SetOption,
-    as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON"),
+    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: the pack's language)"),
+    format: str = typer.Option("text", "--format", help="text, json or html (a printable 评价结果告知书)"),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal"),
 ) -> None:
-    """Explain one enterprise's decision: inputs (with their file and unit), indicators, benchmarks, items, tier."""
+    """Explain decisions: inputs (with their file and unit), indicators, benchmarks, items, tier, measures and the document cited."""
+    if (enterprise_id is None) == (group is None):
+        raise InputError("give either --id (one enterprise) or --group (every firm of a group)")
+    if lang is not None and lang not in LANGUAGES:
+        raise InputError(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    kind = "json" if as_json else format
+    if kind not in ("text", "json", "html"):
+        raise InputError(f"--format must be text, json or html, got {format!r}")
     rule_pack = pack_with_sets(pack, sets)
     headers = rule_pack.input_headers
     sources = _read_inputs(input, rule_pack, input_format)
     result = rule_pack.evaluate(sources[0] if len(sources) == 1 else sources, prior=_read_optional(prior, headers),
                                 history=_read_optional(history), cycle=cycle, prefer=_prefer(prefer))
-    trace = result.explain(enterprise_id)
-    if as_json:
-        console.print_json(json.dumps(trace, ensure_ascii=False, default=str))
+    traces = [result.explain(enterprise_id, lang)] if enterprise_id is not None else result.explain_group(group, lang)
+    if kind == "html":
+        text = render_notices(traces)
+    elif kind == "json":
+        text = json.dumps(traces[0] if enterprise_id is not None else traces, ensure_ascii=False, default=str, indent=2)
     else:
-        console.print(format_trace(trace), highlight=False, markup=False)
-        console.print(_input_lines(trace), highlight=False, markup=False)
-
-
-def _input_lines(trace: dict) -> str:
-    """The inputs of a trace with the file and column each came from, and any unit conversion."""
-    lines = ["  inputs:"]
-    for name, entry in trace["inputs"].items():
-        unit = f" {entry['unit']}" if entry.get("unit") and entry.get("value") is not None else ""
-        where = f"  [{entry['source']}" + (f", {entry['converted']}" if entry.get("converted") else "") + "]" \
-            if entry.get("source") else "  [absent]"
-        lines.append(f"    {name} = {entry.get('value')}{unit}{where}")
-    return "\n".join(lines)
+        text = "\n\n".join(format_trace(t) for t in traces)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {output}")
+    else:
+        console.print(text, highlight=False, markup=False, soft_wrap=True)

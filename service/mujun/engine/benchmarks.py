@@ -23,10 +23,26 @@ from mujun.engine.compile import Plan
 from mujun.engine.groups import GroupCoder, Groups, group_codes
 from mujun.packs.model import Benchmark
 
-__all__ = ["compute_benchmarks", "prior_statistics", "PriorStatistics", "BASIS"]
+__all__ = ["compute_benchmarks", "prior_statistics", "PriorStatistics", "BASIS", "stat_col", "cohort_n_col"]
 
 BASIS = "benchmark_basis"
 _PRIOR, _CURRENT_FALLBACK = "prior year", "current year (no prior-year data for this group)"
+
+
+def stat_col(name: str) -> str:
+    """Internal column: the cohort statistic a benchmark used, before its factor (for the explanation)."""
+    return f"__bm.{name}.stat"
+
+
+def cohort_n_col(name: str) -> str:
+    """Internal column: how many firms the benchmark's cohort statistic was taken over."""
+    return f"__bm.{name}.n"
+
+
+def _count_per_group(slots: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+    counts = np.bincount(slots, weights=mask, minlength=size + 1).astype(np.float64)
+    counts[0] = np.nan
+    return counts
 
 
 def _stat_per_group(bm: Benchmark, slots: np.ndarray, values: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
@@ -93,8 +109,11 @@ def prior_statistics(prior: pl.DataFrame, plan: Plan) -> PriorStatistics:
     tables = {}
     for key in dict.fromkeys(tuple(plan.pack.benchmarks[n].group_by) for n in names):
         groups = group_codes(prior, list(key))
+        mine = [n for n in names if tuple(plan.pack.benchmarks[n].group_by) == key]
         stats = [pl.Series(n, _stat_per_group(plan.pack.benchmarks[n], groups.codes + 1, *cohorts[n], groups.size)[1:])
-                 for n in names if tuple(plan.pack.benchmarks[n].group_by) == key]
+                 for n in mine]
+        stats += [pl.Series(cohort_n_col(n), _count_per_group(groups.codes + 1, cohorts[n][1], groups.size)[1:])
+                  for n in mine]
         tables[key] = groups.labels.with_columns(stats)
     return PriorStatistics(tables)
 
@@ -125,13 +144,19 @@ def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior_of: Callable[[], P
         groups, slots = coded[key]
         factor = pl.select(compile_expr(plan, f"benchmarks.{name}.factor")).item()
         chosen = current[name]
+        count = _count_per_group(slots, now[name][1], groups.size)
         if prior is not None and bm.source != "current":
             previous = prior.aligned(name, key, groups.labels)
-            chosen = previous if bm.source == "prior" else np.where(np.isnan(previous), chosen, previous)
+            prior_count = prior.aligned(cohort_n_col(name), key, groups.labels)
+            use_prior = ~np.isnan(previous) if bm.source == "prior_or_current" else np.ones(len(previous), dtype=bool)
+            chosen = np.where(use_prior, previous, chosen)
+            count = np.where(use_prior, prior_count, count)
             basis.append(~np.isnan(previous)[slots])
         elif bm.source != "current":
             basis.append(np.zeros(frame.height, dtype=bool))
-        columns.append(pl.Series(benchmark_col(name), chosen[slots] * factor, nan_to_null=True))
+        columns += [pl.Series(benchmark_col(name), chosen[slots] * factor, nan_to_null=True),
+                    pl.Series(stat_col(name), chosen[slots], nan_to_null=True),
+                    pl.Series(cohort_n_col(name), count[slots], nan_to_null=True).cast(pl.UInt32)]
     return frame.lazy().with_columns(*fixed, *columns, *([_basis(basis)] if basis else []))
 
 

@@ -2,12 +2,15 @@
 
 Each check compares a value with a ``min`` or ``max`` threshold. A record passes when every
 applicable check passes; ``failed`` names each failed check with its value and threshold, so the
-applicant reads "亩均税收 12 万元/亩 < 15 万元/亩" rather than "rejected". Value and threshold are
-compared after rounding both half away from zero to the check's ``digits`` — the precision the
-message shows — so 1.1 × 30 = 33.000000000000004 does not fail a firm at 33, and a plot ratio of
-1.4999925 (30000 m² on 30 亩) meets 1.5 as the planning permit states it. Numbers in messages are
-written without a trailing ``.0``; :func:`round_half_away` and :func:`render_number` are the one
-definition both evaluators follow.
+applicant reads "亩均税收 12 万元/亩 < 15 万元/亩" rather than "rejected".
+
+Values are compared as computed: "不低于 15 万元" is not met by 14.9958. Only the binary noise of
+decimal arithmetic is forgiven (a relative :data:`TOLERANCE`), so 1.1 × 30 = 33.000000000000004
+still counts as 33. A pack that declares a check's reporting ``precision`` compares at it, as the
+source does. A message prints ``digits`` decimals, or as many more as it takes for a failing value
+not to read as meeting its bound ("14.996 < 15", never "15 < 15"). The compared value and
+threshold are recorded per record for the explanation. :func:`round_half_away`,
+:func:`render_number`, :func:`holds` and :func:`message_digits` are the row-by-row definitions.
 """
 
 from __future__ import annotations
@@ -21,15 +24,50 @@ from mujun.engine.compile import Plan
 from mujun.packs.expr import round_half_away
 from mujun.packs.model import Check
 
-__all__ = ["apply_checks", "check_col", "DECISION", "FAILED_REASONS", "render_number", "round_half_away",
-           "message_parts"]
+__all__ = ["apply_checks", "check_col", "compared_col", "DECISION", "FAILED_REASONS", "render_number",
+           "round_half_away", "message_parts", "holds", "message_digits", "TOLERANCE"]
 
 DECISION, FAILED_REASONS = "decision", "failed"
 _WHOLE_LIMIT = 1e15  # beyond this a float is written as Python/Polars write it, not as an integer
+#: Relative difference below which value and threshold are equal: binary noise, not a shortfall.
+TOLERANCE = 1e-9
+_EXTRA_DIGITS = 8  # at most this many more decimals in a message before giving up on showing the gap
 
 
 def check_col(name: str) -> str:
     return f"check.{name}"
+
+
+def compared_col(name: str, part: str) -> str:
+    """Internal column of what a check compared: ``part`` is value or threshold (rounded if declared),
+    or raw: the value before a declared precision rounded it."""
+    return f"__check.{name}.{part}"
+
+
+def holds(check: Check, value: float, threshold: float, rounded: bool = False) -> bool:
+    """Whether ``value`` meets ``threshold`` (row-by-row; ``rounded``: both already at a precision).
+
+    >>> c = Check(name="t", value="x", min=15)
+    >>> holds(c, 14.9958, 15), holds(c, 33.000000000000004, 33), holds(c, 15, 15)
+    (False, True, True)
+    """
+    slack = 0.0 if rounded else TOLERANCE * max(abs(value), abs(threshold))
+    if check.min is not None:
+        return value > threshold + slack if check.strict else value >= threshold - slack
+    return value < threshold - slack if check.strict else value <= threshold + slack
+
+
+def message_digits(check: Check, value: float, threshold: float) -> int:
+    """Decimals for a failed check's message: ``digits``, or more until the numbers show the failure.
+
+    >>> message_digits(Check(name="t", value="x", min=15), 14.9958, 15)
+    3
+    """
+    base = check.precision if check.precision is not None else check.digits
+    for digits in range(base, base + _EXTRA_DIGITS + 1):
+        if not holds(check, round_half_away(value, digits), round_half_away(threshold, digits), rounded=True):
+            return digits
+    return base + _EXTRA_DIGITS
 
 
 def render_number(value: float, digits: int) -> str:
@@ -53,7 +91,10 @@ def _render_polars(value: pl.Expr, digits: int) -> pl.Expr:
 def message_parts(check: Check) -> tuple[str, str]:
     """(template for a failed comparison, template for missing data); placeholders as in ``Check``."""
     unit = f" {check.unit}" if check.unit else ""
-    sign = "<" if check.min is not None else ">"
+    if check.min is not None:
+        sign = "≤" if check.strict else "<"
+    else:
+        sign = "≥" if check.strict else ">"
     default = f"{{label}} {{value}}{unit} {sign} {{threshold}}{unit}"
     return (check.message or default), "{label}: missing value or threshold"
 
@@ -82,6 +123,28 @@ def _fill(template: str, check: Check, value: pl.Expr, threshold: pl.Expr) -> pl
     return pl.concat_str(pieces)
 
 
+def _holds_polars(check: Check, v: pl.Expr, t: pl.Expr, rounded: bool) -> pl.Expr:
+    slack = pl.lit(0.0) if rounded else TOLERANCE * pl.max_horizontal(v.abs(), t.abs())
+    if check.min is not None:
+        return v > t + slack if check.strict else v >= t - slack
+    return v < t - slack if check.strict else v <= t + slack
+
+
+def _render_failed(check: Check, value: pl.Expr, threshold: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Value and threshold texts at the first precision at which the failure shows (``message_digits``)."""
+    base = check.precision if check.precision is not None else check.digits
+    value_text: pl.Expr | pl.When | pl.Then = pl
+    threshold_text: pl.Expr | pl.When | pl.Then = pl
+    for digits in range(base, base + _EXTRA_DIGITS):
+        v, t = (x.round(digits, mode="half_away_from_zero") for x in (value, threshold))
+        shows = ~_holds_polars(check, v, t, rounded=True)
+        value_text = value_text.when(shows).then(_render_polars(value, digits))  # type: ignore[union-attr]
+        threshold_text = threshold_text.when(shows).then(_render_polars(threshold, digits))  # type: ignore[union-attr]
+    last = base + _EXTRA_DIGITS
+    return (value_text.otherwise(_render_polars(value, last)),  # type: ignore[union-attr]
+            threshold_text.otherwise(_render_polars(threshold, last)))  # type: ignore[union-attr]
+
+
 def apply_checks(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     checks = plan.pack.checks
     if not checks:
@@ -91,18 +154,21 @@ def apply_checks(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     reasons: list[pl.Expr] = []
     for i, check in enumerate(checks):
         path = f"checks.{i}"
-        value = compile_expr(plan, f"{path}.value")
+        value = compile_expr(plan, f"{path}.value").cast(pl.Float64)
         bound = "min" if check.min is not None else "max"
-        threshold = compile_expr(plan, f"{path}.{bound}")
+        threshold = compile_expr(plan, f"{path}.{bound}").cast(pl.Float64)
         applies = rated & (compile_expr(plan, f"{path}.when").fill_null(False) if check.when is not None else True)
-        v, t = (x.round(check.digits, mode="half_away_from_zero") for x in (value, threshold))
-        holds = (v >= t) if bound == "min" else (v <= t)
-        passed = holds.fill_null(False)
-        columns.append(pl.when(applies).then(passed).otherwise(None).alias(check_col(check.name)))
+        if check.precision is not None:
+            columns.append(pl.when(applies).then(value).alias(compared_col(check.name, "raw")))
+            value, threshold = (x.round(check.precision, mode="half_away_from_zero") for x in (value, threshold))
+        passed = _holds_polars(check, value, threshold, rounded=check.precision is not None).fill_null(False)
+        columns += [pl.when(applies).then(passed).otherwise(None).alias(check_col(check.name)),
+                    pl.when(applies).then(value).alias(compared_col(check.name, "value")),
+                    pl.when(applies).then(threshold).alias(compared_col(check.name, "threshold"))]
         failed_text, missing_text = message_parts(check)
         missing = value.is_null() | threshold.is_null()
         text = pl.when(missing).then(pl.lit(missing_text.format(label=_label(check)))).otherwise(
-            _fill(failed_text, check, _render_polars(value, check.digits), _render_polars(threshold, check.digits)))
+            _fill(failed_text, check, *_render_failed(check, value, threshold)))
         reasons.append(pl.when(applies & ~passed).then(text))
     frame = frame.with_columns(columns)
     joined = pl.concat_str(reasons, separator="; ", ignore_nulls=True)

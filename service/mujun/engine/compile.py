@@ -244,6 +244,9 @@ def _pass_indicators(c: _Compiler) -> None:
             continue
         c.expression(path, indicator.expr, dict(c.types))
         c.types[name] = NUM
+        node = c.plan.exprs.get(path)
+        if indicator.zero_denominator and node is not None and not (isinstance(node, ex.Binary) and node.op == "/"):
+            c.fail(f"{path}.zero_denominator", "a zero-denominator policy needs a quotient 'a / b' as the expression")
 
 
 def _pass_benchmarks(c: _Compiler) -> None:
@@ -290,6 +293,11 @@ def _pass_items(c: _Compiler) -> None:
         if item.when is not None:
             c.expression(f"{path}.when", item.when, scope, want=BOOL)
         _check_group_fields(c, f"{path}.cohort", item.cohort)
+        indicator = c.plan.pack.indicators.get(item.indicator or "")
+        if indicator is not None and indicator.zero_denominator == "full" and (
+                item.method == "expr" or (item.method == "ratio" and item.cap_ratio is None and item.cap is None)):
+            c.fail(f"{path}.indicator", f"indicator {item.indicator!r} gives full points for a zero denominator: "
+                                        "the item needs 'cap_ratio' or 'cap' to say what full points are")
         if item.method == "steps" and any(s.min is None for s in item.steps[:-1]):
             c.fail(f"{path}.steps", "only the last step may leave out 'min'")
     for name in c.plan.pack.items:

@@ -2,7 +2,13 @@
 
 Order inside an item: raw points → ``negative`` policy → ``floor`` and ``cap`` → ``missing`` policy
 (zero, the cohort's average item score, unrated, error). Statuses change only after every item is
-scored, so one item's policy never shifts another item's cohort.
+scored, so one item's policy never shifts another item's cohort. An indicator whose denominator was
+0 under policy ``full`` scores the item's full capped points (ratio: weight × cap_ratio, else the
+cap; minmax: the weight; steps: the first step).
+
+Each item records what it did (:func:`ratio_col`: the ratio before any cap; :func:`applied_col`:
+the rules that changed the points, in order, as codes of :data:`APPLIED`), so the explanation
+states what happened instead of inferring it from ``points == cap``.
 """
 
 from __future__ import annotations
@@ -12,9 +18,42 @@ import polars as pl
 from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, UNRATED, compile_expr, indicator_col, item_col,
                                   join_messages, status_lit)
 from mujun.engine.compile import Plan
+from mujun.engine.indicators import zero_col
 from mujun.packs.model import Item
 
-__all__ = ["score_items", "applies", "raw_points"]
+__all__ = ["score_items", "applies", "raw_points", "ratio_col", "applied_col", "APPLIED"]
+
+#: What an item's ``applied`` column may name, in the order the rules run.
+APPLIED = ("zero_denominator_full", "cap_ratio", "negative_zero", "floor", "cap", "missing_zero",
+           "missing_cohort_mean", "missing_unrated", "missing_error", "negative_unrated", "negative_error")
+
+
+def ratio_col(name: str) -> str:
+    """Internal column: indicator ÷ benchmark of a ratio item, before ``cap_ratio``."""
+    return f"__item.{name}.ratio"
+
+
+def applied_col(name: str) -> str:
+    """Internal column: the rules that changed the item's points, comma-separated codes of APPLIED."""
+    return f"__item.{name}.applied"
+
+
+def full_points(plan: Plan, name: str, item: Item) -> pl.Expr:
+    """An item's best points, given to an indicator whose zero denominator means the best result."""
+    path = f"items.{name}"
+    weight = compile_expr(plan, f"{path}.weight")
+    if item.method == "ratio":
+        return weight * item.cap_ratio if item.cap_ratio is not None else compile_expr(plan, f"{path}.cap")
+    if item.method == "minmax":
+        return weight
+    return compile_expr(plan, f"{path}.steps.0.points")
+
+
+def _zero_full(plan: Plan, item: Item) -> pl.Expr | None:
+    indicator = plan.pack.indicators.get(item.indicator or "")
+    if indicator is None or indicator.zero_denominator != "full":
+        return None
+    return pl.col(zero_col(item.indicator)).fill_null(False)  # type: ignore[arg-type]
 
 
 def applies(plan: Plan, name: str, item: Item) -> pl.Expr:
@@ -62,16 +101,33 @@ def score_items(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
         applicable = applies(plan, name, item)
         x = pl.col(indicator_col(item.indicator)) if item.indicator else None
         points = raw_points(plan, name, item)
+        steps: list[pl.Expr] = []  # (applied code when the rule changed the points)
+        full = _zero_full(plan, item)
+        if full is not None:
+            points = pl.when(full).then(full_points(plan, name, item)).otherwise(points)
+            steps.append(pl.when(full).then(pl.lit("zero_denominator_full")))
+        if item.method == "ratio":
+            bm = compile_expr(plan, f"{path}.benchmark")
+            ratio = pl.when(bm > 0).then(x / bm)  # type: ignore[operator]
+            columns.append(pl.when(applicable).then(ratio).cast(pl.Float64).alias(ratio_col(name)))
+            if item.cap_ratio is not None:
+                steps.append(pl.when(ratio > item.cap_ratio).then(pl.lit("cap_ratio")))
         negative = (x < 0).fill_null(False) if x is not None else pl.lit(False)
         if item.negative == "zero":
+            steps.append(pl.when(negative).then(pl.lit("negative_zero")))
             points = pl.when(negative).then(0.0).otherwise(points)
         if item.floor is not None:
             floor = compile_expr(plan, f"{path}.floor")
+            steps.append(pl.when(points < floor).then(pl.lit("floor")))
             points = pl.when(points < floor).then(floor).otherwise(points)
         if item.cap is not None:
             cap = compile_expr(plan, f"{path}.cap")
+            steps.append(pl.when(points > cap).then(pl.lit("cap")))
             points = pl.when(points > cap).then(cap).otherwise(points)
         missing = points.is_null()
+        steps.append(pl.when(missing).then(pl.lit(f"missing_{item.missing}")))
+        if item.negative in ("unrated", "error"):
+            steps.append(pl.when(negative).then(pl.lit(f"negative_{item.negative}")))
         if item.missing == "zero":
             points = points.fill_null(0.0)
         elif item.missing == "cohort_mean":
@@ -85,6 +141,8 @@ def score_items(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
             target = unrated if item.negative == "unrated" else failed
             target.append(pl.when(applicable & negative).then(pl.lit(f"{label}: negative, item {name} cannot be scored")))
         columns.append(pl.when(applicable).then(points).otherwise(None).cast(pl.Float64).alias(item_col(name)))
+        columns.append(pl.when(applicable).then(pl.concat_str(steps, separator=",", ignore_nulls=True))
+                       .alias(applied_col(name)))
     frame = frame.with_columns(columns)
     return _apply_policy_statuses(frame, unrated, failed)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mujun.engine.allocate import DECIMALS
-from mujun.engine.checks import message_parts, render_number, round_half_away
+from mujun.engine.checks import holds, message_digits, message_parts, render_number, round_half_away
 from mujun.engine.compile import Plan
 from mujun.engine.tiers import cumulative_cuts
 from mujun.packs import expr as ex
@@ -103,8 +103,14 @@ def _scope(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _indicators(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for env in rows:
-        for name in plan.pack.indicators:
+        for name, indicator in plan.pack.indicators.items():
             env[name] = _eval(plan, f"indicators.{name}", env)
+            if indicator.zero_denominator is not None:
+                node = plan.node(f"indicators.{name}")
+                top, bottom = (ex.eval_row(n, env, plan.tables.__getitem__) for n in (node.left, node.right))
+                env[f"zero.{name}"] = bottom == 0 and top is not None and top > 0
+                if env[f"zero.{name}"] and indicator.zero_denominator == "error" and env["status"] == "ok":
+                    env["status"] = "error"
     return rows
 
 
@@ -203,6 +209,13 @@ def _items(plan: Plan, rows: list[dict[str, Any]]) -> None:
         points_by_row: list[Any] = []
         for env in rows:
             points = _raw_points(plan, name, item, env, bounds) if _applies(plan, name, item, env) else None
+            if points is None and env.get(f"zero.{item.indicator}") and \
+                    plan.pack.indicators[item.indicator].zero_denominator == "full":  # type: ignore[index]
+                weight = _eval(plan, f"{path}.weight", env)
+                points = {"ratio": lambda: weight * item.cap_ratio if item.cap_ratio is not None
+                          else _eval(plan, f"{path}.cap", env),
+                          "minmax": lambda: weight,
+                          "steps": lambda: _eval(plan, f"{path}.steps.0.points", env)}[item.method]()
             x = env[item.indicator] if item.indicator else None
             negative = x is not None and x < 0
             if points is not None or negative:
@@ -384,15 +397,16 @@ def _checks(plan: Plan, rows: list[dict[str, Any]]) -> None:
             bound = "min" if check.min is not None else "max"
             value, threshold = _eval(plan, f"{path}.value", env), _eval(plan, f"{path}.{bound}", env)
             missing = value is None or threshold is None
-            if not missing:
-                v, t = round_half_away(value, check.digits), round_half_away(threshold, check.digits)
-            passed = not missing and (v >= t if bound == "min" else v <= t)
+            if not missing and check.precision is not None:
+                value, threshold = round_half_away(value, check.precision), round_half_away(threshold, check.precision)
+            passed = not missing and holds(check, value, threshold, rounded=check.precision is not None)
             env[f"check.{check.name}"] = passed
             if not passed:
                 failed, lacking = message_parts(check)
                 label = check.label or check.name
+                digits = None if missing else message_digits(check, value, threshold)
                 reasons.append(lacking.format(label=label) if missing else failed.format(
-                    label=label, unit=check.unit or "", value=render_number(value, check.digits),
-                    threshold=render_number(threshold, check.digits)))
+                    label=label, unit=check.unit or "", value=render_number(value, digits),
+                    threshold=render_number(threshold, digits)))
         env["failed"] = ("; ".join(reasons) or None) if rated else None
         env["decision"] = (decision.fail if reasons else decision.pass_) if rated else None

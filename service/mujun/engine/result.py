@@ -20,7 +20,7 @@ from mujun.engine.tiers import GROUP, TIER
 from mujun.errors import NotFound
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["Result", "add_sources", "tier_summary", "basis_notes", "status_counts", "error_groups"]
+__all__ = ["Result", "input_sources", "tier_summary", "basis_notes", "status_counts", "error_groups"]
 
 
 class Result:
@@ -50,15 +50,30 @@ class Result:
                 index.setdefault(str(ident), position)
         return index
 
-    def explain(self, enterprise_id: str) -> dict[str, Any]:
+    def explain(self, enterprise_id: str, lang: str | None = None) -> dict[str, Any]:
+        """The trace of one firm; ``lang`` zh or en (default: the pack's own language)."""
         position = self._index.get(str(enterprise_id))
         if position is None:
             raise NotFound(f"enterprise {enterprise_id!r} is not in this result")
         row = self._run.frame.row(position, named=True)
-        trace = explain_row(self._plan, row)
-        if self._run.intake is not None:
-            add_sources(trace, self._run.intake, position)
-        return trace
+        return explain_row(self._plan, row, lang, input_sources(self._plan, self._run.intake, position))
+
+    def explain_group(self, group: str, lang: str | None = None) -> list[dict[str, Any]]:
+        """The traces of every firm of a tier group (``group`` as in the result table), in input order."""
+        frame = self._run.frame
+        positions = [i for i, g in enumerate(frame[GROUP].to_list()) if g is not None and str(g) == str(group)]
+        if not positions:
+            raise NotFound(f"group {group!r} is not in this result")
+        return [explain_row(self._plan, frame.row(i, named=True), lang, input_sources(self._plan, self._run.intake, i))
+                for i in positions]
+
+    def facts(self) -> pl.DataFrame:
+        """What the stages recorded beyond the published columns (cohort statistics before their factor,
+        cohort sizes, item ratios and the rules applied, zero denominators, vetoes, tier streaks), one
+        row per input row: stored with a decision, they let it be explained later without re-scoring."""
+        frame, published = self._run.frame, set(self.table.columns)
+        return frame.select([c for c in frame.columns if c not in published and c != ROW
+                             and (c.startswith("__") or c == "tier_streak")])
 
     def explain_table(self) -> pl.DataFrame:
         """Every intermediate value of every record, flat: the 'explain everything' export."""
@@ -109,18 +124,22 @@ def status_counts(table: pl.DataFrame) -> dict[str, int]:
     return dict(table.group_by(STATUS).len().iter_rows())
 
 
-def add_sources(trace: dict[str, Any], intake: Intake, position: int) -> None:
+def input_sources(plan: Plan, intake: Intake | None, position: int) -> dict[str, dict[str, Any]]:
     """Each input's table and column, with any unit conversion: where an appeal's figure came from."""
+    if intake is None:
+        return {}
     shared = intake.provenance.row(position, named=True) if intake.provenance is not None \
         and intake.provenance.width and position < intake.provenance.height else {}
     columns = {(c.source, c.field): c for c in intake.columns if c.status == USED}
-    for name, entry in trace["inputs"].items():
+    found: dict[str, dict[str, Any]] = {}
+    for name in plan.inputs:
         given = intake.given_by.get(name)
         if not given:
-            entry["source"] = None
+            found[name] = {"source": None}
             continue
         source = shared.get(name) or given[0]
         use = columns.get((source, name))
-        entry["source"] = source if use is None else f"{source}: '{use.column}'"
+        found[name] = {"source": source if use is None else f"{source}: '{use.column}'"}
         if use is not None and use.conversion:
-            entry["converted"] = use.conversion
+            found[name]["converted"] = use.conversion
+    return found

@@ -80,9 +80,16 @@ class ScopeRule(_Model):
 
 
 class Indicator(_Model):
+    """A named expression. ``zero_denominator`` (the expression must then be ``a / b``) says what a
+    zero ``b`` with a positive ``a`` means: ``full`` — the best result, full capped points in every
+    item that scores it (no emissions: the cleanest firm); ``missing`` — undefined, the item's
+    ``missing`` policy applies; ``error`` — a record error. Unset, ``x / 0`` is missing, unannounced.
+    """
+
     expr: Expression
     unit: str | None = None
     label: str | None = None
+    zero_denominator: Literal["full", "missing", "error"] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -274,9 +281,12 @@ class Measure(_Model):
 class Check(_Model):
     """One condition of a checks pack: ``value`` must reach ``min`` or stay within ``max``.
 
-    A failed check is reported with the value and the threshold, rounded to ``digits``, from
-    ``message`` (placeholders {label} {value} {threshold} {unit}) or a default sentence. A check
-    whose ``when`` does not hold is not applicable; a missing value or threshold fails the check.
+    Value and threshold are compared unrounded ("不低于 15": 14.9958 fails), unless the pack declares
+    the reporting ``precision`` (decimals) the source compares at; ``strict`` makes the bound
+    exclusive ("超过 50 %": 50 % fails). A failed check is reported from ``message`` (placeholders
+    {label} {value} {threshold} {unit}) or a default sentence, numbers at ``digits`` decimals — more
+    where fewer would make a failing value read as meeting the bound. A check whose ``when`` does
+    not hold is not applicable; a missing value or threshold fails the check.
     """
 
     name: Identifier
@@ -287,6 +297,8 @@ class Check(_Model):
     unit: str | None = None
     when: Expression | None = None
     digits: int = Field(default=2, ge=0, le=6)
+    precision: int | None = Field(default=None, ge=0, le=10)
+    strict: bool = False
     message: str | None = None
 
     @model_validator(mode="after")

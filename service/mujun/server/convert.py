@@ -148,7 +148,7 @@ def result_message(row: dict[str, Any]) -> common_pb2.EnterpriseResult:
     if row.get("rank") is not None:
         message.rank = int(row["rank"])
     for key, value in row.items():
-        if key in _SCALARS:
+        if key in _SCALARS or key.startswith("__"):  # "__" keys: a stored decision's recorded facts, never sent
             continue
         prefix, dot, name = key.partition(".")
         target = getattr(message, _PREFIX_MAPS[prefix]) if dot and prefix in _PREFIX_MAPS else message.other

@@ -23,7 +23,7 @@ from mujun.engine.columns import GROUP_N, VETO
 from mujun.engine.compile import CYCLE
 from mujun.engine.explain import explain_row
 from mujun.engine.prepare import prepare, take_in_data
-from mujun.engine.result import add_sources
+from mujun.engine.result import input_sources
 from mujun.errors import InputError, NotFound, PackError, PackNotFound
 from mujun.packs.load import bundled_pack_files, bundled_parents
 from mujun.server.auth import Principal
@@ -364,11 +364,11 @@ class Core:
         """A run's decision traced from what the run recorded, without scoring the cohort again.
 
         The stored result row holds every value the trace shows (indicators, benchmarks, items,
-        score, tier, rank, measures, checks); the stored input row, prepared alone, gives the typed
-        inputs; the run recorded how many firms each group ranked (the quota's n); a rated firm
-        with a tier and no rank was vetoed. ``tier_streak`` is not recorded: a check reading it
-        shows it as missing in the trace (its outcome is recorded all the same). None when the
-        decision is an appeal's (scored against a changed cohort) or its run recorded no groups.
+        score, tier, rank, measures, checks) and, under ``FACTS``, what the stages recorded (cohort
+        statistics before their factor, item ratios and the rules applied, vetoes, tier streaks); the
+        stored input row, prepared alone, gives the typed inputs; the run recorded how many firms each
+        group ranked (the quota's n). None when the decision is an appeal's (scored against a changed
+        cohort) or its run recorded no groups.
         """
         if decision.version != 1:
             return None
@@ -378,16 +378,15 @@ class Core:
                 return None
             pack = self._compiled(packs.by_id(session, cycle.pack_version_id))
         row = json.loads(decision.result_json)
+        recorded = row.pop(FACTS, None) or {}
         group_size = ranked.get(_group_label(row.get("group"))) if row.get("rank") else None
         record = take_in_data(pl.from_dicts([json.loads(decision.input_json)], infer_schema_length=None), pack.plan)
         inputs = prepare(record, pack.plan, tier_names=pack.plan.tier_names, messages=False).collect()
         vetoed = row.get("status") == "ok" and row.get("tier") is not None and row.get("rank") is None
         facts = {**inputs.select(list(pack.plan.inputs)).row(0, named=True), **row, GROUP_N: group_size,
                  VETO: row.get("tier") if vetoed else None, "tier_streak": None,
-                 CYCLE: float(cycle.year) if cycle.history_arrow else None}
-        trace = explain_row(pack.plan, facts)
-        add_sources(trace, record, 0)
-        return trace
+                 CYCLE: float(cycle.year) if cycle.history_arrow else None, **recorded}
+        return explain_row(pack.plan, facts, sources=input_sources(pack.plan, record, 0))
 
     def list_decisions(self, principal: Principal, region: str, year: int, *, tier: str, group: str, page_size: int,
                        page_token: str) -> tuple[list[DecisionView], str]:
@@ -445,6 +444,10 @@ def _decode_token(token: str) -> str:
         raise RequestInvalid("page_token is not one this server issued", [("page_token", "pass next_page_token back unchanged")]) from exc
 
 
+#: Key of a stored decision's recorded facts (the stages' internal columns): read by traces, never sent.
+FACTS = "__facts"
+
+
 def _decisions(result: mujun.Result, data: pl.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
     """Decision rows (vectorized JSON), the tier summary and the results hash of one run.
 
@@ -462,7 +465,9 @@ def _decisions(result: mujun.Result, data: pl.DataFrame) -> tuple[list[dict[str,
         "tier": table["tier"].cast(pl.String),
         "score": table["score"].cast(pl.Float64),
         "group_key": table["group"].cast(pl.String),
-        "result_json": table.select(pl.struct(pl.all()).struct.json_encode())[:, 0],
+        # The recorded facts ride along under FACTS, so a decision is explained later without re-scoring.
+        "result_json": pl.concat([table, result.facts().select(pl.struct(pl.all()).alias(FACTS))], how="horizontal")
+        .select(pl.struct(pl.all()).struct.json_encode())[:, 0],
         "input_json": data.select(pl.struct(pl.all()).struct.json_encode())[:, 0],
     })
     tiers = [{"group": "" if g is None else str(g), "tier": "" if t is None else str(t), "count": int(c)}
