@@ -86,6 +86,9 @@ class _Compiler:
         if want is not None and got != want:
             self.fail(path, f"{text!r} gives a {got}, a {want} is needed here")
             return
+        if problem := _earlier_problem(self.plan, path, node):
+            self.fail(path, problem)
+            return
         self.plan.exprs[path] = node
 
     def _field_types(self) -> dict[str, str]:
@@ -174,6 +177,8 @@ def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str
             raise TypeError(f"lookup() needs a table parameter first; tables: {', '.join(tables) or 'none'}")
         _infer(node.args[1], scope, tables)
         return NUM
+    if node.func == "tier_count":
+        return NUM
     args = [_infer(a, scope, tables) for a in node.args]
     if node.func == "is_missing":
         return BOOL
@@ -192,6 +197,33 @@ def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str
     if any(a != NUM for a in args):
         raise TypeError(f"{node.func}() needs numbers")
     return NUM
+
+
+def calls(node: ex.Node, func: str) -> list[ex.Call]:
+    """Every call of ``func`` inside an expression."""
+    found = [node] if isinstance(node, ex.Call) and node.func == func else []
+    for child in (getattr(node, "args", None) or getattr(node, "operands", None)
+                  or [getattr(node, a) for a in ("left", "right", "operand") if hasattr(node, a)]):
+        found += calls(child, func)
+    return found
+
+
+def _earlier_problem(plan: Plan, path: str, node: ex.Node) -> str | None:
+    """``past`` reads earlier cycles in indicators, of a field or of an indicator that does not itself
+    read earlier cycles; ``tier_count`` needs this cycle's tier (measures, checks) and a known tier."""
+    for call in calls(node, "past"):
+        target = call.args[0].name  # type: ignore[union-attr]
+        if not path.startswith("indicators."):
+            return "past() reads the firm's earlier cycles in indicators only; name an indicator for it"
+        if calls(plan.exprs.get(f"indicators.{target}", ex.Num(0)), "past"):
+            return f"past({target}, …): {target} itself reads earlier cycles; read its inputs instead"
+    for call in calls(node, "tier_count"):
+        tier = call.args[0].value  # type: ignore[union-attr]
+        if not path.startswith(("measures.", "checks.")):
+            return "tier_count() counts tiers up to this cycle's: use it in measures or checks"
+        if tier not in plan.tier_names:
+            return f"tier_count(): unknown tier {tier!r}; tiers: {', '.join(plan.tier_names)}"
+    return None
 
 
 def _is_number(text: str) -> bool:
@@ -251,11 +283,22 @@ def _pass_benchmarks(c: _Compiler) -> None:
         else:
             if bm.of not in indicators:
                 c.fail(f"{path}.of", f"unknown indicator {bm.of!r}; indicators: {', '.join(indicators)}")
+            elif bm.reading == "ratio_of_sums":
+                _ratio_of_sums(c, path, bm.of)
             c.expression(f"{path}.factor", bm.factor, {k: v for k, v in base.items() if k in c.plan.numbers})
             _check_group_fields(c, f"{path}.group_by", bm.group_by)
             if bm.where is not None:
                 c.expression(f"{path}.where", bm.where, base, want=BOOL)
         c.types[name] = NUM
+
+
+def _ratio_of_sums(c: _Compiler, path: str, of: str) -> None:
+    """Σ numerator ÷ Σ denominator over the cohort: the indicator's own two sides, as parsed."""
+    node = c.plan.exprs.get(f"indicators.{of}")
+    if not (isinstance(node, ex.Binary) and node.op == "/"):
+        c.fail(f"{path}.reading", f"ratio_of_sums needs an indicator of the form a / b; {of} is not")
+        return
+    c.plan.exprs[f"{path}.numerator"], c.plan.exprs[f"{path}.denominator"] = node.left, node.right
 
 
 def _check_group_fields(c: _Compiler, path: str, group_by: list[str]) -> None:

@@ -25,6 +25,7 @@ from mujun.engine.checks import DECISION, FAILED_REASONS, apply_checks, check_co
 from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, adjust_col, benchmark_col, indicator_col,
                                   item_col, measure_col)
 from mujun.engine.compile import Plan
+from mujun.engine.earlier import past_values, split_years, tier_counts
 from mujun.engine.groups import Groups, group_codes
 from mujun.engine.indicators import compute_indicators
 from mujun.engine.items import score_items
@@ -62,6 +63,7 @@ class _Inputs:
     prior_year: Future[PriorStatistics | None]
     history: pl.DataFrame | None
     cycle: int | None
+    years: dict[int, pl.DataFrame] = field(default_factory=dict)  # earlier cycles by how far back
     coded: dict[tuple[str, ...], Groups] = field(default_factory=dict)
 
     def collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
@@ -81,12 +83,14 @@ Stage = Callable[[pl.LazyFrame, Plan, _Inputs], pl.LazyFrame]
 #: columns (group statistics, ranking) collects what is queued first.
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("scope", lambda f, p, i: apply_scope(f, p)),
+    ("earlier", lambda f, p, i: past_values(f, p, i.years)),  # past(x, k) columns, before indicators read them
     ("indicators", lambda f, p, i: compute_indicators(f, p)),
     # benchmarks need indicators of the current and the prior year
     ("benchmarks", lambda f, p, i: compute_benchmarks(i.collect(f), p, i.prior_year.result, i.groups_of)),
     ("items", lambda f, p, i: score_items(f, p)),
     ("score", lambda f, p, i: score_and_adjust(f, p)),
     ("tiers", lambda f, p, i: assign_tiers(i.collect(f), p, i.groups_of)),  # after score: vetoes and quotas need it
+    ("history", lambda f, p, i: tier_counts(f, p, i.history, i.cycle)),  # tier_count(T, n) for measures, checks
     ("measures", lambda f, p, i: apply_measures(f, p, i.history, i.cycle)),
     ("checks", lambda f, p, i: apply_checks(f, p)),  # last: a condition may read a tier or a measure
 )
@@ -106,7 +110,7 @@ _THREAD_PRIOR_ROWS = 50_000
 
 def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, cycle: int | None = None) -> Run:
     history_frame = prepare_history(None if history is None else to_frame(history))
-    prior = None if prior is None else to_frame(prior)
+    prior, years = split_years(None if prior is None else to_frame(prior), cycle, plan)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mujun-prior") as pool:
         if prior is not None and prior.height >= _THREAD_PRIOR_ROWS:
             prior_year = pool.submit(_prior_statistics, plan, prior)
@@ -117,7 +121,7 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
             except Exception as exc:  # noqa: BLE001 - re-raised where the benchmarks read it, as on the thread
                 prior_year.set_exception(exc)
         table = to_frame(data)
-        inputs = _Inputs(rows=table.height, prior_year=prior_year, history=history_frame, cycle=cycle)
+        inputs = _Inputs(rows=table.height, prior_year=prior_year, history=history_frame, cycle=cycle, years=years)
         frame = prepare(table, plan, tier_names=plan.tier_names)
         for _name, stage in STAGES:
             frame = stage(frame, plan, inputs)

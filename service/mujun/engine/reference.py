@@ -16,7 +16,7 @@ from typing import Any
 
 from mujun.engine.allocate import DECIMALS
 from mujun.engine.checks import message_parts, render_number, round_half_away
-from mujun.engine.compile import Plan
+from mujun.engine.compile import Plan, calls
 from mujun.engine.tiers import cumulative_cuts
 from mujun.packs import expr as ex
 from mujun.packs.fields import ID_FIELD
@@ -27,8 +27,9 @@ __all__ = ["reference_evaluate"]
 
 def reference_evaluate(plan: Plan, records: list[dict[str, Any]], prior: list[dict[str, Any]] | None = None,
                        history: list[dict[str, Any]] | None = None, cycle: int | None = None) -> list[dict[str, Any]]:
-    rows = _indicators(plan, _scope(plan, _prepare(plan, records)))
-    prior_rows = _indicators(plan, _scope(plan, _prepare(plan, prior))) if prior is not None else None
+    latest, years = _split_years(prior, cycle)
+    rows = _indicators(plan, _past(plan, _scope(plan, _prepare(plan, records)), years))
+    prior_rows = _indicators(plan, _scope(plan, _prepare(plan, latest))) if latest is not None else None
     _benchmarks(plan, rows, prior_rows)
     _items(plan, rows)
     _score(plan, rows)
@@ -108,9 +109,36 @@ def _indicators(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _statistic(bm: Benchmark, values: list[float]) -> float | None:
+def _split_years(prior: list[dict[str, Any]] | None, cycle: int | None) -> tuple[list | None, dict[int, list]]:
+    """Earlier cycles by how far back they are (no ``cycle`` key: all of it is one cycle back)."""
+    if prior is None or not any("cycle" in r for r in prior):
+        return prior, ({} if prior is None else {1: prior})
+    years = [int(r["cycle"]) for r in prior]
+    now = cycle if cycle is not None else max(years) + 1
+    split: dict[int, list] = defaultdict(list)
+    for record, year in zip(prior, years):
+        if year < now:
+            split[now - year].append({k: v for k, v in record.items() if k != "cycle"})
+    return (split[min(split)] if split else []), dict(split)
+
+
+def _past(plan: Plan, rows: list[dict[str, Any]], years: dict[int, list]) -> list[dict[str, Any]]:
+    wanted = [c for path, node in plan.exprs.items() if path.startswith("indicators.") for c in calls(node, "past")]
+    for call in wanted:
+        back, name = int(call.args[1].value), call.args[0].name  # type: ignore[union-attr]
+        found = {env[ID_FIELD]: env.get(name) for env in _indicators(plan, _prepare(plan, years.get(back, [])))
+                 if env["status"] != "error" and env[ID_FIELD] is not None}
+        for env in rows:
+            env[ex.earlier_column(call)] = found.get(env[ID_FIELD])
+    return rows
+
+
+def _statistic(bm: Benchmark, values: list[Any]) -> float | None:
     if not values:
         return None
+    if bm.reading == "ratio_of_sums":  # values are (numerator, denominator) pairs
+        below = math.fsum(d for _, d in values)
+        return math.fsum(n for n, _ in values) / below if below != 0 else None
     if bm.stat == "mean":
         return math.fsum(values) / len(values)
     if bm.stat == "median":
@@ -133,7 +161,10 @@ def _cohort_stats(plan: Plan, name: str, bm: Benchmark, rows: Iterable[dict[str,
             continue
         if bm.where is not None and _eval(plan, f"benchmarks.{name}.where", env) is not True:
             continue
-        groups[tuple(env[g] for g in bm.group_by)].append(env[bm.of])  # type: ignore[index]
+        value = env[bm.of]  # type: ignore[index]
+        if bm.reading == "ratio_of_sums":
+            value = (_eval(plan, f"benchmarks.{name}.numerator", env), _eval(plan, f"benchmarks.{name}.denominator", env))
+        groups[tuple(env[g] for g in bm.group_by)].append(value)
     return {key: _statistic(bm, values) for key, values in groups.items()}
 
 
@@ -287,11 +318,13 @@ def _tiers(plan: Plan, rows: list[dict[str, Any]]) -> None:
             groups[env["group"]].append(env)
     for members in groups.values():
         members.sort(key=functools.cmp_to_key(lambda a, b: _compare(a, b, keys)))
-        cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, len(members)) if tiers.method == "quota" else []
+        cuts = _least_counts(tiers.quotas, cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, len(members)),
+                             len(members)) if tiers.method == "quota" else []
         for position, env in enumerate(members, start=1):
             env["rank"] = position
             if tiers.method == "quota":
-                env["tier"] = next((q.tier for q, cut in zip(tiers.quotas, cuts) if position <= cut), tiers.quotas[-1].tier)
+                k = next((k for k, cut in enumerate(cuts) if position <= cut), len(cuts) - 1)
+                env["tier"] = tiers.quotas[_bounded(tiers.quotas, k, env["score"])].tier
             elif tiers.method == "thresholds":
                 env["tier"] = next((t.tier for t in tiers.thresholds if t.min is None or env["score"] >= t.min), None)
     for env in rows:
@@ -299,6 +332,31 @@ def _tiers(plan: Plan, rows: list[dict[str, Any]]) -> None:
             env["tier"] = env["veto"]
         elif env["status"] != "ok":
             env["tier"] = env["scope_tier"] if env["status"] == "unrated" else None
+
+
+def _least_counts(quotas: list, cuts: list[int], n: int) -> list[int]:
+    """min_count, tier by tier: from the tail of the tier above (the first tier: the head of the next)."""
+    cuts = list(cuts)
+    for k, quota in enumerate(quotas):
+        if quota.min_count and k == 0:
+            cuts = [max(c, min(quota.min_count, n)) for c in cuts]
+        elif quota.min_count:
+            bound = max(cuts[k] - quota.min_count, 0)
+            cuts = [min(c, bound) if j < k else c for j, c in enumerate(cuts)]
+    return cuts
+
+
+def _bounded(quotas: list, k: int, score: float | None) -> int:
+    """Down while under the tier's min_score, then up while over its max_score (not past a floor)."""
+    def under(j: int) -> bool:
+        return score is not None and quotas[j].min_score is not None and score < quotas[j].min_score
+
+    while k < len(quotas) - 1 and under(k):
+        k += 1
+    while (k > 0 and score is not None and quotas[k].max_score is not None and score > quotas[k].max_score
+           and not under(k - 1)):
+        k -= 1
+    return k
 
 
 def _measures(plan: Plan, rows: list[dict[str, Any]], history: list[dict[str, Any]] | None, cycle: int | None) -> None:
@@ -315,6 +373,11 @@ def _measures(plan: Plan, rows: list[dict[str, Any]], history: list[dict[str, An
         while past.get(env[ID_FIELD], {}).get(year) == env["tier"]:
             streak, year = streak + 1, year - 1
         env["tier_streak"] = float(streak)
+        for path, node in plan.exprs.items():
+            for call in calls(node, "tier_count") if path.startswith(("measures.", "checks.")) else []:
+                tier, last = call.args[0].value, int(call.args[1].value)  # type: ignore[union-attr]
+                earlier = sum(past.get(env[ID_FIELD], {}).get(now - back) == tier for back in range(1, last))
+                env[ex.earlier_column(call)] = float((env["tier"] == tier) + earlier)
     for name, measure in plan.pack.measures.items():  # measure by measure: an allocation needs the whole group
         if measure.allocate is not None:
             _allocate(plan, name, measure.allocate, rows)

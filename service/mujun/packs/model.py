@@ -102,6 +102,9 @@ class Benchmark(_Model):
     group_by: list[str] = []
     where: Expression | None = None
     source: Literal["current", "prior", "prior_or_current"] = "current"
+    #: a mean read as the mean of the firms' ratios, or as the cohort's ratio of sums
+    #: (Σ税收 ÷ Σ用地: how a region's 亩均税收 is reported); the indicator must then be ``a / b``
+    reading: Literal["mean_of_ratios", "ratio_of_sums"] | None = None
     unit: str | None = None
     label: str | None = None
 
@@ -113,6 +116,8 @@ class Benchmark(_Model):
             raise ValueError("a cohort benchmark needs 'of': the indicator it summarises")
         if self.stat == "percentile" and self.percentile is None:
             raise ValueError("stat 'percentile' needs 'percentile' (0-100)")
+        if self.reading is not None and self.stat != "mean":
+            raise ValueError("'reading' says how a mean is read: it needs stat 'mean'")
         return self
 
 
@@ -177,8 +182,16 @@ class Threshold(_Model):
 
 
 class Quota(_Model):
+    """A tier's share of the ranked group; optionally a score it needs (``min_score``: A = top 20 % and
+    score ≥ 80, else the next tier down), a score it may not pass (``max_score``: else the next tier up)
+    and a least number of firms (``min_count``: "D 类不少于 1 家", taken from the tail of the tier above;
+    for the first tier, from the head of the one below)."""
+
     tier: str
     percent: float = Field(ge=0, le=100)
+    min_score: float | None = None
+    max_score: float | None = None
+    min_count: int | None = Field(default=None, ge=1)
 
 
 class Tiers(_Model):
