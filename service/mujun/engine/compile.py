@@ -166,7 +166,7 @@ def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str
         table = node.args[0]
         if not isinstance(table, ex.Name) or table.name not in tables:
             raise TypeError(f"lookup_floor() needs a table parameter first; tables: {', '.join(tables) or 'none'}")
-        if not all(_is_number(key) for key in tables[table.name]):
+        if not all(_is_number(key) and not isinstance(v, str) for key, v in tables[table.name].items()):
             raise TypeError(f"lookup_floor() needs a table keyed by numbers (years, bounds); {table.name} is not")
         if _infer(node.args[1], scope, tables) != NUM:
             raise TypeError("lookup_floor() compares numbers: its second argument must be a number")
@@ -176,7 +176,7 @@ def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str
         if not isinstance(table, ex.Name) or table.name not in tables:
             raise TypeError(f"lookup() needs a table parameter first; tables: {', '.join(tables) or 'none'}")
         _infer(node.args[1], scope, tables)
-        return NUM
+        return STR if all(isinstance(v, str) for v in tables[table.name].values()) else NUM
     if node.func == "tier_count":
         return NUM
     args = [_infer(a, scope, tables) for a in node.args]
@@ -253,6 +253,22 @@ def _pass_fields(c: _Compiler) -> None:
         c.types[name] = spec.type
 
 
+def _pass_groups(c: _Compiler) -> None:
+    fields = _all_fields(c.plan.pack)
+    for name, spec in c.plan.pack.groups.items():
+        path = f"groups.{name}"
+        table = c.plan.tables.get(spec.table)
+        if name in c.types:
+            c.fail(path, f"{name} is already a field or parameter; choose another name")
+        elif table is None or not all(isinstance(v, str) for v in table.values()):
+            c.fail(f"{path}.table", f"{spec.table!r} is not a table of words; tables: {', '.join(c.plan.tables) or 'none'}")
+        elif spec.key not in fields or fields[spec.key].type != STR:
+            c.fail(f"{path}.key", f"{spec.key!r} is not a text field (e.g. industry)")
+        else:
+            c.used_fields.add(spec.key)
+            c.types[name] = STR
+
+
 def _pass_scope(c: _Compiler) -> None:
     for i, rule in enumerate(c.plan.pack.scope):
         c.expression(f"scope.{i}.when", rule.when, dict(c.types), want=BOOL)
@@ -304,6 +320,8 @@ def _ratio_of_sums(c: _Compiler, path: str, of: str) -> None:
 def _check_group_fields(c: _Compiler, path: str, group_by: list[str]) -> None:
     fields = _all_fields(c.plan.pack)
     for name in group_by:
+        if name in c.plan.pack.groups:
+            continue
         if name not in fields or fields[name].type != STR:
             c.fail(path, f"{name!r} is not a text field to group by (e.g. region, industry, size_class)")
         else:
@@ -384,7 +402,7 @@ def _pass_measures(c: _Compiler) -> None:
             table = c.plan.tables.get(measure.by_tier)
             if table is None:
                 c.fail(f"{path}.by_tier", f"{measure.by_tier!r} is not a table parameter")
-            elif want == STR:
+            elif want == STR or any(isinstance(v, str) for v in table.values()):
                 c.fail(f"{path}.by_tier", "a text measure lists its words per tier: by_tier: {D: \"'关闭退出'\"}")
             else:
                 _check_tier_keys(c, f"{path}.by_tier", table, tiers)
@@ -454,6 +472,7 @@ PASSES: tuple[tuple[str, Callable[[_Compiler], None]], ...] = (
     # parameters and fields first: every later expression is checked against these names
     ("parameters", _pass_parameters),
     ("fields", _pass_fields),
+    ("groups", _pass_groups),  # derived text fields: read like fields from the scope on
     ("scope", _pass_scope),
     ("indicators", _pass_indicators),  # in declaration order: an indicator may read earlier ones
     ("benchmarks", _pass_benchmarks),

@@ -14,6 +14,7 @@ import polars as pl
 
 from mujun.engine.columns import FAILED, STATUS, column_of
 from mujun.engine.compile import Plan, calls
+from mujun.engine.groups import derive_groups
 from mujun.engine.indicators import compute_indicators
 from mujun.engine.prepare import prepare
 from mujun.packs.expr import Call, earlier_column
@@ -54,8 +55,8 @@ def past_values(frame: pl.LazyFrame, plan: Plan, years: dict[int, pl.DataFrame])
         if year is None:
             frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(name) for name in mine)
             continue
-        earlier = compute_indicators(prepare(year, plan, tier_names=plan.tier_names, messages=False)
-                                     .with_columns(blank), plan)
+        earlier = compute_indicators(derive_groups(prepare(year, plan, tier_names=plan.tier_names, messages=False)
+                                                   .with_columns(blank), plan), plan)
         values = (earlier.filter(pl.col(STATUS) != FAILED)
                   .select(ID_FIELD, *(pl.col(column_of(plan, x) or x).cast(pl.Float64).alias(name) for name, x in mine.items()))
                   .collect())

@@ -26,7 +26,7 @@ from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, adjust_col,
                                   item_col, measure_col)
 from mujun.engine.compile import Plan
 from mujun.engine.earlier import past_values, split_years, tier_counts
-from mujun.engine.groups import Groups, group_codes
+from mujun.engine.groups import Groups, derive_groups, group_codes
 from mujun.engine.indicators import compute_indicators
 from mujun.engine.items import score_items
 from mujun.engine.measures import apply_measures, prepare_history
@@ -82,6 +82,7 @@ Stage = Callable[[pl.LazyFrame, Plan, _Inputs], pl.LazyFrame]
 #: Element-wise stages only queue expressions on the lazy frame; a stage that needs whole
 #: columns (group statistics, ranking) collects what is queued first.
 STAGES: tuple[tuple[str, Stage], ...] = (
+    ("groups", lambda f, p, i: derive_groups(f, p)),  # derived text fields (industry group), read from scope on
     ("scope", lambda f, p, i: apply_scope(f, p)),
     ("earlier", lambda f, p, i: past_values(f, p, i.years)),  # past(x, k) columns, before indicators read them
     ("indicators", lambda f, p, i: compute_indicators(f, p)),
@@ -101,7 +102,7 @@ def _prior_statistics(plan: Plan, prior: pl.DataFrame | None) -> PriorStatistics
     if prior is None or not any(b.value is None and b.source != "current" for b in plan.pack.benchmarks.values()):
         return None
     frame = prepare(prior, plan, tier_names=plan.tier_names, messages=False)
-    return prior_statistics(collect(compute_indicators(apply_scope(frame, plan), plan), prior.height), plan)
+    return prior_statistics(collect(compute_indicators(apply_scope(derive_groups(frame, plan), plan), plan), prior.height), plan)
 
 
 #: Below this many prior-year rows a second thread costs more than it saves.

@@ -30,6 +30,7 @@ def reference_evaluate(plan: Plan, records: list[dict[str, Any]], prior: list[di
     latest, years = _split_years(prior, cycle)
     rows = _indicators(plan, _past(plan, _scope(plan, _prepare(plan, records)), years))
     prior_rows = _indicators(plan, _scope(plan, _prepare(plan, latest))) if latest is not None else None
+
     _benchmarks(plan, rows, prior_rows)
     _items(plan, rows)
     _score(plan, rows)
@@ -84,6 +85,11 @@ def _prepare(plan: Plan, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             env[name] = value
         ident = env.get(ID_FIELD)
         bad |= ident is not None and counts[ident] > 1
+        for name, group in plan.pack.groups.items():  # derived groups: an unknown code is an error
+            code = env.get(group.key)
+            code = code[: group.prefix] if code is not None and group.prefix else code
+            env[name] = plan.tables[group.table].get(code) if code is not None else None
+            bad |= env[name] is None
         env["status"] = "error" if bad else "ok"
         env["reason"] = None
         env["scope_tier"] = None

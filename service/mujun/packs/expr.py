@@ -302,7 +302,9 @@ def _call_polars(node: Call, resolve: Resolver, tables: TableResolver) -> pl.Exp
     if func == "lookup":
         table = tables(_literal_name(node.args[0]))
         key = to_polars(node.args[1], resolve, tables)
-        return key.replace_strict(list(table), list(table.values()), default=None, return_dtype=pl.Float64)
+        words = all(isinstance(v, str) for v in table.values())  # a table of words (industry groups)
+        return key.replace_strict(list(table), list(table.values()), default=None,
+                                  return_dtype=pl.String if words else pl.Float64)
     if func == "lookup_floor":
         x = to_polars(node.args[1], resolve, tables)
         chain: Any = pl

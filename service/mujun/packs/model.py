@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
-    "Pack", "InputSpec", "Parameter", "ScopeRule", "Indicator", "Benchmark", "Step", "Item",
+    "Pack", "InputSpec", "Parameter", "DerivedGroup", "ScopeRule", "Indicator", "Benchmark", "Step", "Item",
     "Adjustment", "Threshold", "Quota", "Tiers", "Measure", "Allocation", "Check", "Decision", "Effective",
     "Expression",
 ]
@@ -51,7 +51,7 @@ class InputSpec(_Model):
 class Parameter(_Model):
     """A named number (or a table of numbers keyed by tier or code) that an editor may change."""
 
-    value: float | dict[str, float]
+    value: float | dict[str, float] | dict[str, str]  # a number, a table of numbers, or of words (groups)
     unit: str | None = None
     label: str | None = None
 
@@ -63,6 +63,17 @@ class Parameter(_Model):
         if isinstance(data, dict) and "value" not in data:
             return {"value": data}
         return data
+
+
+class DerivedGroup(_Model):
+    """A text field derived from another through a table of words, e.g. the industry group of an
+    industry code (GB/T 4754 大类: its first ``prefix`` characters). It can be grouped by, compared
+    and used as a lookup key; a code the table lacks makes the record an error naming code and table."""
+
+    table: str
+    key: str
+    prefix: int | None = Field(default=None, ge=1, le=10)
+    label: str | None = None
 
 
 class ScopeRule(_Model):
@@ -325,6 +336,7 @@ class Pack(_Model):
     regions: list[str] = []
     inputs: dict[Identifier, InputSpec] = {}
     parameters: dict[Identifier, Parameter] = {}
+    groups: dict[Identifier, DerivedGroup] = {}
     scope: list[ScopeRule] = []
     indicators: dict[Identifier, Indicator] = {}
     benchmarks: dict[Identifier, Benchmark] = {}
