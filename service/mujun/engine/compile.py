@@ -449,6 +449,43 @@ def _pass_checks(c: _Compiler) -> None:
                 c.fail(f"{path}.message", f"placeholders are {{label}} {{value}} {{threshold}} {{unit}}; got {exc}")
 
 
+def _pass_parks(c: _Compiler) -> None:
+    """Park figures are numbers per park; park indicators and checks read them, never a firm's values."""
+    spec = c.plan.pack.parks
+    if spec is None:
+        return
+    _check_group_fields(c, "parks.by", [spec.by])
+    if spec.industry is not None:
+        _check_group_fields(c, "parks.industry", [spec.industry])
+    for i, name in enumerate(spec.sums):
+        if name not in c.plan.pack.indicators and (name not in _all_fields(c.plan.pack) or c.types.get(name) != NUM):
+            c.fail(f"parks.sums.{i}", f"{name!r} is not a number field or indicator to sum")
+        elif name not in c.plan.pack.indicators:
+            c.used_fields.add(name)
+    if spec.leading is not None and spec.leading.by not in spec.sums:
+        c.fail("parks.leading.by", f"{spec.leading.by!r} must be one of the sums: {', '.join(spec.sums) or 'none'}")
+    if spec.city_where is not None:
+        c.expression("parks.city_where", spec.city_where, dict(c.types), want=BOOL)
+    scope = {**{n: NUM for n in c.plan.numbers}, **{n: NUM for n in spec.figures()}}
+    for name, indicator in spec.indicators.items():
+        if name in scope:
+            c.fail(f"parks.indicators.{name}", f"{name} is already a park figure or parameter; choose another name")
+            continue
+        c.expression(f"parks.indicators.{name}", indicator.expr, dict(scope))
+        scope[name] = NUM
+    seen: set[str] = set()
+    for i, check in enumerate(spec.checks):
+        path = f"parks.checks.{i}"
+        if check.name in seen:
+            c.fail(f"{path}.name", f"check {check.name!r} is declared twice")
+        seen.add(check.name)
+        for key in ("value", "min", "max"):
+            if getattr(check, key) is not None:
+                c.expression(f"{path}.{key}", getattr(check, key), scope)
+        if check.when is not None:
+            c.expression(f"{path}.when", check.when, scope, want=BOOL)
+
+
 def _check_tier_keys(c: _Compiler, path: str, table: dict, tiers: list[str]) -> None:
     unknown = [k for k in table if k not in tiers]
     if unknown:
@@ -481,6 +518,7 @@ PASSES: tuple[tuple[str, Callable[[_Compiler], None]], ...] = (
     ("tiers", _pass_tiers),  # declares tier, rank for measures
     ("measures", _pass_measures),  # in declaration order: a measure may read earlier ones
     ("checks", _pass_checks),  # after measures: a condition may read a tier or a measure
+    ("parks", _pass_parks),  # after the firm stages: a park sums firm fields and indicators
     ("inputs", _pass_inputs),  # last: collects every field the expressions above read
 )
 

@@ -30,6 +30,7 @@ from mujun.engine.groups import Groups, derive_groups, group_codes
 from mujun.engine.indicators import compute_indicators
 from mujun.engine.items import score_items
 from mujun.engine.measures import apply_measures, prepare_history
+from mujun.engine.parks import evaluate_parks
 from mujun.engine.prepare import prepare, to_frame
 from mujun.engine.scope import apply_scope
 from mujun.engine.tiers import GROUP, RANK, TIER, assign_tiers
@@ -43,6 +44,7 @@ class Run:
     """The full evaluation frame: every input the pack reads and every intermediate column."""
 
     frame: pl.DataFrame
+    parks: pl.DataFrame | None = None  # one row per park, for a pack with a ``parks`` section
 
 
 #: From this many rows a query runs on Polars' streaming engine: it evaluates the fused
@@ -126,7 +128,8 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
         frame = prepare(table, plan, tier_names=plan.tier_names)
         for _name, stage in STAGES:
             frame = stage(frame, plan, inputs)
-    return Run(frame=inputs.collect(frame.with_columns(_publishable(plan, frame))))
+    done = inputs.collect(frame.with_columns(_publishable(plan, frame)))
+    return Run(frame=done, parks=evaluate_parks(done, plan))
 
 
 def _publishable(plan: Plan, frame: pl.LazyFrame) -> list[pl.Expr]:

@@ -13,6 +13,7 @@ from mujun.engine.columns import ROW, STATUS, select
 from mujun.engine.compile import Plan
 from mujun.engine.evaluate import Run, output_columns
 from mujun.engine.explain import explain_row
+from mujun.engine.parks import explain_park
 from mujun.engine.tiers import GROUP, TIER
 from mujun.errors import NotFound
 from mujun.packs.fields import ID_FIELD
@@ -60,6 +61,19 @@ class Result:
         return frame.drop([c for c in frame.columns if c == ROW]).with_columns(
             pl.lit(self._plan.pack.id).alias("pack_id"), pl.lit(self._plan.pack_hash).alias("pack_hash")
         )
+
+    @cached_property
+    def parks(self) -> pl.DataFrame | None:
+        """One row per park (a pack with a ``parks`` section), with the ids of the firms it was built from."""
+        parks = self._run.parks
+        return None if parks is None else parks.with_columns(
+            pl.lit(self._plan.pack.id).alias("pack_id"), pl.lit(self._plan.pack.version).alias("pack_version"),
+            pl.lit(self._plan.pack_hash).alias("pack_hash"))
+
+    def explain_park(self, park: str) -> dict[str, Any]:
+        if self._run.parks is None:
+            raise NotFound(f"pack {self._plan.pack.id} has no parks section")
+        return explain_park(self._plan, self._run.parks, park, self._run.frame)
 
     def summary(self) -> pl.DataFrame:
         """Firms per group and tier, with unrated and error rows counted under their status."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "Pack", "InputSpec", "Parameter", "DerivedGroup", "ScopeRule", "Indicator", "Benchmark", "Step", "Item",
-    "Adjustment", "Threshold", "Quota", "Tiers", "Measure", "Allocation", "Check", "Decision", "Effective",
+    "Adjustment", "Threshold", "Quota", "Tiers", "Measure", "Allocation", "Check", "Decision", "Effective", "Leading", "Parks",
     "Expression",
 ]
 
@@ -324,6 +324,44 @@ class Decision(_Model):
     fail: str = "fail"
 
 
+class Leading(_Model):
+    """Which industries of a park count as its leading ones (主导产业): those holding at least
+    ``min_share`` % of the park's sum of ``by``; the top industry is the largest by ``by``."""
+
+    by: str
+    min_share: float = Field(default=0.0, ge=0, le=100)
+
+
+class Parks(_Model):
+    """Park-level evaluation from firm records (园区): the rated firms of each ``by`` value are summed
+    (``sums``), split by ``industry``, set against the city (every rated firm matching ``city_where``,
+    from the same records), then described by ``indicators`` and judged by ``checks``; one row per park."""
+
+    by: str
+    industry: str | None = None
+    sums: list[str] = []
+    leading: Leading | None = None
+    city_where: Expression | None = None
+    indicators: dict[Identifier, Indicator] = {}
+    checks: list[Check] = []
+    decision: Decision = Decision()
+
+    @model_validator(mode="after")
+    def _leading_needs_industry(self) -> Parks:
+        if self.leading is not None and self.industry is None:
+            raise ValueError("'leading' reads industry shares: name the firms' 'industry' field")
+        return self
+
+    def figures(self) -> list[str]:
+        """The park figures its indicators and checks read (besides number parameters); shares in %."""
+        names = ["firms", "city_firms", *(f"sum_{x}" for x in self.sums), *(f"city_{x}" for x in self.sums)]
+        if self.industry is not None:
+            names.append("industries")
+        if self.leading is not None:
+            names += ["leading_industries", "top_share_firms", *(f"top_share_{x}" for x in self.sums)]
+        return names
+
+
 class Pack(_Model):
     """A whole rule pack, after ``extends`` has been resolved."""
 
@@ -346,6 +384,7 @@ class Pack(_Model):
     measures: dict[Identifier, Measure] = {}
     checks: list[Check] = []
     decision: Decision = Decision()
+    parks: Parks | None = None
 
     @field_validator("version", mode="before")
     @classmethod
