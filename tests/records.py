@@ -78,4 +78,5 @@ def extra_fields(draw: st.DrawFn) -> dict:
         "lease_kind": draw(st.sampled_from(["elastic", "full", None])),
         "lease_years": draw(maybe(st.integers(min_value=5, max_value=50))),
         "industrial_floor_area_m2": draw(maybe(st.floats(min_value=0, max_value=1e5))),
+        "park": draw(st.sampled_from(["P1", "P2", "P3", None])),
     }

@@ -20,7 +20,7 @@ from mujun.engine.prepare import prepare
 from mujun.packs.expr import Call, earlier_column
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["split_years", "past_values", "tier_counts", "CYCLE_COLUMN"]
+__all__ = ["split_years", "past_values", "without_past", "tier_counts", "CYCLE_COLUMN"]
 
 CYCLE_COLUMN = "cycle"
 
@@ -42,21 +42,26 @@ def _wanted(plan: Plan, func: str, prefix: tuple[str, ...]) -> list[Call]:
     return [c for path, node in plan.exprs.items() if path.startswith(prefix) for c in calls(node, func)]
 
 
+def without_past(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+    """An earlier cycle's own frame: its ``past`` columns are empty (only one step back is read)."""
+    names = {earlier_column(c) for c in _wanted(plan, "past", ("indicators.",))}
+    return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(name) for name in sorted(names)) if names else frame
+
+
 def past_values(frame: pl.LazyFrame, plan: Plan, years: dict[int, pl.DataFrame]) -> pl.LazyFrame:
     """Join each ``past(x, k)`` column: x of the same enterprise in the cycle k back (good records only)."""
     wanted = _wanted(plan, "past", ("indicators.",))
     if not wanted:
         return frame
-    columns = {earlier_column(c): c for c in wanted}  # type: ignore[arg-type]
-    blank = [pl.lit(None, dtype=pl.Float64).alias(name) for name in columns]
+    columns = {earlier_column(c): c for c in wanted}
     for back in sorted({int(c.args[1].value) for c in wanted}):  # type: ignore[union-attr]
         mine = {name: c.args[0].name for name, c in columns.items() if int(c.args[1].value) == back}  # type: ignore[union-attr]
         year = years.get(back)
         if year is None:
             frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(name) for name in mine)
             continue
-        earlier = compute_indicators(derive_groups(prepare(year, plan, tier_names=plan.tier_names, messages=False)
-                                                   .with_columns(blank), plan), plan)
+        earlier = compute_indicators(without_past(derive_groups(
+            prepare(year, plan, tier_names=plan.tier_names, messages=False), plan), plan), plan)
         values = (earlier.filter(pl.col(STATUS) != FAILED)
                   .select(ID_FIELD, *(pl.col(column_of(plan, x) or x).cast(pl.Float64).alias(name) for name, x in mine.items()))
                   .collect())

@@ -25,7 +25,7 @@ from mujun.engine.checks import DECISION, FAILED_REASONS, apply_checks, check_co
 from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, adjust_col, benchmark_col, indicator_col,
                                   item_col, measure_col)
 from mujun.engine.compile import Plan
-from mujun.engine.earlier import past_values, split_years, tier_counts
+from mujun.engine.earlier import past_values, split_years, tier_counts, without_past
 from mujun.engine.groups import Groups, derive_groups, group_codes
 from mujun.engine.indicators import compute_indicators
 from mujun.engine.items import score_items
@@ -104,7 +104,7 @@ def _prior_statistics(plan: Plan, prior: pl.DataFrame | None) -> PriorStatistics
     if prior is None or not any(b.value is None and b.source != "current" for b in plan.pack.benchmarks.values()):
         return None
     frame = prepare(prior, plan, tier_names=plan.tier_names, messages=False)
-    return prior_statistics(collect(compute_indicators(apply_scope(derive_groups(frame, plan), plan), plan), prior.height), plan)
+    return prior_statistics(collect(compute_indicators(without_past(apply_scope(derive_groups(frame, plan), plan), plan), plan), prior.height), plan)
 
 
 #: Below this many prior-year rows a second thread costs more than it saves.

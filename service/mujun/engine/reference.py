@@ -22,7 +22,7 @@ from mujun.packs import expr as ex
 from mujun.packs.fields import ID_FIELD
 from mujun.packs.model import Benchmark, Item
 
-__all__ = ["reference_evaluate"]
+__all__ = ["reference_evaluate", "reference_parks"]
 
 
 def reference_evaluate(plan: Plan, records: list[dict[str, Any]], prior: list[dict[str, Any]] | None = None,
@@ -465,3 +465,80 @@ def _checks(plan: Plan, rows: list[dict[str, Any]]) -> None:
                     threshold=render_number(threshold, check.digits)))
         env["failed"] = ("; ".join(reasons) or None) if rated else None
         env["decision"] = (decision.fail if reasons else decision.pass_) if rated else None
+
+
+def reference_parks(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One dict per park (sorted by park), from the rows ``reference_evaluate`` returned."""
+    spec = plan.pack.parks
+    if spec is None:
+        return []
+
+    rated = [env for env in rows if env["status"] == "ok"]
+    town = [env for env in rated if spec.city_where is None or _eval(plan, "parks.city_where", env) is True]
+    city = {"city_firms": len(town), **{f"city_{x}": _total(town, x) for x in spec.sums}}
+    parks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for env in rated:
+        if env[spec.by] is not None:
+            parks[env[spec.by]].append(env)
+    out = []
+    for park in sorted(parks):
+        members = parks[park]
+        row: dict[str, Any] = {"park": park, "firms": len(members), "members": [e[ID_FIELD] for e in members], **city,
+                               **{f"sum_{x}": _total(members, x) for x in spec.sums}}
+        if spec.industry is not None:
+            by_industry: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+            for env in members:
+                by_industry[env[spec.industry]].append(env)
+            row["industries"] = len(by_industry)
+            if spec.leading is not None:
+                _leading_row(row, spec, by_industry, len(members))
+        for name in spec.indicators:
+            row[name] = _eval(plan, f"parks.indicators.{name}", {**plan.numbers, **row})
+        _park_checks(plan, row)
+        out.append(row)
+    return out
+
+
+def _total(members: list[dict[str, Any]], name: str) -> float | None:
+    values = [env[name] for env in members]
+    return None if any(v is None for v in values) else math.fsum(values)
+
+
+def _leading_row(row: dict[str, Any], spec: Any, by_industry: dict[Any, list], firms: int) -> None:
+    by, park_total = spec.leading.by, row[f"sum_{spec.leading.by}"]
+    names = ["top_industry", "leading_industries", "top_share_firms", *(f"top_share_{x}" for x in spec.sums)]
+    if park_total is None or park_total == 0:
+        row.update(dict.fromkeys(names))
+        return
+    sums = {k: {x: _total(v, x) for x in spec.sums} for k, v in by_industry.items()}
+    top = sorted(sums, key=lambda k: (-sums[k][by], k))[0]
+    row["top_industry"] = top
+    row["leading_industries"] = sum(100 * s[by] / park_total >= spec.leading.min_share for s in sums.values())
+    row["top_share_firms"] = 100 * len(by_industry[top]) / firms
+    for x in spec.sums:
+        whole = row[f"sum_{x}"]
+        row[f"top_share_{x}"] = 100 * sums[top][x] / whole if whole and sums[top][x] is not None else None
+
+
+def _park_checks(plan: Plan, row: dict[str, Any]) -> None:
+    spec = plan.pack.parks
+    if not spec.checks:  # type: ignore[union-attr]
+        return
+    env = {**plan.numbers, **row}
+    reasons = []
+    for i, check in enumerate(spec.checks):  # type: ignore[union-attr]
+        path, bound = f"parks.checks.{i}", ("min" if check.min is not None else "max")
+        if check.when is not None and _eval(plan, f"{path}.when", env) is not True:
+            row[f"check.{check.name}"] = None
+            continue
+        value, threshold = _eval(plan, f"{path}.value", env), _eval(plan, f"{path}.{bound}", env)
+        missing = value is None or threshold is None
+        row[f"check.{check.name}"] = passed = not missing and (value >= threshold if bound == "min" else value <= threshold)
+        if not passed:
+            failed, lacking = message_parts(check)
+            label = check.label or check.name
+            reasons.append(lacking.format(label=label) if missing else failed.format(
+                label=label, unit=check.unit or "", value=render_number(value, check.digits),
+                threshold=render_number(threshold, check.digits)))
+    row["failed"] = "; ".join(reasons) or None
+    row["decision"] = spec.decision.fail if reasons else spec.decision.pass_  # type: ignore[union-attr]
