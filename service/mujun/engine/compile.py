@@ -464,6 +464,8 @@ def _pass_parks(c: _Compiler) -> None:
             c.used_fields.add(name)
     if spec.leading is not None and spec.leading.by not in spec.sums:
         c.fail("parks.leading.by", f"{spec.leading.by!r} must be one of the sums: {', '.join(spec.sums) or 'none'}")
+    if spec.leading is not None:
+        c.expression("parks.leading.min_share", spec.leading.min_share, {n: NUM for n in c.plan.numbers})
     if spec.city_where is not None:
         c.expression("parks.city_where", spec.city_where, dict(c.types), want=BOOL)
     scope = {**{n: NUM for n in c.plan.numbers}, **{n: NUM for n in spec.figures()}}

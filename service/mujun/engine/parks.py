@@ -48,7 +48,7 @@ def evaluate_parks(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame | None:
                                        *([pl.col("__industry").n_unique().alias("industries")] if spec.industry else []))
     if spec.leading is not None:  # no top industry for a park whose total of leading.by is missing or 0
         known = pl.col(f"sum_{spec.leading.by}").is_not_null() & (pl.col(f"sum_{spec.leading.by}") != 0)
-        leading = _leading(members, spec)
+        leading = _leading(members, plan)
         parks = parks.join(leading, on=PARK, how="left").with_columns(
             pl.when(known).then(pl.col(c)).alias(c) for c in leading.columns if c != PARK)
     parks = parks.sort(PARK).join(city_row, how="cross")
@@ -57,9 +57,10 @@ def evaluate_parks(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame | None:
     return _checks(parks, plan)
 
 
-def _leading(members: pl.DataFrame, spec: Any) -> pl.DataFrame:
+def _leading(members: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     """Per park: the top industry, its shares (%) of every sum and of the firm count, the leading count."""
-    by = spec.leading.by
+    spec = plan.pack.parks
+    by = spec.leading.by  # type: ignore[union-attr]
     per = members.group_by(PARK, "__industry").agg(pl.len().alias("__n"), *(_sum(x).alias(x) for x in spec.sums))
 
     def share(x: str) -> pl.Expr:  # missing when a member lacks the figure or the park's total is 0
@@ -67,7 +68,8 @@ def _leading(members: pl.DataFrame, spec: Any) -> pl.DataFrame:
         return pl.when((pl.col(x).null_count().over(PARK) == 0) & (total != 0)).then(100 * pl.col(x) / total)
 
     per = per.with_columns(share("__n").alias("top_share_firms"), *(share(x).alias(f"top_share_{x}") for x in spec.sums))
-    counted = per.group_by(PARK).agg((pl.col(f"top_share_{by}") >= spec.leading.min_share).sum().alias("leading_industries"))
+    least = pl.select(compile_expr(plan, "parks.leading.min_share")).item()
+    counted = per.group_by(PARK).agg((pl.col(f"top_share_{by}") >= least).sum().alias("leading_industries"))
     top = (per.sort([PARK, by, "__industry"], descending=[False, True, False], nulls_last=True)
            .group_by(PARK, maintain_order=True).first()
            .select(PARK, pl.col("__industry").alias(TOP_INDUSTRY), "top_share_firms",

@@ -491,7 +491,7 @@ def reference_parks(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, An
                 by_industry[env[spec.industry]].append(env)
             row["industries"] = len(by_industry)
             if spec.leading is not None:
-                _leading_row(row, spec, by_industry, len(members))
+                _leading_row(plan, row, by_industry, len(members))
         for name in spec.indicators:
             row[name] = _eval(plan, f"parks.indicators.{name}", {**plan.numbers, **row})
         _park_checks(plan, row)
@@ -504,7 +504,8 @@ def _total(members: list[dict[str, Any]], name: str) -> float | None:
     return None if any(v is None for v in values) else math.fsum(values)
 
 
-def _leading_row(row: dict[str, Any], spec: Any, by_industry: dict[Any, list], firms: int) -> None:
+def _leading_row(plan: Plan, row: dict[str, Any], by_industry: dict[Any, list], firms: int) -> None:
+    spec = plan.pack.parks
     by, park_total = spec.leading.by, row[f"sum_{spec.leading.by}"]
     names = ["top_industry", "leading_industries", "top_share_firms", *(f"top_share_{x}" for x in spec.sums)]
     if park_total is None or park_total == 0:
@@ -513,7 +514,8 @@ def _leading_row(row: dict[str, Any], spec: Any, by_industry: dict[Any, list], f
     sums = {k: {x: _total(v, x) for x in spec.sums} for k, v in by_industry.items()}
     top = sorted(sums, key=lambda k: (-sums[k][by], k))[0]
     row["top_industry"] = top
-    row["leading_industries"] = sum(100 * s[by] / park_total >= spec.leading.min_share for s in sums.values())
+    least = _eval(plan, "parks.leading.min_share", dict(plan.numbers))
+    row["leading_industries"] = sum(100 * s[by] / park_total >= least for s in sums.values())
     row["top_share_firms"] = 100 * len(by_industry[top]) / firms
     for x in spec.sums:
         whole = row[f"sum_{x}"]

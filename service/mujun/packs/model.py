@@ -329,7 +329,7 @@ class Leading(_Model):
     ``min_share`` % of the park's sum of ``by``; the top industry is the largest by ``by``."""
 
     by: str
-    min_share: float = Field(default=0.0, ge=0, le=100)
+    min_share: Expression = 0.0  # %, a number or a number parameter
 
 
 class Parks(_Model):
