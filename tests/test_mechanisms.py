@@ -232,3 +232,13 @@ def test_every_bundled_cohort_mean_states_its_reading() -> None:
     silent = [f"{p.parent.name}: benchmarks.{name}" for p in sorted(RULES.glob("*/pack.yaml"))
               for name, bm in mujun.load_pack(p).model.benchmarks.items() if bm.stat == "mean" and bm.reading is None]
     assert not silent, silent
+
+
+def test_explain_says_why_a_tier_differs_from_the_rank_and_how_each_mean_is_read() -> None:
+    rows = [_firm(f"E{i}", tax_wan=float(s)) for i, s in enumerate([79, 70, 60, 50, 40, 30, 20])]
+    result = _pack(QUOTAS + "benchmarks:\n  bm: {stat: mean, of: points, reading: mean_of_ratios}\n").evaluate(rows)
+    trace = result.explain("E0")
+    assert trace["quota_rule"]["tier_by_rank"] == "A" and trace["quota_rule"]["tier"] == "B"
+    assert trace["quota_rule"]["moved_because"] == "score 79.0 < min_score 80.0 of A"
+    assert result.explain("E6")["quota_rule"]["cuts_after_min_count"] == [1, 4, 6, 7]
+    assert "mean of ratios" in trace["benchmark_readings"]["bm"]

@@ -13,6 +13,7 @@ from mujun.engine.columns import ROW, STATUS, select
 from mujun.engine.compile import Plan
 from mujun.engine.evaluate import Run, output_columns
 from mujun.engine.explain import explain_row
+from mujun.engine.explain_mechanisms import mechanism_facts
 from mujun.engine.parks import explain_park
 from mujun.engine.tiers import GROUP, TIER
 from mujun.errors import NotFound
@@ -53,7 +54,9 @@ class Result:
         if position is None:
             raise NotFound(f"enterprise {enterprise_id!r} is not in this result")
         row = self._run.frame.row(position, named=True)
-        return explain_row(self._plan, row)
+        trace = explain_row(self._plan, row)
+        trace.update(mechanism_facts(self._plan, row) if row.get(STATUS) != "error" else {})
+        return trace
 
     def explain_table(self) -> pl.DataFrame:
         """Every intermediate value of every record, flat: the 'explain everything' export."""
