@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mujun
+from mujun.cases import load_cases, run_case
 from mujun.engine.reference import reference_evaluate, reference_parks
 from conftest import FIXTURES, RULES
 from records import extra_fields, history, records
@@ -242,3 +243,12 @@ def test_explain_says_why_a_tier_differs_from_the_rank_and_how_each_mean_is_read
     assert trace["quota_rule"]["moved_because"] == "score 79.0 < min_score 80.0 of A"
     assert result.explain("E6")["quota_rule"]["cuts_after_min_count"] == [1, 4, 6, 7]
     assert "mean of ratios" in trace["benchmark_readings"]["bm"]
+
+
+LANGUAGE = FIXTURES / "language" / "pack.yaml"
+
+
+@pytest.mark.parametrize("case", load_cases(mujun.load_pack(LANGUAGE)), ids=lambda c: c.path.stem)
+def test_language_golden_case(case) -> None:
+    outcome = run_case(mujun.load_pack(LANGUAGE), case)
+    assert outcome.passed, "\n".join(outcome.mismatches)
