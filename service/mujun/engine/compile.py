@@ -16,7 +16,7 @@ from mujun.packs import expr as ex
 from mujun.packs.fields import CANONICAL_FIELDS, ID_FIELD, TIER_FIELD
 from mujun.packs.model import InputSpec, Pack
 
-__all__ = ["Plan", "InputField", "compile_plan", "PASSES", "CYCLE"]
+__all__ = ["Plan", "InputField", "compile_plan", "calls", "PASSES", "CYCLE"]
 
 NUM, STR, BOOL, FLAGS = "number", "string", "bool", "flags"
 CYCLE = "cycle"

@@ -18,6 +18,7 @@ import polars as pl
 from mujun.engine.checks import message_parts, render_number
 from mujun.engine.columns import OK, STATUS, column_of, compile_expr, select
 from mujun.engine.compile import Plan
+from mujun.errors import NotFound
 from mujun.packs.expr import to_polars
 from mujun.packs.fields import ID_FIELD
 
@@ -128,7 +129,6 @@ def explain_park(plan: Plan, parks: pl.DataFrame, park: str, frame: pl.DataFrame
     the city's, each indicator and check."""
     rows = parks.filter(pl.col(PARK) == park)
     if rows.height == 0:
-        from mujun.errors import NotFound
         raise NotFound(f"park {park!r} is not in this result")
     row = rows.row(0, named=True)
     spec = plan.pack.parks
