@@ -99,12 +99,17 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 )
 
 
+def _prior_frame(plan: Plan, prior: pl.DataFrame) -> pl.DataFrame:
+    """The prior year through the same stages up to the indicators."""
+    frame = prepare(prior, plan, tier_names=plan.tier_names, messages=False)
+    return collect(compute_indicators(without_past(apply_scope(derive_groups(frame, plan), plan), plan), plan), prior.height)
+
+
 def _prior_statistics(plan: Plan, prior: pl.DataFrame | None) -> PriorStatistics | None:
-    """The prior year through the same stages up to the indicators, kept only as its statistics."""
+    """The prior year kept only as its statistics."""
     if prior is None or not any(b.value is None and b.source != "current" for b in plan.pack.benchmarks.values()):
         return None
-    frame = prepare(prior, plan, tier_names=plan.tier_names, messages=False)
-    return prior_statistics(collect(compute_indicators(without_past(apply_scope(derive_groups(frame, plan), plan), plan), plan), prior.height), plan)
+    return prior_statistics(_prior_frame(plan, prior), plan)
 
 
 #: Below this many prior-year rows a second thread costs more than it saves.
@@ -129,7 +134,8 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
         for _name, stage in STAGES:
             frame = stage(frame, plan, inputs)
     done = inputs.collect(frame.with_columns(_publishable(plan, frame)))
-    return Run(frame=done, parks=evaluate_parks(done, plan))
+    earlier = _prior_frame(plan, prior) if plan.pack.parks is not None and prior is not None else None
+    return Run(frame=done, parks=evaluate_parks(done, plan, earlier))
 
 
 def _publishable(plan: Plan, frame: pl.LazyFrame) -> list[pl.Expr]:

@@ -31,7 +31,9 @@ def _sum(name: str) -> pl.Expr:
     return pl.when(pl.col(name).null_count() == 0).then(pl.col(name).sum())
 
 
-def evaluate_parks(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame | None:
+def evaluate_parks(frame: pl.DataFrame, plan: Plan, prior: pl.DataFrame | None = None) -> pl.DataFrame | None:
+    """``prior``: the prior year's evaluation frame (up to the indicators), for ``prior_sum_X`` and
+    ``prior_firms`` — missing for a park the prior year does not have (亩均税收增幅 of a zone)."""
     spec = plan.pack.parks
     if spec is None:
         return None
@@ -52,10 +54,20 @@ def evaluate_parks(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame | None:
         leading = _leading(members, plan)
         parks = parks.join(leading, on=PARK, how="left").with_columns(
             pl.when(known).then(pl.col(c)).alias(c) for c in leading.columns if c != PARK)
-    parks = parks.sort(PARK).join(city_row, how="cross")
+    parks = parks.sort(PARK).join(city_row, how="cross").join(_prior_parks(prior, plan), on=PARK, how="left")
     for name in spec.indicators:
         parks = parks.with_columns(_park_expr(plan, f"parks.indicators.{name}").cast(pl.Float64).alias(f"indicator.{name}"))
     return _checks(parks, plan)
+
+
+def _prior_parks(prior: pl.DataFrame | None, plan: Plan) -> pl.DataFrame:
+    spec = plan.pack.parks
+    columns = {"prior_firms": pl.UInt32, **{f"prior_sum_{x}": pl.Float64 for x in spec.sums}}  # type: ignore[union-attr]
+    if prior is None:
+        return pl.DataFrame(schema={PARK: pl.String, **columns})
+    rows = select(prior.filter((pl.col(STATUS) == OK) & pl.col(spec.by).is_not_null()),  # type: ignore[union-attr]
+                  pl.col(spec.by).alias(PARK), *(pl.col(column_of(plan, x) or x).cast(pl.Float64).alias(x) for x in spec.sums))  # type: ignore[union-attr]
+    return rows.group_by(PARK).agg(pl.len().alias("prior_firms"), *(_sum(x).alias(f"prior_sum_{x}") for x in spec.sums))  # type: ignore[union-attr]
 
 
 def _leading(members: pl.DataFrame, plan: Plan) -> pl.DataFrame:

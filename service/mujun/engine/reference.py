@@ -467,11 +467,17 @@ def _checks(plan: Plan, rows: list[dict[str, Any]]) -> None:
         env["decision"] = (decision.fail if reasons else decision.pass_) if rated else None
 
 
-def reference_parks(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One dict per park (sorted by park), from the rows ``reference_evaluate`` returned."""
+def reference_parks(plan: Plan, rows: list[dict[str, Any]], prior: list[dict[str, Any]] | None = None,
+                    cycle: int | None = None) -> list[dict[str, Any]]:
+    """One dict per park (sorted by park), from the rows ``reference_evaluate`` returned and the prior records."""
     spec = plan.pack.parks
     if spec is None:
         return []
+    latest, _ = _split_years(prior, cycle)
+    before: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for env in _indicators(plan, _scope(plan, _prepare(plan, latest or []))):
+        if env["status"] == "ok" and env[spec.by] is not None:
+            before[env[spec.by]].append(env)
 
     rated = [env for env in rows if env["status"] == "ok"]
     town = [env for env in rated if spec.city_where is None or _eval(plan, "parks.city_where", env) is True]
@@ -484,7 +490,9 @@ def reference_parks(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, An
     for park in sorted(parks):
         members = parks[park]
         row: dict[str, Any] = {"park": park, "firms": len(members), "members": [e[ID_FIELD] for e in members], **city,
-                               **{f"sum_{x}": _total(members, x) for x in spec.sums}}
+                               **{f"sum_{x}": _total(members, x) for x in spec.sums},
+                               "prior_firms": len(before[park]) if park in before else None,
+                               **{f"prior_sum_{x}": _total(before[park], x) if park in before else None for x in spec.sums}}
         if spec.industry is not None:
             by_industry: dict[Any, list[dict[str, Any]]] = defaultdict(list)
             for env in members:

@@ -354,7 +354,7 @@ class Parks(_Model):
 
     def figures(self) -> list[str]:
         """The park figures its indicators and checks read (besides number parameters); shares in %."""
-        names = ["firms", "city_firms", *(f"sum_{x}" for x in self.sums), *(f"city_{x}" for x in self.sums)]
+        names = ["firms", "city_firms", "prior_firms", *(f"{kind}_{x}" for kind in ("sum", "city", "prior_sum") for x in self.sums)]
         if self.industry is not None:
             names.append("industries")
         if self.leading is not None:
