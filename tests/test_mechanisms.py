@@ -196,10 +196,11 @@ def test_park_table_matches_the_reference(pack_path: str, data: st.DataObject) -
     pack = mujun.load_pack(pack_path)
     current = data.draw(records())
     extras = data.draw(st.lists(extra_fields(), min_size=len(current), max_size=len(current)))
-    current = [{**row, **extra} for row, extra in zip(current, extras)]
+    by = pack.model.parks.by  # the pack's park field, filled from the drawn "park"
+    current = [{**row, **extra, by: extra["park"]} for row, extra in zip(current, extras)]
     prior = data.draw(st.one_of(st.none(), records(max_size=20)))
     if prior is not None:
-        prior = [{**row, "park": data.draw(st.sampled_from(["P1", "P2", None]))} for row in prior]
+        prior = [{**row, by: data.draw(st.sampled_from(["P1", "P2", None]))} for row in prior]
     parks = pack.evaluate(current, prior=prior).parks
     expected = reference_parks(pack.plan, reference_evaluate(pack.plan, current, prior), prior)
     assert parks["park"].to_list() == [p["park"] for p in expected]
