@@ -150,6 +150,7 @@ def test_a_group_derived_from_the_industry_code_groups_benchmarks_and_keys_looku
     # food: 1 and 3 (1, 3) -> mean 2; chemicals: 2 × 2 = 4
     assert table["indicator.tax_per_mu"].to_list() == [1.0, 4.0, 3.0]
     assert table["benchmark.bm"].to_list() == [2.0, 4.0, 2.0]
+    assert table["sector"].to_list() == ["food", "chemicals", "food"]  # published beside the firm
 
 
 def test_an_unknown_code_is_an_error_naming_the_code_and_the_table_not_a_silent_zero() -> None:

@@ -166,7 +166,7 @@ def _publishable(plan: Plan, frame: pl.LazyFrame) -> list[pl.Expr]:
 def output_columns(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
     """The published result: per-record status, score, tier, rank, items, measures and provenance."""
     pack = plan.pack
-    names = [ID_FIELD, STATUS, ERROR, REASON, SCORE, TIER, RANK, GROUP,
+    names = [ID_FIELD, STATUS, ERROR, REASON, SCORE, TIER, RANK, GROUP, *pack.groups,  # derived groups: published
              *(item_col(n) for n in pack.items), *(adjust_col(a.name) for a in pack.adjustments),
              *(measure_col(n) for n in pack.measures), *(indicator_col(n) for n in pack.indicators),
              *(benchmark_col(n) for n in pack.benchmarks)]
