@@ -79,4 +79,5 @@ def extra_fields(draw: st.DrawFn) -> dict:
         "lease_years": draw(maybe(st.integers(min_value=5, max_value=50))),
         "industrial_floor_area_m2": draw(maybe(st.floats(min_value=0, max_value=1e5))),
         "location_kind": draw(st.sampled_from(["cluster", "outside", "provincial_zone", "park"])),
+        "park": draw(st.sampled_from(["P1", "P2", "P3", None])),
     }

@@ -3,7 +3,7 @@
 One runner serves ``mujun pack test`` and the test suite. A case gives input records (and optionally
 prior-year records, a tier history, parameter overrides) and, per enterprise, the expected status,
 score, tier, rank, items, measures, indicators and benchmarks (checks packs: decision, failed, checks,
-failed_contains as one text or a list); numbers match within ``tolerance``.
+failed_contains as one text or a list; ``expect_parks`` per park); numbers match within ``tolerance``.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def run_case(pack: Pack, case: Case) -> CaseOutcome:
     outcome = CaseOutcome(case)
     if result.table.height != len(data["input"]):
         outcome.mismatches.append(f"{result.table.height} output rows for {len(data['input'])} input rows")
+    _compare_parks(outcome, result.parks, data.get("expect_parks") or {}, tolerance)
     for ident, expected in data["expect"].items():
         row = rows.get(str(ident))
         if row is None:
@@ -96,3 +97,25 @@ def _compare(outcome: CaseOutcome, where: str, got: Any, want: Any, tolerance: f
             outcome.mismatches.append(f"{where}: expected {want}, got {got}")
     elif got != want:
         outcome.mismatches.append(f"{where}: expected {want!r}, got {got!r}")
+
+
+def _compare_parks(outcome: CaseOutcome, parks: Any, expected: dict[str, Any], tolerance: float) -> None:
+    """``expect_parks: {P1: {firms: 3, members: [...], decision: ..., indicators: {...}, checks: {...}}}``."""
+    rows = {} if parks is None else {str(r["park"]): r for r in parks.iter_rows(named=True)}
+    for park, want in expected.items():
+        row = rows.get(str(park))
+        if row is None:
+            outcome.mismatches.append(f"park {park}: not in the result")
+            continue
+        for key, value in want.items():
+            if key in ("indicators", "checks"):
+                for name, v in value.items():
+                    _compare(outcome, f"park {park}.{key[:-1]}.{name}", row.get(f"{key[:-1]}.{name}"), v, tolerance)
+            elif key == "failed_contains":
+                for part in value if isinstance(value, list) else [value]:
+                    if str(part) not in (row.get("failed") or ""):
+                        outcome.mismatches.append(f"park {park}.failed: {part!r} not in {row.get('failed')!r}")
+            elif key in row:
+                _compare(outcome, f"park {park}.{key}", row[key], value, tolerance)
+            else:
+                outcome.mismatches.append(f"park {park}: unknown expectation {key!r}")

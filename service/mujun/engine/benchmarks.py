@@ -45,17 +45,20 @@ def _count_per_group(slots: np.ndarray, mask: np.ndarray, size: int) -> np.ndarr
     return counts
 
 
-def _stat_per_group(bm: Benchmark, slots: np.ndarray, values: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+def _stat_per_group(bm: Benchmark, slots: np.ndarray, size: int, values: np.ndarray, mask: np.ndarray,
+                    denominators: np.ndarray | None = None) -> np.ndarray:
     """The statistic of each group slot over the masked rows; NaN for slot 0 (no group) and empty groups.
 
     A mean is two weighted ``bincount`` passes over every row (masked rows weigh 0), which adds
-    in row order exactly like summing the cohort alone, without copying it out first.
+    in row order exactly like summing the cohort alone, without copying it out first. Read as a
+    ratio of sums, ``values`` are the numerators and the counts are the summed ``denominators``.
     """
     if bm.stat == "mean":
         totals = np.bincount(slots, weights=np.where(mask, values, 0.0), minlength=size + 1)
-        counts = np.bincount(slots, weights=mask, minlength=size + 1)
+        counts = np.bincount(slots, weights=mask if denominators is None else np.where(mask, denominators, 0.0),
+                             minlength=size + 1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.where(counts > 0, totals / counts, np.nan)
+            out = np.where(counts != 0, totals / counts, np.nan)
     else:
         use = mask & (slots > 0)
         x = pl.col("x")
@@ -68,10 +71,11 @@ def _stat_per_group(bm: Benchmark, slots: np.ndarray, values: np.ndarray, mask: 
     return out
 
 
-def _cohorts(frame: pl.DataFrame, plan: Plan, names: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per benchmark (indicator values, cohort mask) as arrays, in one pass over the frame.
+def _cohorts(frame: pl.DataFrame, plan: Plan, names: list[str]) -> dict[str, tuple[np.ndarray, ...]]:
+    """Per benchmark (indicator values, cohort mask[, denominators]) as arrays, in one pass over the frame.
 
-    The cohort is the rated rows with a value, narrowed by the benchmark's ``where``.
+    The cohort is the rated rows with a value, narrowed by the benchmark's ``where``; a ratio of
+    sums reads the indicator's numerator in place of its values, and its denominator.
     """
     columns = []
     for name in names:
@@ -80,9 +84,16 @@ def _cohorts(frame: pl.DataFrame, plan: Plan, names: list[str]) -> dict[str, tup
         mask = (pl.col(STATUS) == OK) & indicator.is_not_null()
         if bm.where is not None:
             mask = mask & compile_expr(plan, f"benchmarks.{name}.where").fill_null(False)
+        if bm.reading == "ratio_of_sums":
+            mask = mask & compile_expr(plan, f"benchmarks.{name}.denominator").is_not_null()
+            indicator = compile_expr(plan, f"benchmarks.{name}.numerator").cast(pl.Float64)
+            columns.append(compile_expr(plan, f"benchmarks.{name}.denominator").cast(pl.Float64)
+                           .fill_null(np.nan).alias(f"d.{name}"))
         columns += [indicator.fill_null(np.nan).alias(f"x.{name}"), mask.alias(f"m.{name}")]
     both = select(frame, *columns)
-    return {name: (both[f"x.{name}"].to_numpy(), both[f"m.{name}"].to_numpy()) for name in names}
+    return {name: (both[f"x.{name}"].to_numpy(), both[f"m.{name}"].to_numpy(),
+                   *([both[f"d.{name}"].to_numpy()] if f"d.{name}" in both.columns else []))
+            for name in names}
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,7 @@ def prior_statistics(prior: pl.DataFrame, plan: Plan) -> PriorStatistics:
     for key in dict.fromkeys(tuple(plan.pack.benchmarks[n].group_by) for n in names):
         groups = group_codes(prior, list(key))
         mine = [n for n in names if tuple(plan.pack.benchmarks[n].group_by) == key]
-        stats = [pl.Series(n, _stat_per_group(plan.pack.benchmarks[n], groups.codes + 1, *cohorts[n], groups.size)[1:])
+        stats = [pl.Series(n, _stat_per_group(plan.pack.benchmarks[n], groups.codes + 1, groups.size, *cohorts[n])[1:])
                  for n in mine]
         stats += [pl.Series(cohort_n_col(n), _count_per_group(groups.codes + 1, cohorts[n][1], groups.size)[1:])
                   for n in mine]
@@ -136,7 +147,7 @@ def compute_benchmarks(frame: pl.DataFrame, plan: Plan, prior_of: Callable[[], P
             groups = groups_of(frame, list(key))
             coded[key] = groups, groups.codes + 1
         groups, slots = coded[key]
-        current[name] = _stat_per_group(plan.pack.benchmarks[name], slots, *now[name], groups.size)
+        current[name] = _stat_per_group(plan.pack.benchmarks[name], slots, groups.size, *now[name])
     prior = prior_of()  # None unless a benchmark reads the prior year and one was given
     for name in computed:
         bm = plan.pack.benchmarks[name]

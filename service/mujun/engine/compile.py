@@ -16,7 +16,7 @@ from mujun.packs import expr as ex
 from mujun.packs.fields import CANONICAL_FIELDS, ID_FIELD, TIER_FIELD
 from mujun.packs.model import InputSpec, Pack
 
-__all__ = ["Plan", "InputField", "compile_plan", "PASSES", "CYCLE"]
+__all__ = ["Plan", "InputField", "compile_plan", "calls", "PASSES", "CYCLE"]
 
 NUM, STR, BOOL, FLAGS = "number", "string", "bool", "flags"
 CYCLE = "cycle"
@@ -92,6 +92,9 @@ class _Compiler:
             return
         if want is not None and got != want:
             self.fail(path, f"{text!r} gives a {got}, a {want} is needed here")
+            return
+        if problem := _earlier_problem(self.plan, path, node):
+            self.fail(path, problem)
             return
         self.plan.exprs[path] = node
 
@@ -170,7 +173,7 @@ def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str
         table = node.args[0]
         if not isinstance(table, ex.Name) or table.name not in tables:
             raise TypeError(f"lookup_floor() needs a table parameter first; tables: {', '.join(tables) or 'none'}")
-        if not all(_is_number(key) for key in tables[table.name]):
+        if not all(_is_number(key) and not isinstance(v, str) for key, v in tables[table.name].items()):
             raise TypeError(f"lookup_floor() needs a table keyed by numbers (years, bounds); {table.name} is not")
         if _infer(node.args[1], scope, tables) != NUM:
             raise TypeError("lookup_floor() compares numbers: its second argument must be a number")
@@ -180,6 +183,8 @@ def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str
         if not isinstance(table, ex.Name) or table.name not in tables:
             raise TypeError(f"lookup() needs a table parameter first; tables: {', '.join(tables) or 'none'}")
         _infer(node.args[1], scope, tables)
+        return STR if all(isinstance(v, str) for v in tables[table.name].values()) else NUM
+    if node.func == "tier_count":
         return NUM
     args = [_infer(a, scope, tables) for a in node.args]
     if node.func == "is_missing":
@@ -200,6 +205,33 @@ def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str
     if any(a != NUM for a in args):
         raise TypeError(f"{node.func}() needs numbers")
     return NUM
+
+
+def calls(node: ex.Node, func: str) -> list[ex.Call]:
+    """Every call of ``func`` inside an expression."""
+    found = [node] if isinstance(node, ex.Call) and node.func == func else []
+    for child in (getattr(node, "args", None) or getattr(node, "operands", None)
+                  or [getattr(node, a) for a in ("left", "right", "operand") if hasattr(node, a)]):
+        found += calls(child, func)
+    return found
+
+
+def _earlier_problem(plan: Plan, path: str, node: ex.Node) -> str | None:
+    """``past`` reads earlier cycles in indicators, of a field or of an indicator that does not itself
+    read earlier cycles; ``tier_count`` needs this cycle's tier (measures, checks) and a known tier."""
+    for call in calls(node, "past"):
+        target = call.args[0].name  # type: ignore[union-attr]
+        if not path.startswith("indicators."):
+            return "past() reads the firm's earlier cycles in indicators only; name an indicator for it"
+        if calls(plan.exprs.get(f"indicators.{target}", ex.Num(0)), "past"):
+            return f"past({target}, …): {target} itself reads earlier cycles; read its inputs instead"
+    for call in calls(node, "tier_count"):
+        tier = call.args[0].value  # type: ignore[union-attr]
+        if not path.startswith(("measures.", "checks.")):
+            return "tier_count() counts tiers up to this cycle's: use it in measures or checks"
+        if tier not in plan.tier_names:
+            return f"tier_count(): unknown tier {tier!r}; tiers: {', '.join(plan.tier_names)}"
+    return None
 
 
 def _is_number(text: str) -> bool:
@@ -227,6 +259,22 @@ def _pass_fields(c: _Compiler) -> None:
         if name in c.types:
             c.fail(f"inputs.{name}", f"{name} is also a parameter; names must be unique")
         c.types[name] = spec.type
+
+
+def _pass_groups(c: _Compiler) -> None:
+    fields = _all_fields(c.plan.pack)
+    for name, spec in c.plan.pack.groups.items():
+        path = f"groups.{name}"
+        table = c.plan.tables.get(spec.table)
+        if name in c.types:
+            c.fail(path, f"{name} is already a field or parameter; choose another name")
+        elif table is None or not all(isinstance(v, str) for v in table.values()):
+            c.fail(f"{path}.table", f"{spec.table!r} is not a table of words; tables: {', '.join(c.plan.tables) or 'none'}")
+        elif spec.key not in fields or fields[spec.key].type != STR:
+            c.fail(f"{path}.key", f"{spec.key!r} is not a text field (e.g. industry)")
+        else:
+            c.used_fields.add(spec.key)
+            c.types[name] = STR
 
 
 def _pass_scope(c: _Compiler) -> None:
@@ -262,6 +310,8 @@ def _pass_benchmarks(c: _Compiler) -> None:
         else:
             if bm.of not in indicators:
                 c.fail(f"{path}.of", f"unknown indicator {bm.of!r}; indicators: {', '.join(indicators)}")
+            elif bm.reading == "ratio_of_sums":
+                _ratio_of_sums(c, path, bm.of)
             c.expression(f"{path}.factor", bm.factor, {k: v for k, v in base.items() if k in c.plan.numbers})
             _check_group_fields(c, f"{path}.group_by", bm.group_by)
             if bm.where is not None:
@@ -269,9 +319,20 @@ def _pass_benchmarks(c: _Compiler) -> None:
         c.types[name] = NUM
 
 
+def _ratio_of_sums(c: _Compiler, path: str, of: str) -> None:
+    """Σ numerator ÷ Σ denominator over the cohort: the indicator's own two sides, as parsed."""
+    node = c.plan.exprs.get(f"indicators.{of}")
+    if not (isinstance(node, ex.Binary) and node.op == "/"):
+        c.fail(f"{path}.reading", f"ratio_of_sums needs an indicator of the form a / b; {of} is not")
+        return
+    c.plan.exprs[f"{path}.numerator"], c.plan.exprs[f"{path}.denominator"] = node.left, node.right
+
+
 def _check_group_fields(c: _Compiler, path: str, group_by: list[str]) -> None:
     fields = _all_fields(c.plan.pack)
     for name in group_by:
+        if name in c.plan.pack.groups:
+            continue
         if name not in fields or fields[name].type != STR:
             c.fail(path, f"{name!r} is not a text field to group by (e.g. region, industry, size_class)")
         else:
@@ -357,7 +418,7 @@ def _pass_measures(c: _Compiler) -> None:
             table = c.plan.tables.get(measure.by_tier)
             if table is None:
                 c.fail(f"{path}.by_tier", f"{measure.by_tier!r} is not a table parameter")
-            elif want == STR:
+            elif want == STR or any(isinstance(v, str) for v in table.values()):
                 c.fail(f"{path}.by_tier", "a text measure lists its words per tier: by_tier: {D: \"'关闭退出'\"}")
             else:
                 _check_tier_keys(c, f"{path}.by_tier", table, tiers)
@@ -404,6 +465,45 @@ def _pass_checks(c: _Compiler) -> None:
                 c.fail(f"{path}.message", f"placeholders are {{label}} {{value}} {{threshold}} {{unit}}; got {exc}")
 
 
+def _pass_parks(c: _Compiler) -> None:
+    """Park figures are numbers per park; park indicators and checks read them, never a firm's values."""
+    spec = c.plan.pack.parks
+    if spec is None:
+        return
+    _check_group_fields(c, "parks.by", [spec.by])
+    if spec.industry is not None:
+        _check_group_fields(c, "parks.industry", [spec.industry])
+    for i, name in enumerate(spec.sums):
+        if name not in c.plan.pack.indicators and (name not in _all_fields(c.plan.pack) or c.types.get(name) != NUM):
+            c.fail(f"parks.sums.{i}", f"{name!r} is not a number field or indicator to sum")
+        elif name not in c.plan.pack.indicators:
+            c.used_fields.add(name)
+    if spec.leading is not None and spec.leading.by not in spec.sums:
+        c.fail("parks.leading.by", f"{spec.leading.by!r} must be one of the sums: {', '.join(spec.sums) or 'none'}")
+    if spec.leading is not None:
+        c.expression("parks.leading.min_share", spec.leading.min_share, {n: NUM for n in c.plan.numbers})
+    if spec.city_where is not None:
+        c.expression("parks.city_where", spec.city_where, dict(c.types), want=BOOL)
+    scope = {**{n: NUM for n in c.plan.numbers}, **{n: NUM for n in spec.figures()}}
+    for name, indicator in spec.indicators.items():
+        if name in scope:
+            c.fail(f"parks.indicators.{name}", f"{name} is already a park figure or parameter; choose another name")
+            continue
+        c.expression(f"parks.indicators.{name}", indicator.expr, dict(scope))
+        scope[name] = NUM
+    seen: set[str] = set()
+    for i, check in enumerate(spec.checks):
+        path = f"parks.checks.{i}"
+        if check.name in seen:
+            c.fail(f"{path}.name", f"check {check.name!r} is declared twice")
+        seen.add(check.name)
+        for key in ("value", "min", "max"):
+            if getattr(check, key) is not None:
+                c.expression(f"{path}.{key}", getattr(check, key), scope)
+        if check.when is not None:
+            c.expression(f"{path}.when", check.when, scope, want=BOOL)
+
+
 def _check_tier_keys(c: _Compiler, path: str, table: dict, tiers: list[str]) -> None:
     unknown = [k for k in table if k not in tiers]
     if unknown:
@@ -427,6 +527,7 @@ PASSES: tuple[tuple[str, Callable[[_Compiler], None]], ...] = (
     # parameters and fields first: every later expression is checked against these names
     ("parameters", _pass_parameters),
     ("fields", _pass_fields),
+    ("groups", _pass_groups),  # derived text fields: read like fields from the scope on
     ("scope", _pass_scope),
     ("indicators", _pass_indicators),  # in declaration order: an indicator may read earlier ones
     ("benchmarks", _pass_benchmarks),
@@ -435,6 +536,7 @@ PASSES: tuple[tuple[str, Callable[[_Compiler], None]], ...] = (
     ("tiers", _pass_tiers),  # declares tier, rank for measures
     ("measures", _pass_measures),  # in declaration order: a measure may read earlier ones
     ("checks", _pass_checks),  # after measures: a condition may read a tier or a measure
+    ("parks", _pass_parks),  # after the firm stages: a park sums firm fields and indicators
     ("inputs", _pass_inputs),  # last: collects every field the expressions above read
 )
 

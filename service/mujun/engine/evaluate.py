@@ -25,11 +25,13 @@ from mujun.engine.checks import DECISION, FAILED_REASONS, apply_checks, check_co
 from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, adjust_col, benchmark_col, indicator_col,
                                   item_col, measure_col)
 from mujun.engine.compile import Plan
-from mujun.engine.groups import Groups, group_codes
+from mujun.engine.earlier import past_values, split_years, tier_counts, without_past
+from mujun.engine.groups import Groups, derive_groups, group_codes
 from mujun.engine.indicators import compute_indicators
 from mujun.engine.items import score_items
 from mujun.engine.measures import apply_measures, prepare_history
 from mujun.engine.intake import Intake
+from mujun.engine.parks import evaluate_parks
 from mujun.engine.prepare import prepare, take_in_data, to_frame
 from mujun.engine.scope import apply_scope
 from mujun.engine.tiers import GROUP, RANK, TIER, assign_tiers
@@ -45,6 +47,7 @@ class Run:
 
     frame: pl.DataFrame
     intake: Intake | None = None  # how the input tables were read: columns, units, sources
+    parks: pl.DataFrame | None = None  # one row per park, for a pack with a ``parks`` section
 
 
 #: From this many rows a query runs on Polars' streaming engine: it evaluates the fused
@@ -65,6 +68,7 @@ class _Inputs:
     prior_year: Future[PriorStatistics | None]
     history: pl.DataFrame | None
     cycle: int | None
+    years: dict[int, pl.DataFrame] = field(default_factory=dict)  # earlier cycles by how far back
     coded: dict[tuple[str, ...], Groups] = field(default_factory=dict)
 
     def collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
@@ -83,24 +87,32 @@ Stage = Callable[[pl.LazyFrame, Plan, _Inputs], pl.LazyFrame]
 #: Element-wise stages only queue expressions on the lazy frame; a stage that needs whole
 #: columns (group statistics, ranking) collects what is queued first.
 STAGES: tuple[tuple[str, Stage], ...] = (
+    ("groups", lambda f, p, i: derive_groups(f, p)),  # derived text fields (industry group), read from scope on
     ("scope", lambda f, p, i: apply_scope(f, p)),
+    ("earlier", lambda f, p, i: past_values(f, p, i.years)),  # past(x, k) columns, before indicators read them
     ("indicators", lambda f, p, i: compute_indicators(f, p)),
     # benchmarks need indicators of the current and the prior year
     ("benchmarks", lambda f, p, i: compute_benchmarks(i.collect(f), p, i.prior_year.result, i.groups_of)),
     ("items", lambda f, p, i: score_items(f, p)),
     ("score", lambda f, p, i: score_and_adjust(f, p)),
     ("tiers", lambda f, p, i: assign_tiers(i.collect(f), p, i.groups_of)),  # after score: vetoes and quotas need it
+    ("history", lambda f, p, i: tier_counts(f, p, i.history, i.cycle)),  # tier_count(T, n) for measures, checks
     ("measures", lambda f, p, i: apply_measures(f, p, i.history, i.cycle)),
     ("checks", lambda f, p, i: apply_checks(f, p)),  # last: a condition may read a tier or a measure
 )
 
 
+def _prior_frame(plan: Plan, prior: pl.DataFrame) -> pl.DataFrame:
+    """The prior year through the same stages up to the indicators."""
+    frame = prepare(prior, plan, tier_names=plan.tier_names, messages=False)
+    return collect(compute_indicators(without_past(apply_scope(derive_groups(frame, plan), plan), plan), plan), prior.height)
+
+
 def _prior_statistics(plan: Plan, prior: pl.DataFrame | None) -> PriorStatistics | None:
-    """The prior year through the same stages up to the indicators, kept only as its statistics."""
+    """The prior year kept only as its statistics."""
     if prior is None or not any(b.value is None and b.source != "current" for b in plan.pack.benchmarks.values()):
         return None
-    frame = prepare(prior, plan, tier_names=plan.tier_names, messages=False)
-    return prior_statistics(collect(compute_indicators(apply_scope(frame, plan), plan), prior.height), plan)
+    return prior_statistics(_prior_frame(plan, prior), plan)
 
 
 #: Below this many prior-year rows a second thread costs more than it saves.
@@ -114,7 +126,7 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
                          "given: give the cycle (--cycle YEAR, or the request's cycle), or every such value would be "
                          "missing", location="cycle")
     history_frame = prepare_history(None if history is None else to_frame(history))
-    prior = None if prior is None else to_frame(prior)
+    prior, years = split_years(None if prior is None else to_frame(prior), cycle, plan)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mujun-prior") as pool:
         if prior is not None and prior.height >= _THREAD_PRIOR_ROWS:
             prior_year = pool.submit(_prior_statistics, plan, prior)
@@ -125,11 +137,13 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
             except Exception as exc:  # noqa: BLE001 - re-raised where the benchmarks read it, as on the thread
                 prior_year.set_exception(exc)
         intake = take_in_data(data, plan, prefer=prefer)
-        inputs = _Inputs(rows=intake.frame.height, prior_year=prior_year, history=history_frame, cycle=cycle)
+        inputs = _Inputs(rows=intake.frame.height, prior_year=prior_year, history=history_frame, cycle=cycle, years=years)
         frame = prepare(intake, plan, tier_names=plan.tier_names)
         for _name, stage in STAGES:
             frame = stage(frame, plan, inputs)
-    return Run(frame=inputs.collect(frame.with_columns(_publishable(plan, frame))), intake=intake)
+    done = inputs.collect(frame.with_columns(_publishable(plan, frame)))
+    earlier = _prior_frame(plan, prior) if plan.pack.parks is not None and prior is not None else None
+    return Run(frame=done, intake=intake, parks=evaluate_parks(done, plan, earlier))
 
 
 def _publishable(plan: Plan, frame: pl.LazyFrame) -> list[pl.Expr]:
@@ -160,7 +174,7 @@ def _publishable(plan: Plan, frame: pl.LazyFrame) -> list[pl.Expr]:
 def output_columns(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
     """The published result: per-record status, score, tier, rank, items, measures and provenance."""
     pack = plan.pack
-    names = [ID_FIELD, STATUS, ERROR, REASON, SCORE, TIER, RANK, GROUP,
+    names = [ID_FIELD, STATUS, ERROR, REASON, SCORE, TIER, RANK, GROUP, *pack.groups,  # derived groups: published
              *(item_col(n) for n in pack.items), *(adjust_col(a.name) for a in pack.adjustments),
              *(measure_col(n) for n in pack.measures), *(indicator_col(n) for n in pack.indicators),
              *(benchmark_col(n) for n in pack.benchmarks)]

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-__all__ = ["Groups", "GroupCoder", "group_codes", "NO_GROUP"]
+from mujun.engine.columns import ERROR, FAILED, OK, STATUS, status_lit
+from mujun.engine.compile import Plan
+
+__all__ = ["Groups", "GroupCoder", "group_codes", "derive_groups", "NO_GROUP"]
 
 NO_GROUP = -1
 
@@ -58,3 +61,27 @@ def group_codes(frame: pl.DataFrame, fields: list[str]) -> Groups:
         uniques, index = np.divmod(uniques, max(len(names), 1))
         labels[field] = names.gather(index)
     return Groups(combined, pl.DataFrame({f: labels[f] for f in fields}))
+
+
+def derive_groups(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+    """The pack's derived groups (``groups:``) as text columns, e.g. industry group from industry code.
+
+    A rated record whose code is missing or not in the table becomes an error that names the code
+    and the table: a firm in no group would otherwise score against no benchmark, a silent 0.
+    """
+    for name, spec in plan.pack.groups.items():
+        code = key = pl.col(spec.key).cast(pl.String)
+        if spec.prefix:
+            key = code.str.slice(0, spec.prefix)
+        table = plan.tables[spec.table]
+        value = key.replace_strict(list(table), list(table.values()), default=None, return_dtype=pl.String)
+        message = (pl.when(key.is_null()).then(pl.lit(f"{spec.key} missing: no {name} (table {spec.table})"))
+                   .otherwise(pl.concat_str([pl.lit(f"{spec.key} '"), code, pl.lit("'"),
+                                             *([pl.lit(f" (its first {spec.prefix}: '"), key, pl.lit("')")] if spec.prefix else []),
+                                             pl.lit(f" is not a key of table {spec.table} (for {name})")])))
+        bad = value.is_null() & (pl.col(STATUS) == OK)
+        frame = frame.with_columns(value.alias(name)).with_columns(
+            pl.when(bad).then(status_lit(FAILED)).otherwise(pl.col(STATUS)).alias(STATUS),
+            pl.when(bad).then(message).otherwise(pl.col(ERROR)).alias(ERROR),
+        )
+    return frame

@@ -16,19 +16,21 @@ from typing import Any
 
 from mujun.engine.allocate import DECIMALS
 from mujun.engine.checks import holds, message_digits, message_parts, render_number, round_half_away
-from mujun.engine.compile import Plan
+from mujun.engine.compile import Plan, calls
 from mujun.engine.tiers import cumulative_cuts
 from mujun.packs import expr as ex
 from mujun.packs.fields import ID_FIELD
 from mujun.packs.model import Benchmark, Item
 
-__all__ = ["reference_evaluate"]
+__all__ = ["reference_evaluate", "reference_parks"]
 
 
 def reference_evaluate(plan: Plan, records: list[dict[str, Any]], prior: list[dict[str, Any]] | None = None,
                        history: list[dict[str, Any]] | None = None, cycle: int | None = None) -> list[dict[str, Any]]:
-    rows = _indicators(plan, _scope(plan, _prepare(plan, records)))
-    prior_rows = _indicators(plan, _scope(plan, _prepare(plan, prior))) if prior is not None else None
+    latest, years = _split_years(prior, cycle)
+    rows = _indicators(plan, _past(plan, _scope(plan, _prepare(plan, records)), years))
+    prior_rows = _indicators(plan, _scope(plan, _prepare(plan, latest))) if latest is not None else None
+
     _benchmarks(plan, rows, prior_rows)
     _items(plan, rows)
     _score(plan, rows)
@@ -83,6 +85,11 @@ def _prepare(plan: Plan, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             env[name] = value
         ident = env.get(ID_FIELD)
         bad |= ident is not None and counts[ident] > 1
+        for name, group in plan.pack.groups.items():  # derived groups: an unknown code is an error
+            code = env.get(group.key)
+            code = code[: group.prefix] if code is not None and group.prefix else code
+            env[name] = plan.tables[group.table].get(code) if code is not None else None
+            bad |= env[name] is None
         env["status"] = "error" if bad else "ok"
         env["reason"] = None
         env["scope_tier"] = None
@@ -114,9 +121,36 @@ def _indicators(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _statistic(bm: Benchmark, values: list[float]) -> float | None:
+def _split_years(prior: list[dict[str, Any]] | None, cycle: int | None) -> tuple[list | None, dict[int, list]]:
+    """Earlier cycles by how far back they are (no ``cycle`` key: all of it is one cycle back)."""
+    if prior is None or not any("cycle" in r for r in prior):
+        return prior, ({} if prior is None else {1: prior})
+    years = [int(r["cycle"]) for r in prior]
+    now = cycle if cycle is not None else max(years) + 1
+    split: dict[int, list] = defaultdict(list)
+    for record, year in zip(prior, years):
+        if year < now:
+            split[now - year].append({k: v for k, v in record.items() if k != "cycle"})
+    return (split[min(split)] if split else []), dict(split)
+
+
+def _past(plan: Plan, rows: list[dict[str, Any]], years: dict[int, list]) -> list[dict[str, Any]]:
+    wanted = [c for path, node in plan.exprs.items() if path.startswith("indicators.") for c in calls(node, "past")]
+    for call in wanted:
+        back, name = int(call.args[1].value), call.args[0].name  # type: ignore[union-attr]
+        found = {env[ID_FIELD]: env.get(name) for env in _indicators(plan, _prepare(plan, years.get(back, [])))
+                 if env["status"] != "error" and env[ID_FIELD] is not None}
+        for env in rows:
+            env[ex.earlier_column(call)] = found.get(env[ID_FIELD])
+    return rows
+
+
+def _statistic(bm: Benchmark, values: list[Any]) -> float | None:
     if not values:
         return None
+    if bm.reading == "ratio_of_sums":  # values are (numerator, denominator) pairs
+        below = math.fsum(d for _, d in values)
+        return math.fsum(n for n, _ in values) / below if below != 0 else None
     if bm.stat == "mean":
         return math.fsum(values) / len(values)
     if bm.stat == "median":
@@ -139,7 +173,10 @@ def _cohort_stats(plan: Plan, name: str, bm: Benchmark, rows: Iterable[dict[str,
             continue
         if bm.where is not None and _eval(plan, f"benchmarks.{name}.where", env) is not True:
             continue
-        groups[tuple(env[g] for g in bm.group_by)].append(env[bm.of])  # type: ignore[index]
+        value = env[bm.of]  # type: ignore[index]
+        if bm.reading == "ratio_of_sums":
+            value = (_eval(plan, f"benchmarks.{name}.numerator", env), _eval(plan, f"benchmarks.{name}.denominator", env))
+        groups[tuple(env[g] for g in bm.group_by)].append(value)
     return {key: _statistic(bm, values) for key, values in groups.items()}
 
 
@@ -300,11 +337,13 @@ def _tiers(plan: Plan, rows: list[dict[str, Any]]) -> None:
             groups[env["group"]].append(env)
     for members in groups.values():
         members.sort(key=functools.cmp_to_key(lambda a, b: _compare(a, b, keys)))
-        cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, len(members)) if tiers.method == "quota" else []
+        cuts = _least_counts(tiers.quotas, cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, len(members)),
+                             len(members)) if tiers.method == "quota" else []
         for position, env in enumerate(members, start=1):
             env["rank"] = position
             if tiers.method == "quota":
-                env["tier"] = next((q.tier for q, cut in zip(tiers.quotas, cuts) if position <= cut), tiers.quotas[-1].tier)
+                k = next((k for k, cut in enumerate(cuts) if position <= cut), len(cuts) - 1)
+                env["tier"] = tiers.quotas[_bounded(tiers.quotas, k, env["score"])].tier
             elif tiers.method == "thresholds":
                 env["tier"] = next((t.tier for t in tiers.thresholds if t.min is None or env["score"] >= t.min), None)
     for env in rows:
@@ -312,6 +351,31 @@ def _tiers(plan: Plan, rows: list[dict[str, Any]]) -> None:
             env["tier"] = env["veto"]
         elif env["status"] != "ok":
             env["tier"] = env["scope_tier"] if env["status"] == "unrated" else None
+
+
+def _least_counts(quotas: list, cuts: list[int], n: int) -> list[int]:
+    """min_count, tier by tier: from the tail of the tier above (the first tier: the head of the next)."""
+    cuts = list(cuts)
+    for k, quota in enumerate(quotas):
+        if quota.min_count and k == 0:
+            cuts = [max(c, min(quota.min_count, n)) for c in cuts]
+        elif quota.min_count:
+            bound = max(cuts[k] - quota.min_count, 0)
+            cuts = [min(c, bound) if j < k else c for j, c in enumerate(cuts)]
+    return cuts
+
+
+def _bounded(quotas: list, k: int, score: float | None) -> int:
+    """Down while under the tier's min_score, then up while over its max_score (not past a floor)."""
+    def under(j: int) -> bool:
+        return score is not None and quotas[j].min_score is not None and score < quotas[j].min_score
+
+    while k < len(quotas) - 1 and under(k):
+        k += 1
+    while (k > 0 and score is not None and quotas[k].max_score is not None and score > quotas[k].max_score
+           and not under(k - 1)):
+        k -= 1
+    return k
 
 
 def _measures(plan: Plan, rows: list[dict[str, Any]], history: list[dict[str, Any]] | None, cycle: int | None) -> None:
@@ -328,6 +392,11 @@ def _measures(plan: Plan, rows: list[dict[str, Any]], history: list[dict[str, An
         while past.get(env[ID_FIELD], {}).get(year) == env["tier"]:
             streak, year = streak + 1, year - 1
         env["tier_streak"] = float(streak)
+        for path, node in plan.exprs.items():
+            for call in calls(node, "tier_count") if path.startswith(("measures.", "checks.")) else []:
+                tier, last = call.args[0].value, int(call.args[1].value)  # type: ignore[union-attr]
+                earlier = sum(past.get(env[ID_FIELD], {}).get(now - back) == tier for back in range(1, last))
+                env[ex.earlier_column(call)] = float((env["tier"] == tier) + earlier)
     for name, measure in plan.pack.measures.items():  # measure by measure: an allocation needs the whole group
         if measure.allocate is not None:
             _allocate(plan, name, measure.allocate, rows)
@@ -410,3 +479,90 @@ def _checks(plan: Plan, rows: list[dict[str, Any]]) -> None:
                     threshold=render_number(threshold, digits)))
         env["failed"] = ("; ".join(reasons) or None) if rated else None
         env["decision"] = (decision.fail if reasons else decision.pass_) if rated else None
+
+
+def reference_parks(plan: Plan, rows: list[dict[str, Any]], prior: list[dict[str, Any]] | None = None,
+                    cycle: int | None = None) -> list[dict[str, Any]]:
+    """One dict per park (sorted by park), from the rows ``reference_evaluate`` returned and the prior records."""
+    spec = plan.pack.parks
+    if spec is None:
+        return []
+    latest, _ = _split_years(prior, cycle)
+    before: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for env in _indicators(plan, _scope(plan, _prepare(plan, latest or []))):
+        if env["status"] == "ok" and env[spec.by] is not None:
+            before[env[spec.by]].append(env)
+
+    rated = [env for env in rows if env["status"] == "ok"]
+    town = [env for env in rated if spec.city_where is None or _eval(plan, "parks.city_where", env) is True]
+    city = {"city_firms": len(town), **{f"city_{x}": _total(town, x) for x in spec.sums}}
+    parks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for env in rated:
+        if env[spec.by] is not None:
+            parks[env[spec.by]].append(env)
+    out = []
+    for park in sorted(parks):
+        members = parks[park]
+        row: dict[str, Any] = {"park": park, "firms": len(members), "members": [e[ID_FIELD] for e in members], **city,
+                               **{f"sum_{x}": _total(members, x) for x in spec.sums},
+                               "prior_firms": len(before[park]) if park in before else None,
+                               **{f"prior_sum_{x}": _total(before[park], x) if park in before else None for x in spec.sums}}
+        if spec.industry is not None:
+            by_industry: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+            for env in members:
+                by_industry[env[spec.industry]].append(env)
+            row["industries"] = len(by_industry)
+            if spec.leading is not None:
+                _leading_row(plan, row, by_industry, len(members))
+        for name in spec.indicators:
+            row[name] = _eval(plan, f"parks.indicators.{name}", {**plan.numbers, **row})
+        _park_checks(plan, row)
+        out.append(row)
+    return out
+
+
+def _total(members: list[dict[str, Any]], name: str) -> float | None:
+    values = [env[name] for env in members]
+    return None if any(v is None for v in values) else math.fsum(values)
+
+
+def _leading_row(plan: Plan, row: dict[str, Any], by_industry: dict[Any, list], firms: int) -> None:
+    spec = plan.pack.parks
+    by, park_total = spec.leading.by, row[f"sum_{spec.leading.by}"]
+    names = ["top_industry", "leading_industries", "top_share_firms", *(f"top_share_{x}" for x in spec.sums)]
+    if park_total is None or park_total == 0:
+        row.update(dict.fromkeys(names))
+        return
+    sums = {k: {x: _total(v, x) for x in spec.sums} for k, v in by_industry.items()}
+    top = sorted(sums, key=lambda k: (-sums[k][by], k))[0]
+    row["top_industry"] = top
+    least = _eval(plan, "parks.leading.min_share", dict(plan.numbers))
+    row["leading_industries"] = sum(100 * s[by] / park_total >= least for s in sums.values())
+    row["top_share_firms"] = 100 * len(by_industry[top]) / firms
+    for x in spec.sums:
+        whole = row[f"sum_{x}"]
+        row[f"top_share_{x}"] = 100 * sums[top][x] / whole if whole and sums[top][x] is not None else None
+
+
+def _park_checks(plan: Plan, row: dict[str, Any]) -> None:
+    spec = plan.pack.parks
+    if not spec.checks:  # type: ignore[union-attr]
+        return
+    env = {**plan.numbers, **row}
+    reasons = []
+    for i, check in enumerate(spec.checks):  # type: ignore[union-attr]
+        path, bound = f"parks.checks.{i}", ("min" if check.min is not None else "max")
+        if check.when is not None and _eval(plan, f"{path}.when", env) is not True:
+            row[f"check.{check.name}"] = None
+            continue
+        value, threshold = _eval(plan, f"{path}.value", env), _eval(plan, f"{path}.{bound}", env)
+        missing = value is None or threshold is None
+        row[f"check.{check.name}"] = passed = not missing and (value >= threshold if bound == "min" else value <= threshold)
+        if not passed:
+            failed, lacking = message_parts(check)
+            label = check.label or check.name
+            reasons.append(lacking.format(label=label) if missing else failed.format(
+                label=label, unit=check.unit or "", value=render_number(value, check.digits),
+                threshold=render_number(threshold, check.digits)))
+    row["failed"] = "; ".join(reasons) or None
+    row["decision"] = spec.decision.fail if reasons else spec.decision.pass_  # type: ignore[union-attr]

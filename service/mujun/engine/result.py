@@ -13,8 +13,10 @@ from mujun.engine.columns import ROW, STATUS, select
 from mujun.engine.compile import Plan
 from mujun.engine.evaluate import Run, output_columns
 from mujun.engine.explain import explain_row
+from mujun.engine.explain_mechanisms import mechanism_facts
 from mujun.engine.headers import USED
 from mujun.engine.intake import Intake
+from mujun.engine.parks import explain_park
 from mujun.engine.report import error_groups, input_notes
 from mujun.engine.tiers import GROUP, TIER
 from mujun.errors import NotFound
@@ -56,7 +58,7 @@ class Result:
         if position is None:
             raise NotFound(f"enterprise {enterprise_id!r} is not in this result")
         row = self._run.frame.row(position, named=True)
-        return explain_row(self._plan, row, lang, input_sources(self._plan, self._run.intake, position))
+        return self._trace(row, position, lang)
 
     def explain_group(self, group: str, lang: str | None = None) -> list[dict[str, Any]]:
         """The traces of every firm of a tier group (``group`` as in the result table), in input order."""
@@ -64,8 +66,12 @@ class Result:
         positions = [i for i, g in enumerate(frame[GROUP].to_list()) if g is not None and str(g) == str(group)]
         if not positions:
             raise NotFound(f"group {group!r} is not in this result")
-        return [explain_row(self._plan, frame.row(i, named=True), lang, input_sources(self._plan, self._run.intake, i))
-                for i in positions]
+        return [self._trace(frame.row(i, named=True), i, lang) for i in positions]
+
+    def _trace(self, row: dict[str, Any], position: int, lang: str | None) -> dict[str, Any]:
+        trace = explain_row(self._plan, row, lang, input_sources(self._plan, self._run.intake, position))
+        trace.update(mechanism_facts(self._plan, row) if row.get(STATUS) != "error" else {})
+        return trace
 
     def facts(self) -> pl.DataFrame:
         """What the stages recorded beyond the published columns (cohort statistics before their factor,
@@ -81,6 +87,19 @@ class Result:
         return frame.drop([c for c in frame.columns if c == ROW]).with_columns(
             pl.lit(self._plan.pack.id).alias("pack_id"), pl.lit(self._plan.pack_hash).alias("pack_hash")
         )
+
+    @cached_property
+    def parks(self) -> pl.DataFrame | None:
+        """One row per park (a pack with a ``parks`` section), with the ids of the firms it was built from."""
+        parks = self._run.parks
+        return None if parks is None else parks.with_columns(
+            pl.lit(self._plan.pack.id).alias("pack_id"), pl.lit(self._plan.pack.version).alias("pack_version"),
+            pl.lit(self._plan.pack_hash).alias("pack_hash"))
+
+    def explain_park(self, park: str) -> dict[str, Any]:
+        if self._run.parks is None:
+            raise NotFound(f"pack {self._plan.pack.id} has no parks section")
+        return explain_park(self._plan, self._run.parks, park, self._run.frame)
 
     def summary(self) -> pl.DataFrame:
         """Firms per group and tier, with unrated and error rows counted under their status."""

@@ -20,7 +20,7 @@ from mujun.engine.groups import GroupCoder, Groups, group_codes
 from mujun.engine.ranking import rank_within_groups
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["assign_tiers", "GROUP", "TIER", "RANK", "cumulative_cuts", "BASIS_POINTS"]
+__all__ = ["assign_tiers", "GROUP", "TIER", "RANK", "cumulative_cuts", "minimum_counts", "BASIS_POINTS"]
 
 GROUP, TIER, RANK = "group", "tier", "rank"
 BASIS_POINTS = 10_000
@@ -48,6 +48,44 @@ def cumulative_cuts(percents: list[float], rounding: str, n: Any) -> list[Any]:
     return cuts
 
 
+def minimum_counts(cuts: list[Any], least: list[int | None], n: Any) -> list[Any]:
+    """Move the cumulative cuts so that each tier with a ``min_count`` holds that many firms (or all
+    of a smaller group): a tier takes them from the tail of the tier above, the first tier from the
+    head of the one below; the minimums are met in the order of the tiers.
+
+    >>> minimum_counts([1, 4, 7, 7], [None, None, None, 1], 7)   # D 类不少于 1 家
+    [1, 4, 6, 7]
+    """
+    cuts = list(cuts)
+    for k, least_k in enumerate(least):
+        if not least_k:
+            continue
+        if k == 0:
+            cuts[0] = np.maximum(cuts[0], np.minimum(least_k, n))
+            for j in range(1, len(cuts)):
+                cuts[j] = np.maximum(cuts[j], cuts[j - 1])
+        else:
+            cuts[k - 1] = np.minimum(cuts[k - 1], np.maximum(cuts[k] - least_k, 0))
+            for j in range(k - 2, -1, -1):
+                cuts[j] = np.minimum(cuts[j], cuts[j + 1])
+    return [c.tolist() if isinstance(c, np.generic) else c for c in cuts]
+
+
+def _score_bounds(position: np.ndarray, score: np.ndarray, quotas: list) -> np.ndarray:
+    """A firm below its quota tier's ``min_score`` goes down a tier until it meets the floor (or is
+    last); then one above its tier's ``max_score`` goes up, but not into a tier whose floor it misses.
+    Places are not refilled: a floor can leave A with fewer firms than its share."""
+    low = np.array([-np.inf if q.min_score is None else q.min_score for q in quotas])
+    high = np.array([np.inf if q.max_score is None else q.max_score for q in quotas])
+    last = len(quotas) - 1
+    for _ in range(last):
+        position = position + ((score < low[position]) & (position < last))
+    for _ in range(last):
+        above = np.maximum(position - 1, 0)
+        position = position - ((score > high[position]) & (position > 0) & ~(score < low[above]))
+    return position
+
+
 def assign_tiers(frame: pl.DataFrame, plan: Plan, groups_of: GroupCoder = group_codes) -> pl.LazyFrame:
     """Tier, rank and group size columns, queued on the frame (an eager ``with_columns`` would
     first copy a streaming result's unaligned chunks)."""
@@ -73,7 +111,11 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan, groups_of: GroupCoder = group_
     rank, codes, counts = _rank(frame, plan, eligible, groups_of(frame, fields))
     if tiers.method == "quota":  # cuts per group, then compared row by row
         cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, counts)
+        if any(q.min_count for q in tiers.quotas):
+            cuts = minimum_counts(cuts, [q.min_count for q in tiers.quotas], counts)
         position = sum((rank > cut[codes]).astype(np.int64) for cut in cuts[:-1])  # past k cuts: tier k+1
+        if any(q.min_score is not None or q.max_score is not None for q in tiers.quotas):
+            position = _score_bounds(position, frame[SCORE].cast(pl.Float64).fill_null(np.nan).to_numpy(), tiers.quotas)
         index = np.array([names.index(q.tier) for q in tiers.quotas])[position]
     elif tiers.method == "thresholds":
         score = frame[SCORE].cast(pl.Float64).to_numpy()  # missing is NaN: meets no minimum

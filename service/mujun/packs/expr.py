@@ -26,7 +26,7 @@ import polars as pl
 
 __all__ = [
     "Node", "Num", "Str", "Name", "Unary", "Binary", "Compare", "Logic", "Call", "InList",
-    "ExpressionSyntaxError", "parse", "names", "to_polars", "eval_row", "floor_entries", "FUNCTIONS",
+    "ExpressionSyntaxError", "parse", "names", "to_polars", "eval_row", "floor_entries", "earlier_column", "FUNCTIONS",
     "MAX_CHARS", "MAX_DEPTH",
 ]
 
@@ -110,6 +110,8 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "round": (1, 2),
     "lookup": (2, 2),
     "lookup_floor": (2, 2),
+    "past": (2, 2),  # past(tax_per_mu, 1): the same firm's value one cycle back
+    "tier_count": (2, 2),  # tier_count('D', 3): cycles of the last 3 (this one included) in tier D
 }
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -245,7 +247,20 @@ def _convert_call(node: ast.Call, text: str, depth: int) -> Node:
     args = tuple(_convert(a, text, depth) for a in node.args)
     if func in ("has_flag", "lookup", "lookup_floor") and not isinstance(args[0], (Str, Name)):
         raise ExpressionSyntaxError(f"{text!r}: {func}() needs a name or a quoted string as first argument")
+    if func in ("past", "tier_count") and not (
+        isinstance(args[0], Name if func == "past" else Str) and isinstance(args[1], Num)
+        and args[1].value == int(args[1].value) and 1 <= args[1].value <= 10
+    ):
+        example = "past(tax_per_mu, 1)" if func == "past" else "tier_count('D', 3)"
+        raise ExpressionSyntaxError(f"{text!r}: {func}() takes a {'name' if func == 'past' else 'quoted tier'} "
+                                    f"and a whole number of cycles from 1 to 10, as in {example}")
     return Call(func, args)
+
+
+def earlier_column(node: Call) -> str:
+    """The column a ``past`` or ``tier_count`` call reads (filled from earlier cycles before it is read)."""
+    what, cycles = node.args[0], int(node.args[1].value)  # type: ignore[union-attr]
+    return f"past{cycles}.{what.name}" if node.func == "past" else f"tier_count.{what.value}.{cycles}"  # type: ignore[union-attr]
 
 
 def names(node: Node) -> set[str]:
@@ -310,13 +325,17 @@ def to_polars(node: Node, resolve: Resolver, tables: TableResolver) -> pl.Expr:
 
 def _call_polars(node: Call, resolve: Resolver, tables: TableResolver) -> pl.Expr:
     func = node.func
+    if func in ("past", "tier_count"):
+        return resolve(earlier_column(node))
     if func == "has_flag":
         flag = _literal_name(node.args[0])
         return resolve("flags").list.contains(pl.lit(flag)).fill_null(False)
     if func == "lookup":
         table = tables(_literal_name(node.args[0]))
         key = to_polars(node.args[1], resolve, tables)
-        return key.replace_strict(list(table), list(table.values()), default=None, return_dtype=pl.Float64)
+        words = all(isinstance(v, str) for v in table.values())  # a table of words (industry groups)
+        return key.replace_strict(list(table), list(table.values()), default=None,
+                                  return_dtype=pl.String if words else pl.Float64)
     if func == "lookup_floor":
         x = to_polars(node.args[1], resolve, tables)
         chain: Any = pl
@@ -413,6 +432,8 @@ def _kleene(op: str, values: list[Any]) -> Any:
 
 def _call_row(node: Call, env: Mapping[str, Any], tables: TableResolver) -> Any:
     func = node.func
+    if func in ("past", "tier_count"):
+        return env.get(earlier_column(node))
     if func == "has_flag":
         return _literal_name(node.args[0]) in (env.get("flags") or ())
     if func == "lookup":

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
-    "Pack", "InputSpec", "Parameter", "ScopeRule", "Indicator", "Benchmark", "Step", "Item",
-    "Adjustment", "Threshold", "Quota", "Tiers", "Measure", "Allocation", "Check", "Decision", "Effective",
+    "Pack", "InputSpec", "Parameter", "DerivedGroup", "ScopeRule", "Indicator", "Benchmark", "Step", "Item",
+    "Adjustment", "Threshold", "Quota", "Tiers", "Measure", "Allocation", "Check", "Decision", "Effective", "Leading", "Parks",
     "Expression",
 ]
 
@@ -54,7 +54,7 @@ class InputSpec(_Model):
 class Parameter(_Model):
     """A named number (or a table of numbers keyed by tier or code) that an editor may change."""
 
-    value: float | dict[str, float]
+    value: float | dict[str, float] | dict[str, str]  # a number, a table of numbers, or of words (groups)
     unit: str | None = None
     label: str | None = None
 
@@ -66,6 +66,17 @@ class Parameter(_Model):
         if isinstance(data, dict) and "value" not in data:
             return {"value": data}
         return data
+
+
+class DerivedGroup(_Model):
+    """A text field derived from another through a table of words, e.g. the industry group of an
+    industry code (GB/T 4754 大类: its first ``prefix`` characters). It can be grouped by, compared
+    and used as a lookup key; a code the table lacks makes the record an error naming code and table."""
+
+    table: str
+    key: str
+    prefix: int | None = Field(default=None, ge=1, le=10)
+    label: str | None = None
 
 
 class ScopeRule(_Model):
@@ -112,6 +123,9 @@ class Benchmark(_Model):
     group_by: list[str] = []
     where: Expression | None = None
     source: Literal["current", "prior", "prior_or_current"] = "current"
+    #: a mean read as the mean of the firms' ratios, or as the cohort's ratio of sums
+    #: (Σ税收 ÷ Σ用地: how a region's 亩均税收 is reported); the indicator must then be ``a / b``
+    reading: Literal["mean_of_ratios", "ratio_of_sums"] | None = None
     unit: str | None = None
     label: str | None = None
 
@@ -123,6 +137,8 @@ class Benchmark(_Model):
             raise ValueError("a cohort benchmark needs 'of': the indicator it summarises")
         if self.stat == "percentile" and self.percentile is None:
             raise ValueError("stat 'percentile' needs 'percentile' (0-100)")
+        if self.reading is not None and self.stat != "mean":
+            raise ValueError("'reading' says how a mean is read: it needs stat 'mean'")
         return self
 
 
@@ -187,8 +203,16 @@ class Threshold(_Model):
 
 
 class Quota(_Model):
+    """A tier's share of the ranked group; optionally a score it needs (``min_score``: A = top 20 % and
+    score ≥ 80, else the next tier down), a score it may not pass (``max_score``: else the next tier up)
+    and a least number of firms (``min_count``: "D 类不少于 1 家", taken from the tail of the tier above;
+    for the first tier, from the head of the one below)."""
+
     tier: str
     percent: float = Field(ge=0, le=100)
+    min_score: float | None = None
+    max_score: float | None = None
+    min_count: int | None = Field(default=None, ge=1)
 
 
 class Tiers(_Model):
@@ -315,6 +339,44 @@ class Decision(_Model):
     fail: str = "fail"
 
 
+class Leading(_Model):
+    """Which industries of a park count as its leading ones (主导产业): those holding at least
+    ``min_share`` % of the park's sum of ``by``; the top industry is the largest by ``by``."""
+
+    by: str
+    min_share: Expression = 0.0  # %, a number or a number parameter
+
+
+class Parks(_Model):
+    """Park-level evaluation from firm records (园区): the rated firms of each ``by`` value are summed
+    (``sums``), split by ``industry``, set against the city (every rated firm matching ``city_where``,
+    from the same records), then described by ``indicators`` and judged by ``checks``; one row per park."""
+
+    by: str
+    industry: str | None = None
+    sums: list[str] = []
+    leading: Leading | None = None
+    city_where: Expression | None = None
+    indicators: dict[Identifier, Indicator] = {}
+    checks: list[Check] = []
+    decision: Decision = Decision()
+
+    @model_validator(mode="after")
+    def _leading_needs_industry(self) -> Parks:
+        if self.leading is not None and self.industry is None:
+            raise ValueError("'leading' reads industry shares: name the firms' 'industry' field")
+        return self
+
+    def figures(self) -> list[str]:
+        """The park figures its indicators and checks read (besides number parameters); shares in %."""
+        names = ["firms", "city_firms", "prior_firms", *(f"{kind}_{x}" for kind in ("sum", "city", "prior_sum") for x in self.sums)]
+        if self.industry is not None:
+            names.append("industries")
+        if self.leading is not None:
+            names += ["leading_industries", "top_share_firms", *(f"top_share_{x}" for x in self.sums)]
+        return names
+
+
 class Pack(_Model):
     """A whole rule pack, after ``extends`` has been resolved."""
 
@@ -327,6 +389,7 @@ class Pack(_Model):
     regions: list[str] = []
     inputs: dict[Identifier, InputSpec] = {}
     parameters: dict[Identifier, Parameter] = {}
+    groups: dict[Identifier, DerivedGroup] = {}
     scope: list[ScopeRule] = []
     indicators: dict[Identifier, Indicator] = {}
     benchmarks: dict[Identifier, Benchmark] = {}
@@ -336,6 +399,7 @@ class Pack(_Model):
     measures: dict[Identifier, Measure] = {}
     checks: list[Check] = []
     decision: Decision = Decision()
+    parks: Parks | None = None
 
     @field_validator("version", mode="before")
     @classmethod
