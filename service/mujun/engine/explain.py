@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mujun.engine.explain_mechanisms import mechanism_facts
 from mujun.engine.adjust import SCORE
 from mujun.engine.benchmarks import BASIS, cohort_n_col, stat_col
 from mujun.engine.checks import (DECISION, FAILED_REASONS, check_col, compared_col, holds, render_number,
@@ -597,7 +598,10 @@ def explain_row(plan: Plan, row: dict[str, Any], lang: str | None = None,
                 sources: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The trace of one record; ``lang`` zh or en (default: the pack's own language); ``sources``
     names each input's file and column (and unit conversion), as the intake recorded them."""
-    return _Explainer(plan, row, lang or pack_language(plan), sources or {}).trace()
+    trace = _Explainer(plan, row, lang or pack_language(plan), sources or {}).trace()
+    if row.get(STATUS) != "error":
+        trace.update(mechanism_facts(plan, row))
+    return trace
 
 
 def format_trace(trace: dict[str, Any]) -> str:

@@ -13,7 +13,6 @@ from mujun.engine.columns import ROW, STATUS, select
 from mujun.engine.compile import Plan
 from mujun.engine.evaluate import Run, output_columns
 from mujun.engine.explain import explain_row
-from mujun.engine.explain_mechanisms import mechanism_facts
 from mujun.engine.headers import USED
 from mujun.engine.intake import Intake
 from mujun.engine.parks import explain_park
@@ -69,9 +68,7 @@ class Result:
         return [self._trace(frame.row(i, named=True), i, lang) for i in positions]
 
     def _trace(self, row: dict[str, Any], position: int, lang: str | None) -> dict[str, Any]:
-        trace = explain_row(self._plan, row, lang, input_sources(self._plan, self._run.intake, position))
-        trace.update(mechanism_facts(self._plan, row) if row.get(STATUS) != "error" else {})
-        return trace
+        return explain_row(self._plan, row, lang, input_sources(self._plan, self._run.intake, position))
 
     def facts(self) -> pl.DataFrame:
         """What the stages recorded beyond the published columns (cohort statistics before their factor,
