@@ -1,7 +1,8 @@
 """The ``mujun`` command line: one module per command group, each a thin layer over the core.
 
-Exit codes (one table, here): 0 run completed (record errors included), 2 unusable input or pack,
-3 ``--strict`` and at least one record failed.
+Exit codes (one table, here): 0 run completed (record errors included), 1 a check found failures
+(``pack test``, ``audit verify``), 2 unusable input, pack or store, 3 ``--strict`` and at least one
+record failed.
 """
 
 from __future__ import annotations
