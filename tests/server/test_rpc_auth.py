@@ -146,17 +146,15 @@ def test_a_restarted_server_keeps_the_admin_token_and_does_not_print_it(tmp_path
 
 
 def test_the_cli_on_the_same_machine_finds_the_admin_token_in_the_data_dir(default_server, tmp_path):
-    import subprocess
-    import sys
+    from typer.testing import CliRunner
 
-    from server.serverkit import ROOT, server_env
+    from mujun.cli import app
 
-    def cycle_show(data_dir) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "mujun.cli", "cycle", "show", "--server", default_server.address,
-                               "--region", REGION_A, "--year", "2024"], env={**server_env(), "MUJUN_DATA_DIR": str(data_dir)},
-                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    def cycle_show(data_dir):  # noqa: ANN202 - click's Result
+        return CliRunner().invoke(app, ["cycle", "show", "--server", default_server.address, "--region", REGION_A,
+                                        "--year", "2024"], env={"MUJUN_DATA_DIR": str(data_dir), "MUJUN_TOKEN": None})
 
     found = cycle_show(default_server.data_dir)
-    assert found.returncode == 2 and "NOT_FOUND" in found.stderr  # authenticated: the cycle just does not exist
+    assert found.exit_code == 2 and "NOT_FOUND" in found.output  # authenticated: the cycle just does not exist
     elsewhere = cycle_show(tmp_path)
-    assert elsewhere.returncode == 1 and "UNAUTHENTICATED" in elsewhere.stderr
+    assert elsewhere.exit_code == 1 and "UNAUTHENTICATED" in elsewhere.output

@@ -1,8 +1,9 @@
 """The ``mujun`` command line: one module per command group, each a thin layer over the core.
 
-Exit codes (one table, in ``_common``): 0 run completed (record errors included), 2 unusable input
-or pack, 3 no record could be scored at all, or ``--strict`` and a record failed or an input column
-looks like a field the pack reads but was not read.
+Exit codes (one table, in ``_common``): 0 run completed (record errors included), 1 a check found
+failures (``pack test``, ``audit verify``), 2 unusable input, pack or store, 3 no record could be scored
+at all, or ``--strict`` and a record failed or an input column looks like a field the pack reads but
+was not read.
 """
 
 from __future__ import annotations

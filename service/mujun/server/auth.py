@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mujun.server.config import ConfigError
 from mujun.store import Database, tokens
 from mujun.store.errors import PermissionDenied, Unauthenticated
 
@@ -89,12 +90,16 @@ def ensure_admin_token(db: Database, data_dir: str | os.PathLike[str]) -> tuple[
         if tokens.listing(session):
             return None
         secret, _ = tokens.create(session, role="admin", regions=[], name="local admin (admin.token)", actor="system")
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".admin.token.")  # mode 0600
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secret + "\n")
         path = folder / ADMIN_TOKEN_FILE
-        os.replace(temporary, path)
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".admin.token.")  # mode 0600
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secret + "\n")
+            os.replace(temporary, path)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the admin token to {path}: {exc}; give a writable --data-dir",
+                              location=str(path)) from exc
     return path, secret
 
 

@@ -54,7 +54,7 @@ def _move(session: Session, cycle: CycleRow, *, source: str, owner: str | None, 
     owned = CycleRow.run_owner.is_(None) if owner is None else CycleRow.run_owner == owner
     moved = session.execute(update(CycleRow).where(CycleRow.id == cycle.id, CycleRow.state == source, owned)
                             .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False))
-    session.refresh(cycle)
+    session.refresh(cycle, ["state", "run_owner", "updated_at"])  # not the stored cohort's blobs
     return moved.rowcount == 1
 
 
