@@ -36,7 +36,7 @@ class ServerConfig:
     tls_key: str = ""               # PEM private key
     require_tokens: bool = False    # forced on for non-loopback binds
     metrics_port: int = -1          # -1: no metrics endpoint; 0: any free port
-    workers: int = 16
+    workers: int = 4                # unary calls at once: more threads only contend for the GIL
     max_message_bytes: int = 16 * MiB
     max_records_per_request: int = 10_000
     max_record_bytes: int = 64 * 1024
