@@ -13,12 +13,13 @@ import pytest
 
 from mujun._proto import common_pb2, rule_engine_pb2
 from mujun_client import Client, wire
+from mujun_client import _messages as m
 from server.serverkit import ServerProcess, make_tokens
 
 PACK = "js-huaian-2024"
 RECORD = [{"enterprise_id": "E1", "region": "320102", "land_mu": 10, "tax_wan": 50, "revenue_wan": 900}]
 LIMITS = {"MUJUN_MAX_UPLOADS": "4", "MUJUN_MAX_UPLOADS_PER_CALLER": "2", "MUJUN_UPLOAD_IDLE_SECONDS": "1.5",
-          "MUJUN_MAX_UPLOAD_MESSAGES": "300", "MUJUN_WORKERS": "4"}
+          "MUJUN_MAX_UPLOAD_MESSAGES": "300", "MUJUN_WORKERS": "4", "MUJUN_UPLOAD_WORKERS": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +125,20 @@ def test_a_flood_of_tiny_messages_is_refused_at_the_message_limit(guarded):
             list(client.engine.EvaluateBatch(iter(requests), timeout=10, metadata=client.metadata))
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "300 messages" in caught.value.details()
     assert time.monotonic() - started < 5
+
+
+def test_a_caller_who_stops_reading_its_answer_is_cancelled_and_frees_the_slot(guarded):
+    # 200k results (about 36 MB of Arrow): more than the transport buffers while nobody reads.
+    firms = pl.DataFrame(RECORD * 200_000).with_columns(enterprise_id=pl.format("E{}", pl.int_range(pl.len())))
+    requests = list(m.batch_requests(common_pb2.PackRef(pack_id=PACK), firms, None, None, 1 << 20))
+    requests[0].header.response_chunk_bytes = 64 * 1024
+    with Client(guarded.address, guarded.tokens["admin"], timeout=30, retries=0) as slow, \
+            Client(guarded.address, guarded.tokens["editor"], timeout=30, retries=0) as other:
+        answer = slow.engine.EvaluateBatch(iter(requests), timeout=30, metadata=slow.metadata)
+        next(answer)  # the answer has started; now stop reading it
+        time.sleep(3)  # longer than the idle limit: the server cancels the call and frees its one work slot
+        table, _summary = other.evaluate_batch(firms.head(10), PACK, timeout=10)
+        assert table.height == 10
+        with pytest.raises(grpc.RpcError) as caught:
+            list(answer)
+    assert caught.value.code() == grpc.StatusCode.CANCELLED

@@ -8,7 +8,8 @@ Nothing of an upload is used unless all of it arrived as sent: every table's str
 end-of-stream marker, nothing follows it, and the row counts the header declares match (see
 :mod:`mujun.server._ipc`). A caller cannot hold the server either: uploads are capped overall and per
 caller, a silent stream is cut off, the messages and the decoded bytes of an upload are bounded, and
-only ``upload_workers`` uploads decode and evaluate at once (which bounds the server's memory).
+only ``upload_workers`` uploads are decoded, evaluated and answered at once, which bounds the server's
+memory (a caller who stops reading its answer is cancelled, so it cannot keep a slot).
 """
 
 from __future__ import annotations
@@ -217,7 +218,8 @@ class Uploads:
         self._lock = threading.Lock()
         self._running: Counter[str] = Counter()
         self._work = threading.BoundedSemaphore(config.upload_workers)
-        # Two threads per admitted upload (its handler, its reader) and a few to refuse the rest.
+        # Two threads per admitted upload (its handler; its reader, then its answer's watchdog) and a
+        # few to refuse the rest.
         self.handlers = futures.ThreadPoolExecutor(config.max_uploads + 4, thread_name_prefix="mujun-upload")
         self._readers = futures.ThreadPoolExecutor(config.max_uploads + 4, thread_name_prefix="mujun-upload-read")
 
@@ -243,7 +245,7 @@ class Uploads:
 
     @contextmanager
     def working(self, context: Any) -> Iterator[None]:
-        """One of ``upload_workers`` slots while the upload is decoded and evaluated."""
+        """One of ``upload_workers`` slots while the upload is decoded, evaluated and answered."""
         remaining = context.time_remaining() if context is not None else None
         wait = min(self._config.upload_queue_seconds, remaining if remaining is not None else float("inf"))
         if not self._work.acquire(timeout=max(wait, 0.0)):
@@ -253,6 +255,26 @@ class Uploads:
             yield
         finally:
             self._work.release()
+
+    def respond(self, context: Any, responses: Iterator[Any]) -> Iterator[Any]:
+        """Pass the responses on; a caller who stops reading them for ``upload_idle_seconds`` is cancelled
+        (grpc blocks in each send until the caller takes the message, holding the upload's slot)."""
+        sent = [time.monotonic()]
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(0.25):
+                if time.monotonic() - sent[0] > self._config.upload_idle_seconds:
+                    context.cancel()
+                    return
+
+        self._readers.submit(watch)
+        try:
+            for response in responses:
+                sent[0] = time.monotonic()
+                yield response
+        finally:
+            done.set()
 
     def read(self, requests: Iterator[Any]) -> Upload:
         paced = _Paced(requests, self._readers, self._config.upload_idle_seconds, self._config.upload_max_seconds)
