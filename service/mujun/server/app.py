@@ -11,6 +11,7 @@ never leaves Health, or the other kind of call, without a thread.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import signal
 import sys
@@ -135,7 +136,9 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
                       ServiceInterceptor(Authenticator(db, require_tokens=config.require_tokens,
                                                        cache_seconds=config.token_cache_seconds), metrics)],
         options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
-                 ("grpc.so_reuseport", 0)],
+                 # No BDP probing: it grows each stream's window to megabytes, which uploads waiting
+                 # for a work slot would otherwise fill with data nobody reads yet.
+                 ("grpc.so_reuseport", 0), ("grpc.http2.bdp_probe", 0)],
     )
     rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(core, config, uploads), server)
     packs_pb2_grpc.add_PacksServicer_to_server(PacksServicer(core), server)
@@ -159,12 +162,28 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     return MujunServer(server, db, health_servicer, metrics_http, metrics, core, (unary, health_pool), uploads), port
 
 
+_M_ARENA_MAX = -8  # glibc mallopt parameter
+
+
+def _tune_process() -> None:
+    """Settings of a whole server process (never of a process that merely imports mujun).
+
+    Busy unary threads hand the GIL over every 5 ms by default and a Health check needs it a few
+    times on its way through; 1 ms keeps Health fast under load. glibc gives every thread that
+    allocates a malloc arena of its own and keeps freed memory there; uploads allocate on many
+    threads, so without a cap RSS grows with the number of uploads instead of staying bounded by the
+    work slots (both measured in benchmarks/test_bench_load.py).
+    """
+    sys.setswitchinterval(0.001)
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):  # not glibc: nothing to cap
+        pass
+
+
 def serve(config: ServerConfig, *, on_ready=None) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
-    # Busy unary threads hand the GIL over every 5 ms by default, and a Health check needs it a few
-    # times on its way through; a shorter interval keeps Health fast under load (measured in
-    # benchmarks/test_bench_load.py) at little cost to throughput.
-    sys.setswitchinterval(0.001)
+    _tune_process()
     server, port = create_server(config)
     stopping = threading.Event()
 
