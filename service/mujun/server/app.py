@@ -136,9 +136,7 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
                       ServiceInterceptor(Authenticator(db, require_tokens=config.require_tokens,
                                                        cache_seconds=config.token_cache_seconds), metrics)],
         options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
-                 # No BDP probing: it grows each stream's window to megabytes, which uploads waiting
-                 # for a work slot would otherwise fill with data nobody reads yet.
-                 ("grpc.so_reuseport", 0), ("grpc.http2.bdp_probe", 0)],
+                 ("grpc.so_reuseport", 0)],
     )
     rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(core, config, uploads), server)
     packs_pb2_grpc.add_PacksServicer_to_server(PacksServicer(core), server)
