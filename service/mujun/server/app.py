@@ -136,7 +136,11 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
                       ServiceInterceptor(Authenticator(db, require_tokens=config.require_tokens,
                                                        cache_seconds=config.token_cache_seconds), metrics)],
         options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
-                 ("grpc.so_reuseport", 0)],
+                 # A fixed window per stream instead of BDP probing, which grows it to tens of MB:
+                 # uploads waiting for a work slot would fill that with data nobody reads yet. 4 MiB
+                 # still carries 200 MB/s over a 20 ms round trip.
+                 ("grpc.so_reuseport", 0), ("grpc.http2.bdp_probe", 0),
+                 ("grpc.http2.lookahead_bytes", 4 * 1024 * 1024)],
     )
     rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(core, config, uploads), server)
     packs_pb2_grpc.add_PacksServicer_to_server(PacksServicer(core), server)

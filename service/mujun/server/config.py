@@ -50,7 +50,7 @@ class ServerConfig:
     # have theirs; beyond these caps a new upload is RESOURCE_EXHAUSTED at once.
     max_uploads: int = 64                   # uploads in progress at once, all callers
     max_uploads_per_caller: int = 16        # … per token (principal)
-    upload_workers: int = 4                 # uploads decoding or evaluating at once; the rest wait
+    upload_workers: int = 2                 # uploads decoded, evaluated and answered at once; the rest wait
     upload_queue_seconds: float = 120.0     # longest wait for one of those slots
     upload_idle_seconds: float = 30.0       # a stream silent this long is cut off
     upload_max_seconds: float = 1800.0      # longest an upload may take to arrive
