@@ -142,3 +142,30 @@ def test_a_caller_who_stops_reading_its_answer_is_cancelled_and_frees_the_slot(g
         with pytest.raises(grpc.RpcError) as caught:
             list(answer)
     assert caught.value.code() == grpc.StatusCode.CANCELLED
+
+
+def test_idle_health_watch_and_reflection_streams_leave_unary_calls_their_threads(guarded):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    release = threading.Event()
+
+    def idle_reflection():
+        release.wait(20)
+        yield reflection_pb2.ServerReflectionRequest(list_services="")
+
+    with grpc.insecure_channel(guarded.address) as channel:
+        watches = [health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(), timeout=20)
+                   for _ in range(8)]
+        reflections = [reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(idle_reflection(),
+                                                                                             timeout=20)
+                       for _ in range(8)]
+        try:
+            time.sleep(0.5)  # the streams are open and, on main, hold every worker thread
+            with Client(guarded.address, guarded.tokens["editor"], timeout=5, retries=0) as other:
+                assert other.evaluate(RECORD, PACK, timeout=5).results[0].status == "ok"
+                assert other.health(timeout=1) == "SERVING"
+        finally:
+            release.set()
+            for call in watches + reflections:
+                call.cancel()

@@ -4,9 +4,9 @@
 as tests do). ``serve(config)`` runs until SIGTERM/SIGINT and then drains in-flight calls for up to
 ``grace_seconds`` before closing the store.
 
-Calls run in three lanes, each on its own threads: Health checks, uploads (EvaluateBatch, Cycles.Run; see
-:mod:`mujun.server.upload`) and every other call. A flood of uploads or of unary calls therefore
-never leaves Health, or the other kind of call, without a thread.
+Calls run in lanes, each on its own threads: Health checks; long-lived streams (Health Watch,
+reflection); uploads (EvaluateBatch, Cycles.Run; see :mod:`mujun.server.upload`); every other call.
+A flood of one kind therefore never leaves Health, or another kind, without a thread.
 """
 
 from __future__ import annotations
@@ -128,8 +128,11 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     uploads = Uploads(config)
     unary = futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="mujun-rpc")
     health_pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="mujun-health")
-    lanes = {f"/{health.SERVICE_NAME}/Check": health_pool,
-             **{method: uploads.handlers for method in UPLOAD_METHODS}}
+    # Health Watch and reflection streams hold a thread while they are open: on the unary pool a few
+    # idle ones would stop every unary call; on their own they only wait for each other.
+    streams = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="mujun-stream")
+    lanes = {f"/{health.SERVICE_NAME}/Check": health_pool, f"/{health.SERVICE_NAME}/Watch": streams,
+             f"/{reflection.SERVICE_NAME}/": streams, **{method: uploads.handlers for method in UPLOAD_METHODS}}
     server = grpc.server(
         unary,
         interceptors=[_Lanes(lanes),
@@ -154,14 +157,15 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     credentials = _credentials(config)
     port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     if port == 0:
-        for pool in (unary, health_pool):
+        for pool in (unary, health_pool, streams):
             pool.shutdown(wait=False)
         uploads.close()
         db.close()
         raise OSError(f"cannot bind {address}")
     metrics_http = metrics.serve_http(config.host, config.metrics_port) if config.metrics_port >= 0 else None
     server.start()
-    return MujunServer(server, db, health_servicer, metrics_http, metrics, core, (unary, health_pool), uploads), port
+    return MujunServer(server, db, health_servicer, metrics_http, metrics, core, (unary, health_pool, streams),
+                       uploads), port
 
 
 _M_ARENA_MAX = -8  # glibc mallopt parameter
