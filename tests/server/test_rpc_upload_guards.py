@@ -3,12 +3,14 @@ capped overall and per caller (RESOURCE_EXHAUSTED), and Health and unary calls a
 
 from __future__ import annotations
 
+import struct
 import threading
 import time
 from collections.abc import Iterator
 
 import grpc
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from mujun._proto import common_pb2, rule_engine_pb2
@@ -169,3 +171,21 @@ def test_idle_health_watch_and_reflection_streams_leave_unary_calls_their_thread
             release.set()
             for call in watches + reflections:
                 call.cancel()
+
+
+def test_a_stream_with_corrupt_string_offsets_is_invalid_and_the_server_lives_on(guarded):
+    firms = pl.DataFrame(RECORD * 3).with_columns(enterprise_id=pl.Series(["E1", "E2", "E3"])).to_arrow()
+    firms = firms.cast(firms.schema.set(0, pa.field("enterprise_id", pa.string())))
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, firms.schema) as writer:
+        writer.write_table(firms)
+    stream = sink.getvalue().to_pybytes()
+    offsets = struct.pack("<4i", 0, 2, 4, 6)
+    assert stream.count(offsets) == 1
+    corrupt = stream.replace(offsets, struct.pack("<4i", 0, 2, 4, 1 << 30))  # the last id ends 1 GiB out
+    with Client(guarded.address, guarded.tokens["admin"], timeout=10, retries=0) as client:
+        requests = [_header(), rule_engine_pb2.EvaluateBatchRequest(data_chunk=corrupt)]
+        with pytest.raises(grpc.RpcError) as caught:
+            list(client.engine.EvaluateBatch(iter(requests), timeout=10, metadata=client.metadata))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert client.health(timeout=5) == "SERVING"

@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from mujun.errors import InputError
+from mujun.errors import InputError, MujunError
 from mujun.server._ipc import DecodedBudget, IpcStream, decoded_marked_bytes
 from mujun.server.config import ServerConfig
 from mujun.store.errors import LimitExceeded, RequestInvalid
@@ -102,26 +102,28 @@ def _read_table(parts: _Parts, part: str, what: str, max_rows: int, budget: Deco
         reader = pa.ipc.open_stream(source)
         batches, rows = [], 0
         for batch in reader:
+            batch.validate(full=True)  # offsets, indices, UTF-8: unchecked bytes could crash the process
             rows += batch.num_rows
             if rows > max_rows:
                 raise LimitExceeded(f"{what}: more than {max_rows} rows; the limit per batch is {max_rows}",
                                     location=what)
             batches.append(batch)
+        if not source.ended:  # pyarrow stops at the marker; IpcStream raises when the bytes end first
+            raise RequestInvalid(f"{what}: the Arrow IPC stream has no end-of-stream marker",
+                                 [(part, "the end-of-stream marker is missing")])
         table = pa.Table.from_batches(batches, schema=reader.schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, RequestInvalid, InputError, LimitExceeded) as exc:
+        marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
+        if marked:
+            budget.spend(decoded_marked_bytes(table, marked), what, batch=False)
+        return to_frame(table)  # columns dictionary-encoded for the wire come back as strings
+    except (MujunError, pa.ArrowException, OSError, ValueError, pl.exceptions.PolarsError,
+            pl.exceptions.PanicException) as exc:  # ValueError: a column name that is not UTF-8
         if source.error is not None:  # our own finding, whatever pyarrow made of it
             raise source.error from None
-        if isinstance(exc, (RequestInvalid, InputError, LimitExceeded)):
+        if isinstance(exc, MujunError):
             raise
         raise InputError(f"{what}: not a valid Arrow IPC stream ({exc}); encode the table with "
-                         "pyarrow.ipc.new_stream and send its bytes in order", location=what) from exc
-    if source.error is not None or not source.ended:  # pyarrow stops at the marker, so neither can be
-        raise source.error or RequestInvalid(f"{what}: the Arrow IPC stream has no end-of-stream marker",
-                                             [(part, "the end-of-stream marker is missing")])
-    marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
-    if marked:
-        budget.spend(decoded_marked_bytes(table, marked), what, batch=False)
-    return to_frame(table)  # columns dictionary-encoded for the wire come back as strings
+                         "pyarrow.ipc.new_stream and send its bytes in order", location=what) from None
 
 
 def _check_rows(header: Any, tables: dict[str, pl.DataFrame | None]) -> None:
