@@ -5,7 +5,9 @@
 * 64 concurrent EvaluateBatch uploads of 100k enterprises (``MUJUN_BENCH_LOAD_BATCHES``,
   ``MUJUN_BENCH_LOAD_BATCH_N``) from four tokens: errors, wall time, the server's RSS before and its
   peak (``VmHWM`` of the server process, which starts fresh for this test);
-* during both, grpc Health/Check every 20 ms from a process of its own (``health_probe.py``): p50,
+* the same callers reading decisions of a frozen cycle (GetDecision of 2,000 enterprises), the
+  closest call there is to "evaluations against a frozen cycle";
+* during all three, grpc Health/Check every 20 ms from a process of its own (``health_probe.py``): p50,
   p99, max and failed probes (1 s deadline).
 
 Each part runs against its own fresh ``mujun serve`` process with the default configuration (tokens
@@ -132,6 +134,45 @@ def test_concurrent_unary_evaluate_with_health_probes(fresh_server, load_results
                         unary_p50_ms=round(1e3 * _percentile(latencies, 0.5), 1),
                         unary_p99_ms=round(1e3 * _percentile(latencies, 0.99), 1),
                         unary_calls_per_s=round(len(latencies) / elapsed, 1), **probe.figures("unary"))
+    assert not errors
+    _assert_health_held(probe)
+
+
+def test_concurrent_get_decision_on_a_frozen_cycle_with_health_probes(fresh_server, dataset, load_results):
+    data, prior = dataset(10_000)
+    firms = data.head(2_000).with_columns(region=pl.lit(REGION_A))
+    with Client(fresh_server.address, fresh_server.tokens["operator_a"], timeout=300) as operator:
+        operator.run_cycle(REGION_A, 2024, firms, prior=prior.with_columns(region=pl.lit(REGION_A)))
+        operator.freeze_cycle(REGION_A, 2024)
+    ids = firms["enterprise_id"].to_list()
+    token = fresh_server.tokens["agency_a"]
+
+    async def caller(client: AsyncClient, first: int, latencies: list[float], errors: Counter) -> None:
+        for k in range(CALLS_EACH):
+            started = time.perf_counter()
+            try:
+                await client.get_decision(REGION_A, 2024, ids[(first + k) % len(ids)])
+                latencies.append(time.perf_counter() - started)
+            except RemoteError as error:
+                errors[error.code.name] += 1
+
+    async def load() -> tuple[list[float], Counter, float]:
+        clients = [AsyncClient(fresh_server.address, token, retries=0, timeout=120) for _ in range(16)]
+        await asyncio.gather(*(c.get_decision(REGION_A, 2024, ids[0]) for c in clients))
+        latencies: list[float] = []
+        errors: Counter = Counter()
+        started = time.perf_counter()
+        await asyncio.gather(*(caller(clients[i % len(clients)], i, latencies, errors) for i in range(CALLERS)))
+        elapsed = time.perf_counter() - started
+        await asyncio.gather(*(c.close() for c in clients))
+        return latencies, errors, elapsed
+
+    with _HealthProbe(fresh_server.address) as probe:
+        latencies, errors, elapsed = asyncio.run(load())
+    load_results.update(decision_calls=CALLERS * CALLS_EACH, decision_errors=dict(errors),
+                        decision_p50_ms=round(1e3 * _percentile(latencies, 0.5), 1),
+                        decision_p99_ms=round(1e3 * _percentile(latencies, 0.99), 1),
+                        decision_calls_per_s=round(len(latencies) / elapsed, 1), **probe.figures("decision"))
     assert not errors
     _assert_health_held(probe)
 
