@@ -7,7 +7,7 @@ decompresses a batch before anyone can count its size. This reader walks the str
 to pyarrow only after checking it:
 
 * the stream ends with the end-of-stream marker, and nothing of the table follows it;
-* each record or dictionary batch decodes to at most ``max_batch_decoded`` bytes and the upload to at
+* each record or dictionary batch decodes to at most ``max_decoded_batch_bytes`` and the upload to at
   most the budget left, counted from the metadata (and, for compressed buffers, from the
   uncompressed length each one starts with), so a compression bomb is refused before it is inflated.
 
@@ -125,8 +125,11 @@ def _decoded_size(metadata: bytes, body: bytes) -> int:
     if not buffers_at:
         return 0
     vector = _table(metadata, buffers_at)
+    count = _u32(metadata, vector)
+    if vector + 4 + 16 * count > len(metadata):
+        raise ValueError(f"{count} buffers do not fit in the message metadata")
     total = 0
-    for i in range(_u32(metadata, vector)):
+    for i in range(count):
         offset, length = struct.unpack_from("<qq", metadata, vector + 4 + 16 * i)
         if offset < 0 or length < 0 or offset + length > len(body):
             raise ValueError(f"buffer {i} lies outside the message body")
@@ -243,12 +246,18 @@ class IpcStream(io.RawIOBase):
 
 
 def decoded_marked_bytes(table: pa.Table, marked: list[str]) -> int:
-    """Bytes the dictionary columns marked for the wire take once cast back to strings."""
+    """Bytes the dictionary columns marked for the wire take once cast back to plain columns."""
     total = 0
     for name in marked:
-        for chunk in table.column(name).chunks:
-            lengths = pc.binary_length(chunk.dictionary)
-            total += (pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0) + 8 * len(chunk)
+        column = table.column(name)
+        if not pa.types.is_dictionary(column.type):
+            continue  # already plain: the cast changes nothing
+        textual = any(check(column.type.value_type) for check in (
+            pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary))
+        for chunk in column.chunks:
+            if textual:
+                total += pc.sum(pc.take(pc.binary_length(chunk.dictionary), chunk.indices)).as_py() or 0
+            total += 8 * len(chunk)  # offsets, or the fixed-width values themselves
     return total
 
 

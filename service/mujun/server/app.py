@@ -4,15 +4,17 @@
 as tests do). ``serve(config)`` runs until SIGTERM/SIGINT and then drains in-flight calls for up to
 ``grace_seconds`` before closing the store.
 
-Calls run in three lanes, each on its own threads: Health checks, uploads (EvaluateBatch, Cycles.Run; see
-:mod:`mujun.server.upload`) and every other call. A flood of uploads or of unary calls therefore
-never leaves Health, or the other kind of call, without a thread.
+Calls run in lanes, each on its own threads: Health checks; long-lived streams (Health Watch,
+reflection); uploads (EvaluateBatch, Cycles.Run; see :mod:`mujun.server.upload`); every other call.
+A flood of one kind therefore never leaves Health, or another kind, without a thread.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import signal
+import sys
 import threading
 from concurrent import futures
 from pathlib import Path
@@ -127,14 +129,21 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     uploads = Uploads(config)
     unary = futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="mujun-rpc")
     health_pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="mujun-health")
-    lanes = {f"/{health.SERVICE_NAME}/Check": health_pool,
-             **{method: uploads.handlers for method in UPLOAD_METHODS}}
+    # Health Watch and reflection streams hold a thread while they are open: on the unary pool a few
+    # idle ones would stop every unary call; on their own they only wait for each other.
+    streams = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="mujun-stream")
+    lanes = {f"/{health.SERVICE_NAME}/Check": health_pool, f"/{health.SERVICE_NAME}/Watch": streams,
+             f"/{reflection.SERVICE_NAME}/": streams, **{method: uploads.handlers for method in UPLOAD_METHODS}}
     server = grpc.server(
         unary,
         interceptors=[_Lanes(lanes),
                       ServiceInterceptor(Authenticator(db, cache_seconds=config.token_cache_seconds), metrics)],
         options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
-                 ("grpc.so_reuseport", 0)],
+                 # A fixed window per stream instead of BDP probing, which grows it to tens of MB:
+                 # uploads waiting for a work slot would fill that with data nobody reads yet. 4 MiB
+                 # still carries 200 MB/s over a 20 ms round trip.
+                 ("grpc.so_reuseport", 0), ("grpc.http2.bdp_probe", 0),
+                 ("grpc.http2.lookahead_bytes", 4 * 1024 * 1024)],
     )
     rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(core, config, uploads), server)
     packs_pb2_grpc.add_PacksServicer_to_server(PacksServicer(core), server)
@@ -148,14 +157,34 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     credentials = _credentials(config)
     port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     if port == 0:
-        for pool in (unary, health_pool):
+        for pool in (unary, health_pool, streams):
             pool.shutdown(wait=False)
         uploads.close()
         db.close()
         raise OSError(f"cannot bind {address}")
     metrics_http = metrics.serve_http(config.host, config.metrics_port) if config.metrics_port >= 0 else None
     server.start()
-    return MujunServer(server, db, health_servicer, metrics_http, metrics, core, (unary, health_pool), uploads), port
+    return MujunServer(server, db, health_servicer, metrics_http, metrics, core, (unary, health_pool, streams),
+                       uploads), port
+
+
+_M_ARENA_MAX = -8  # glibc mallopt parameter
+
+
+def _tune_process() -> None:
+    """Settings of a whole server process (never of a process that merely imports mujun).
+
+    Busy unary threads hand the GIL over every 5 ms by default and a Health check needs it a few
+    times on its way through; 1 ms keeps Health fast under load. glibc gives every thread that
+    allocates a malloc arena of its own and keeps freed memory there; uploads allocate on many
+    threads, so without a cap RSS grows with the number of uploads instead of staying bounded by the
+    work slots (both measured in benchmarks/test_bench_load.py).
+    """
+    sys.setswitchinterval(0.001)
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):  # not glibc: nothing to cap
+        pass
 
 
 #: grpcurl, Postman and recent grpc tools ask v1 first; grpcio-reflection only ships v1alpha.
@@ -176,6 +205,7 @@ def _enable_reflection(server: grpc.Server) -> None:
 
 def serve(config: ServerConfig, *, on_ready=None) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    _tune_process()
     server, port = create_server(config)
     stopping = threading.Event()
 

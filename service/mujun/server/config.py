@@ -47,7 +47,7 @@ class ServerConfig(BaseSettings):
     tls_key: str = ""               # PEM private key
     plaintext_behind_proxy: bool = False  # bind beyond loopback without TLS: a proxy terminates it
     metrics_port: int = -1          # -1: no metrics endpoint; 0: any free port
-    workers: int = 16
+    workers: int = 4                # unary calls at once: more threads only contend for the GIL
     max_message_bytes: int = 16 * MiB
     max_records_per_request: int = 10_000
     max_explain_records: int = 1_000  # Evaluate(explain=true): a trace per record is ~100x a result
@@ -62,7 +62,7 @@ class ServerConfig(BaseSettings):
     # have theirs; beyond these caps a new upload is RESOURCE_EXHAUSTED at once.
     max_uploads: int = 64                   # uploads in progress at once, all callers
     max_uploads_per_caller: int = 16        # … per token (principal)
-    upload_workers: int = 4                 # uploads decoding or evaluating at once; the rest wait
+    upload_workers: int = 2                 # uploads decoded, evaluated and answered at once; the rest wait
     upload_queue_seconds: float = 120.0     # longest wait for one of those slots
     upload_idle_seconds: float = 30.0       # a stream silent this long is cut off
     upload_max_seconds: float = 1800.0      # longest an upload may take to arrive

@@ -49,15 +49,20 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
         return rule_engine_pb2.ExplainResponse(result=convert.result_message(row), trace=convert.to_struct(trace))
 
     def EvaluateBatch(self, requests: Iterator[rule_engine_pb2.EvaluateBatchRequest], context: CallContext):
-        with self._uploads.admitted(context.principal):
-            with self._uploads.working(context):
-                upload = self._uploads.read(requests)
-                header = upload.header
-                result = self._core.evaluate(context.principal, convert.pack_spec(header.pack), upload.data,
-                                             upload.prior, upload.history, cycle=header.cycle or None)
-            chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
-            for chunk in table_to_chunks(result.table.to_arrow(), chunk_bytes):
-                yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
+        with self._uploads.admitted(context.principal), self._uploads.working(context):
+            header, result = self._evaluate_upload(requests, context)
+            yield from self._uploads.respond(context, self._responses(header, result))
+
+    def _evaluate_upload(self, requests, context: CallContext):
+        upload = self._uploads.read(requests)
+        header = upload.header
+        return header, self._core.evaluate(context.principal, convert.pack_spec(header.pack), upload.data,
+                                           upload.prior, upload.history, cycle=header.cycle or None)
+
+    def _responses(self, header, result) -> Iterator[rule_engine_pb2.EvaluateBatchResponse]:
+        chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
+        for chunk in table_to_chunks(result.table.to_arrow(), chunk_bytes):
+            yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
         counts = result.status_counts()
         yield rule_engine_pb2.EvaluateBatchResponse(summary=rule_engine_pb2.BatchSummary(
             rows=result.table.height, ok=counts.get("ok", 0), unrated=counts.get("unrated", 0),

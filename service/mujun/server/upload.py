@@ -8,7 +8,8 @@ Nothing of an upload is used unless all of it arrived as sent: every table's str
 end-of-stream marker, nothing follows it, and the row counts the header declares match (see
 :mod:`mujun.server._ipc`). A caller cannot hold the server either: uploads are capped overall and per
 caller, a silent stream is cut off, the messages and the decoded bytes of an upload are bounded, and
-only ``upload_workers`` uploads decode and evaluate at once (which bounds the server's memory).
+only ``upload_workers`` uploads are decoded, evaluated and answered at once, which bounds the server's
+memory (a caller who stops reading its answer is cancelled, so it cannot keep a slot).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from mujun.errors import InputError
+from mujun.errors import InputError, MujunError
 from mujun.server._ipc import DecodedBudget, IpcStream, decoded_marked_bytes, to_frame
 from mujun.server.config import ServerConfig
 from mujun.store.errors import LimitExceeded, RequestInvalid
@@ -101,27 +102,29 @@ def _read_table(parts: _Parts, part: str, what: str, max_rows: int, budget: Deco
         reader = pa.ipc.open_stream(source)
         batches, rows = [], 0
         for batch in reader:
+            batch.validate(full=True)  # offsets, indices, UTF-8: unchecked bytes could crash the process
             rows += batch.num_rows
             if rows > max_rows:
                 raise LimitExceeded(f"{what}: more than {max_rows} rows; the limit per batch is {max_rows}",
                                     location=what)
             batches.append(batch)
+        if not source.ended:  # pyarrow stops at the marker; IpcStream raises when the bytes end first
+            raise RequestInvalid(f"{what}: the Arrow IPC stream has no end-of-stream marker",
+                                 [(part, "the end-of-stream marker is missing")])
         table = pa.Table.from_batches(batches, schema=reader.schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, RequestInvalid, InputError, LimitExceeded) as exc:
+        _require_unique_names(table, what)
+        marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
+        if marked:
+            budget.spend(decoded_marked_bytes(table, marked), what, batch=False)
+        return to_frame(table)  # columns dictionary-encoded for the wire come back as strings
+    except (MujunError, pa.ArrowException, OSError, ValueError, pl.exceptions.PolarsError,
+            pl.exceptions.PanicException) as exc:  # ValueError: a column name that is not UTF-8
         if source.error is not None:  # our own finding, whatever pyarrow made of it
             raise source.error from None
-        if isinstance(exc, (RequestInvalid, InputError, LimitExceeded)):
+        if isinstance(exc, MujunError):
             raise
         raise InputError(f"{what}: not a valid Arrow IPC stream ({exc}); encode the table with "
-                         "pyarrow.ipc.new_stream and send its bytes in order", location=what) from exc
-    if source.error is not None or not source.ended:  # pyarrow stops at the marker, so neither can be
-        raise source.error or RequestInvalid(f"{what}: the Arrow IPC stream has no end-of-stream marker",
-                                             [(part, "the end-of-stream marker is missing")])
-    _require_unique_names(table, what)
-    marked = [field.name for field in table.schema if (field.metadata or {}).get(DICTIONARY_MARK)]
-    if marked:
-        budget.spend(decoded_marked_bytes(table, marked), what, batch=False)
-    return to_frame(table)  # columns dictionary-encoded for the wire come back as strings
+                         "pyarrow.ipc.new_stream and send its bytes in order", location=what) from None
 
 
 def _check_rows(header: Any, tables: dict[str, pl.DataFrame | None]) -> None:
@@ -218,7 +221,8 @@ class Uploads:
         self._lock = threading.Lock()
         self._running: Counter[str] = Counter()
         self._work = threading.BoundedSemaphore(config.upload_workers)
-        # Two threads per admitted upload (its handler, its reader) and a few to refuse the rest.
+        # Two threads per admitted upload (its handler; its reader, then its answer's watchdog) and a
+        # few to refuse the rest.
         self.handlers = futures.ThreadPoolExecutor(config.max_uploads + 4, thread_name_prefix="mujun-upload")
         self._readers = futures.ThreadPoolExecutor(config.max_uploads + 4, thread_name_prefix="mujun-upload-read")
 
@@ -244,7 +248,7 @@ class Uploads:
 
     @contextmanager
     def working(self, context: Any) -> Iterator[None]:
-        """One of ``upload_workers`` slots while the upload is decoded and evaluated."""
+        """One of ``upload_workers`` slots while the upload is decoded, evaluated and answered."""
         remaining = context.time_remaining() if context is not None else None
         wait = min(self._config.upload_queue_seconds, remaining if remaining is not None else float("inf"))
         if not self._work.acquire(timeout=max(wait, 0.0)):
@@ -254,6 +258,26 @@ class Uploads:
             yield
         finally:
             self._work.release()
+
+    def respond(self, context: Any, responses: Iterator[Any]) -> Iterator[Any]:
+        """Pass the responses on; a caller who stops reading them for ``upload_idle_seconds`` is cancelled
+        (grpc blocks in each send until the caller takes the message, holding the upload's slot)."""
+        sent = [time.monotonic()]
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(0.25):
+                if time.monotonic() - sent[0] > self._config.upload_idle_seconds:
+                    context.cancel()
+                    return
+
+        self._readers.submit(watch)
+        try:
+            for response in responses:
+                sent[0] = time.monotonic()
+                yield response
+        finally:
+            done.set()
 
     def read(self, requests: Iterator[Any]) -> Upload:
         paced = _Paced(requests, self._readers, self._config.upload_idle_seconds, self._config.upload_max_seconds)
