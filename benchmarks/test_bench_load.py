@@ -197,7 +197,7 @@ def test_concurrent_batch_uploads_with_health_probes_and_server_rss(fresh_server
         try:
             table, _summary = clients[i % len(clients)].evaluate_batch(data, PACK)
             with lock:
-                rows.append(table.height)
+                rows.append(table.num_rows)
         except RemoteError as error:
             with lock:
                 errors[error.code.name] += 1

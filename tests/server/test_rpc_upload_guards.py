@@ -141,7 +141,7 @@ def test_a_caller_who_stops_reading_its_answer_is_cancelled_and_frees_the_slot(g
         next(answer)  # the answer has started; now stop reading it
         time.sleep(3)  # longer than the idle limit: the server cancels the call and frees its one work slot
         table, _summary = other.evaluate_batch(firms.head(10), PACK, timeout=10)
-        assert table.height == 10
+        assert table.num_rows == 10
         with pytest.raises(grpc.RpcError) as caught:
             list(answer)
     assert caught.value.code() == grpc.StatusCode.CANCELLED
