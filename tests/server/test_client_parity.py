@@ -130,3 +130,19 @@ def test_errors_carry_the_status_code(api):
     with pytest.raises(RemoteError) as caught:
         api.get_pack("no-such-pack")
     assert caught.value.code == grpc.StatusCode.NOT_FOUND
+
+
+def test_cycles_are_listed_by_region_and_year_page_by_page(api):
+    regions = {"320104": ["320191", "320192"], "320105": ["320193", "320194"]}[api.region]  # only this test's
+    for region in regions:
+        api.run_cycle(region, YEAR, _firms(region, 10))
+    everything = api.list_cycles()
+    assert {(c.region, c.year) for c in everything.cycles} >= {(r, YEAR) for r in regions}
+    only = api.list_cycles(regions[1], YEAR).cycles
+    assert [(c.region, c.state, c.enterprises, c.pack_id) for c in only] == [(regions[1], "draft", 10, PACK)]
+    assert api.list_cycles(regions[1], YEAR - 1).cycles == []
+    first = api.list_cycles(page_size=1)
+    assert len(first.cycles) == 1 and first.next_page_token
+    rest = api.list_cycles(page_size=1000, page_token=first.next_page_token)
+    assert [c.region for c in [*first.cycles, *rest.cycles]] == [c.region for c in everything.cycles]
+    assert not rest.next_page_token

@@ -163,6 +163,11 @@ class Api(ABC):
     def get_cycle(self, region: str, year: int) -> Any:
         return self._unary(self.cycles.Get, cycles_pb2.GetCycleRequest(region=region, year=year))
 
+    def list_cycles(self, region: str = "", year: int = 0, page_size: int = 100, page_token: str = "") -> Any:
+        """The cycles of ``region`` (empty: every region the token may see); ``year`` 0: every year."""
+        return self._unary(self.cycles.List, cycles_pb2.ListCyclesRequest(region=region, year=year,
+                                                                           page_size=page_size, page_token=page_token))
+
     def freeze_cycle(self, region: str, year: int) -> Any:
         return self._unary(self.cycles.Freeze, cycles_pb2.CycleRef(region=region, year=year))
 

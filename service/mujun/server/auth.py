@@ -46,6 +46,7 @@ METHOD_ROLES: dict[str, frozenset[str]] = {
     "/mujun.v1.Cycles/Publish": frozenset({"operator", "admin"}),
     "/mujun.v1.Cycles/Appeal": frozenset({"operator", "admin"}),
     "/mujun.v1.Cycles/Get": _READ_DECISIONS,
+    "/mujun.v1.Cycles/List": _READ_DECISIONS,
     "/mujun.v1.Cycles/GetDecision": _READ_DECISIONS,
     "/mujun.v1.Cycles/ListDecisions": _READ_DECISIONS,
     "/mujun.v1.Cycles/AuditLog": frozenset({"auditor", "admin"}),

@@ -402,19 +402,36 @@ class Core:
         return [DecisionView(r, cycle, []) for r in rows], token
 
     def audit_log(self, principal: Principal, region: str, page_size: int, page_token: str) -> tuple[list[Any], str]:
-        if region:
-            principal.require_region(region)
-        regions = [region] if region else (None if principal.regions is None else sorted(principal.regions))
-        size = min(max(page_size or 100, 1), 1000)
-        position = _decode_token(page_token) or "0"
-        if not (position.isascii() and position.isdigit() and len(position) <= 18):  # an audit entry id
-            raise RequestInvalid("page_token is not one this server issued",
-                                 [("page_token", "pass next_page_token back unchanged")])
+        regions, size, after_id = _id_page(principal, region, page_size, page_token)
         with self._db.read() as session:
-            rows = audit.entries(session, regions=regions, after_id=int(position), limit=size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
-        return rows, base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode() if more else ""
+            rows = audit.entries(session, regions=regions, after_id=after_id, limit=size + 1)
+        return rows[:size], _id_token(rows, size)
+
+    def list_cycles(self, principal: Principal, region: str, year: int, page_size: int,
+                    page_token: str) -> tuple[list[CycleView], str]:
+        """The cycles of ``region`` (empty: every region the caller may see), optionally of one year."""
+        regions, size, after_id = _id_page(principal, region, page_size, page_token)
+        with self._db.read() as session:
+            rows = cycles.listing(session, regions=regions, year=year, after_id=after_id, limit=size + 1)
+            return [self._cycle_view(session, row) for row in rows[:size]], _id_token(rows, size)
+
+
+def _id_page(principal: Principal, region: str, page_size: int, page_token: str) -> tuple[list[str] | None, int, int]:
+    """(regions to read, page size, id after which the page starts) for a listing paged by row id."""
+    if region:
+        principal.require_region(region)
+    regions = [region] if region else (None if principal.regions is None else sorted(principal.regions))
+    size = min(max(page_size or 100, 1), 1000)
+    position = _decode_token(page_token) or "0"
+    if not (position.isascii() and position.isdigit() and len(position) <= 18):  # a row id
+        raise RequestInvalid("page_token is not one this server issued",
+                             [("page_token", "pass next_page_token back unchanged")])
+    return regions, size, int(position)
+
+
+def _id_token(rows: list[Any], size: int) -> str:
+    """The next page's token when ``rows`` (read with ``size + 1``) holds more than a page."""
+    return base64.urlsafe_b64encode(str(rows[size - 1].id).encode()).decode() if len(rows) > size else ""
 
 
 def _check_region_column(data: pl.DataFrame) -> None:

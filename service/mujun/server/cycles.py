@@ -40,6 +40,11 @@ class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
     def Get(self, request: cycles_pb2.GetCycleRequest, context: CallContext):
         return _cycle(self._core.get_cycle(context.principal, request.region, request.year))
 
+    def List(self, request: cycles_pb2.ListCyclesRequest, context: CallContext):
+        views, token = self._core.list_cycles(context.principal, request.region, request.year, request.page_size,
+                                              request.page_token)
+        return cycles_pb2.ListCyclesResponse(cycles=[_cycle(v) for v in views], next_page_token=token)
+
     def Freeze(self, request: cycles_pb2.CycleRef, context: CallContext):
         return _cycle(self._core.freeze_cycle(context.principal, request.region, request.year))
 

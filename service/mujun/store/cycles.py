@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 
 from mujun.errors import NotFound
 from mujun.store import audit
@@ -24,7 +24,7 @@ from mujun.store.errors import PreconditionFailed
 from mujun.store.models import CycleRow, DecisionRow, EventRow, utcnow
 
 __all__ = ["get", "find", "begin_run", "complete_run", "abort_run", "recover_interrupted", "freeze", "publish",
-           "add_version", "current_decision", "decision_history", "list_current", "state_hash", "event"]
+           "add_version", "current_decision", "decision_history", "list_current", "listing", "state_hash", "event"]
 
 
 def event(session: Session, cycle: CycleRow | None, kind: str, **detail: Any) -> None:
@@ -198,6 +198,22 @@ def list_current(session: Session, cycle: CycleRow, *, tier: str = "", group: st
         query = query.where(DecisionRow.tier == tier)
     if group:
         query = query.where(DecisionRow.group_key == group)
+    return list(session.scalars(query))
+
+
+def listing(session: Session, *, regions: list[str] | None, year: int = 0, after_id: int = 0,
+            limit: int = 100) -> list[CycleRow]:
+    """Cycles in the order they were started, after ``after_id``; ``regions`` None means every region.
+
+    The stored cohorts (Arrow blobs, megabytes each) are not loaded: a listing never needs them.
+    """
+    query = (select(CycleRow).options(*(defer(c) for c in (CycleRow.data_arrow, CycleRow.prior_arrow,
+                                                            CycleRow.history_arrow)))
+             .where(CycleRow.id > after_id).order_by(CycleRow.id).limit(limit))
+    if regions is not None:
+        query = query.where(CycleRow.region.in_(regions))
+    if year:
+        query = query.where(CycleRow.year == year)
     return list(session.scalars(query))
 
 
