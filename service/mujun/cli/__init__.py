@@ -4,6 +4,8 @@ Exit codes (one table, in ``_common``): 0 run completed (record errors included)
 failures (``pack test``, ``audit verify``), 2 unusable input, pack or store, 3 no record could be scored
 at all, or ``--strict`` and a record failed or an input column looks like a field the pack reads but
 was not read.
+
+Shell completion: ``mujun --install-completion`` (or ``--show-completion`` to see the script first).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import typer
 
 from mujun.cli import _commands
+from mujun.cli._common import Typer
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="mujun — 亩均效益 rule engine")
+app = Typer(add_completion=True, no_args_is_help=True, help="mujun — 亩均效益 rule engine")
 _commands.register(app)
 
 
@@ -32,7 +35,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_print_versi
 
 
 def main() -> None:
-    app()
+    app(prog_name="mujun")  # also under ``python -m mujun.cli``: one name for usage lines and completion
 
 
 if __name__ == "__main__":

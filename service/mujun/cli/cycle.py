@@ -1,4 +1,4 @@
-"""``mujun cycle run | freeze | publish | appeal | show``: a county's annual cycle on a server."""
+"""``mujun cycle list | run | freeze | publish | appeal | show``: a county's annual cycle on a server."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import typer
 from google.protobuf.json_format import MessageToDict
 from rich.table import Table
 
-from mujun.cli._common import console, parse_sets
-from mujun.cli.remote import ServerOption, TlsCaOption, TokenOption, connect, handle_remote_errors
+from mujun.cli._common import JsonOption, Typer, console, err_console, json_text, parse_sets, print_listing
+from mujun.cli.remote import (LimitOption, ServerOption, TlsCaOption, TokenOption, connect, handle_remote_errors,
+                              message_dict, paged)
 from mujun.io import read_table
 
 __all__ = ["register"]
 
-cycle_app = typer.Typer(no_args_is_help=True, help="Evaluation cycles on a server: run, freeze, publish, appeal, show")
+cycle_app = Typer(no_args_is_help=True,
+                  help="Evaluation cycles on a server: list, run, freeze, publish, appeal, show")
 
 RegionOption = typer.Option(..., "--region", help="County code")
 YearOption = typer.Option(..., "--year", help="Evaluation year")
@@ -34,13 +36,36 @@ def _print_cycle(cycle) -> None:  # noqa: ANN001 - mujun.v1.Cycle
         console.print(table)
 
 
+@cycle_app.command("list")
+@handle_remote_errors
+def list_command(region: str = typer.Option("", "--region", show_default=False,
+                                            help="County code [default: every region the token may see]"),
+                 year: int = typer.Option(0, "--year", show_default=False, help="Evaluation year [default: every year]"),
+                 limit: int = LimitOption, server: str = ServerOption, token: str | None = TokenOption,
+                 tls_ca: Path | None = TlsCaOption, as_json: bool = JsonOption) -> None:
+    """The cycles of the regions the token may see, in the order they were started: state, run, pack, size."""
+    with connect(server, token, tls_ca) as client:
+        cycles, more = paged(client.list_cycles, "cycles", limit, region=region, year=year)
+    rows = [message_dict(c) for c in cycles]
+    print_listing(as_json, {"cycles": rows}, [("cycles", f"cycles on {server}", [
+        "region", "year", "state", "run_number", "enterprises", "pack_id", "pack_version", "updated_at"])])
+    _say_more(more, "cycles")
+
+
+def _say_more(more: bool, what: str) -> None:
+    """A cut listing says so (on stderr, so ``--json`` stays one document)."""
+    if more:
+        err_console.print(f"[dim]more {what} on the server: --limit N shows N, --limit 0 every one[/]",
+                          highlight=False)
+
+
 @cycle_app.command("run")
 @handle_remote_errors
 def run(region: str = RegionOption, year: int = YearOption,
         input: Path = typer.Option(..., "--input", "-i", help="The county's enterprises (.csv .parquet .jsonl .xlsx)"),
         prior: Path | None = typer.Option(None, "--prior", help="Prior-year enterprises"),
         history: Path | None = typer.Option(None, "--history", help="Earlier tiers: enterprise_id, cycle, tier"),
-        as_of: str = typer.Option("", "--as-of", help="Date picking the active pack (default: Dec 31 of the year)"),
+        as_of: str = typer.Option("", "--as-of", help="Date picking the active pack [default: Dec 31 of the year]"),
         server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
     """Score the cycle's data with the pack active for the region (a draft may be run again)."""
     data = read_table(input)
@@ -93,20 +118,27 @@ def appeal(region: str = RegionOption, year: int = YearOption,
 @handle_remote_errors
 def show(region: str = RegionOption, year: int = YearOption,
          enterprise_id: str | None = typer.Option(None, "--id", help="Show one enterprise's decision and its versions"),
-         tier: str = typer.Option("", "--tier"), group: str = typer.Option("", "--group"),
-         limit: int = typer.Option(20, "--limit", help="Decisions to list"),
-         server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
-    """A cycle's state and tier counts, its decisions, or one enterprise's decision."""
+         tier: str = typer.Option("", "--tier", show_default=False, help="Only decisions of this tier [default: all]"),
+         group: str = typer.Option("", "--group", show_default=False, help="Only this group [default: all]"),
+         limit: int = LimitOption, server: str = ServerOption, token: str | None = TokenOption,
+         tls_ca: Path | None = TlsCaOption, as_json: bool = JsonOption) -> None:
+    """A cycle's state and tier counts, its decisions (in enterprise-id order), or one enterprise's decision."""
     with connect(server, token, tls_ca) as client:
         if enterprise_id:
             decision = client.get_decision(region, year, enterprise_id, with_history=True, with_trace=True)
-            console.print_json(data=MessageToDict(decision, preserving_proto_field_name=True))
+            typer.echo(json_text(message_dict(decision)))
             return
-        _print_cycle(client.get_cycle(region, year))
+        cycle = client.get_cycle(region, year)
+        decisions, more = paged(lambda **page: client.list_decisions(region, year, **page), "decisions", limit,
+                                tier=tier, group=group)
+    if as_json:
+        typer.echo(json_text({"cycle": message_dict(cycle), "decisions": [message_dict(d) for d in decisions]}))
+    else:
+        _print_cycle(cycle)
         table = Table("enterprise_id", "status", "score", "tier", "rank", "group", "version")
-        page = client.list_decisions(region, year, tier=tier, group=group, page_size=min(limit, 1000))
-        for decision in page.decisions:
+        for decision in decisions:
             r = decision.result
             table.add_row(r.enterprise_id, r.status, f"{r.score:.4g}" if r.HasField("score") else "",
                           r.tier, str(r.rank) if r.HasField("rank") else "", r.group, str(decision.version))
         console.print(table)
+    _say_more(more, "decisions")

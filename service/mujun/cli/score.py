@@ -72,8 +72,12 @@ def score(
                                                              "pack's score_round (else 2 decimals); display only"),
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when any record has status error or a column "
                                                         "looks like a field that was not read"),
-    server: str | None = typer.Option(None, "--server", help="Score on a mujun server (HOST:PORT) instead"),
-    token: str | None = typer.Option(None, "--token", envvar="MUJUN_TOKEN", help="API token for --server"),
+    server: str | None = typer.Option(None, "--server", envvar="MUJUN_SERVER",
+                                      help="Score on this mujun server (HOST:PORT) [default: locally]"),
+    token: str | None = typer.Option(None, "--token", envvar="MUJUN_TOKEN", help="API token for --server "
+                                     "[default: $MUJUN_DATA_DIR/admin.token or data/admin.token]"),
+    tls_ca: Path | None = typer.Option(None, "--tls-ca", envvar="MUJUN_TLS_CA",
+                                       help="CA bundle (PEM) to verify a TLS --server [default: plaintext]"),
 ) -> None:
     """Score every enterprise of INPUT (one file, or several bureaus' files) with a pack and write the result."""
     if server:
@@ -81,7 +85,8 @@ def score(
 
         if len(input) != 1 or input[0] == STDIO or output == STDIO:
             raise InputError("--server takes one --input file and an --output file (join several files locally)")
-        return score_on_server(server, token, pack, Path(input[0]), Path(output), prior, history, sets, strict, cycle)
+        return score_on_server(server, token, pack, Path(input[0]), Path(output), prior, history, sets, strict, cycle,
+                               tls_ca)
     out = console if output != STDIO else err_console  # the table itself goes to stdout
     timings: dict[str, float] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),

@@ -7,14 +7,14 @@ from pathlib import Path
 import typer
 from sqlalchemy import func, select
 
-from mujun.cli._common import console, handle_errors
+from mujun.cli._common import Typer, console, handle_errors
 from mujun.cli.token import DatabaseUrlOption, DataDirOption
 from mujun.store import open_database
 from mujun.store.models import AuditRow, CycleRow, DecisionRow
 
 __all__ = ["register", "store_url"]
 
-store_app = typer.Typer(no_args_is_help=True, help="The server's store: check, backup, restore")
+store_app = Typer(no_args_is_help=True, help="The server's store: check, backup, restore")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
 
-from mujun.cli._common import console, handle_errors
+from mujun.cli._common import JsonOption, Typer, console, handle_errors, print_listing
 from mujun.store import open_database, sqlite_url, tokens
 
 __all__ = ["register"]
 
-token_app = typer.Typer(no_args_is_help=True, help="API tokens for the gRPC server")
+token_app = Typer(no_args_is_help=True, help="API tokens for the gRPC server")
 
 
 def register(app: typer.Typer) -> None:
@@ -46,7 +45,8 @@ def create(
 
 
 @token_app.command("list")
-def list_tokens(data_dir: str = DataDirOption, database_url: str = DatabaseUrlOption) -> None:
+def list_tokens(data_dir: str = DataDirOption, database_url: str = DatabaseUrlOption,
+                as_json: bool = JsonOption) -> None:
     """Every token: id, holder, role, regions, created, revoked (never the secret)."""
     db = open_database(database_url or sqlite_url(data_dir))
     try:
@@ -54,11 +54,13 @@ def list_tokens(data_dir: str = DataDirOption, database_url: str = DatabaseUrlOp
             rows = tokens.listing(session)
     finally:
         db.close()
-    table = Table("id", "name", "role", "regions", "created", "revoked")
-    for row in rows:
-        table.add_row(str(row.id), row.name, row.role, ", ".join(json.loads(row.regions_json)) or "all",
-                      f"{row.created_at:%Y-%m-%d %H:%M}", f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "")
-    console.print(table)
+    when = (lambda t: t.isoformat()) if as_json else (lambda t: f"{t:%Y-%m-%d %H:%M}")
+    listing = [{"id": row.id, "name": row.name, "role": row.role,
+                "regions": json.loads(row.regions_json) or ([] if as_json else ["all"]),
+                "created": when(row.created_at), "revoked": when(row.revoked_at) if row.revoked_at else None}
+               for row in rows]
+    print_listing(as_json, {"tokens": listing}, [("tokens", "", ["id", "name", "role", "regions", "created",
+                                                                  "revoked"])])
 
 
 @token_app.command("revoke")
