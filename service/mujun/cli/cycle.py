@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from google.protobuf.json_format import MessageToDict
 from rich.table import Table
 
 from mujun.cli._common import JsonOption, Typer, console, err_console, json_text, parse_sets, print_listing
