@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from mujun.engine.cells import base_factor, map_flags, map_values, number_value, value_map
+from mujun.engine.cells import base_factor, map_values, number_value, value_map
 from mujun.engine.columns import join_messages
 from mujun.engine.compile import Plan
 from mujun.engine.headers import NOT_RECOGNISED, USED, ColumnUse, looks_like, resolve_columns, units_of
