@@ -68,4 +68,5 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
             rows=result.table.height, ok=counts.get("ok", 0), unrated=counts.get("unrated", 0),
             errors=counts.get("error", 0), pack_id=result.table["pack_id"][0] if result.table.height else "",
             pack_version=result.table["pack_version"][0] if result.table.height else "", pack_hash=result.pack_hash,
-            tiers=[common_pb2.TierCount(group=str(g), tier=str(t), count=c) for g, t, c in result.summary().iter_rows()]))
+            tiers=[common_pb2.TierCount(group=str(g), tier=str(t), count=c) for g, t, c in result.summary().iter_rows()],
+            notes=result.notes, warnings=result.warnings))
