@@ -7,15 +7,18 @@ import grpc
 import polars as pl
 import pytest
 
+import mujun
 from mujun.synth import generate
 from mujun_client import RemoteError
 from mujun_client import _messages as m
 
+from server.serverkit import REGION_A, REGION_B
+
 YEAR = 2024  # js-huaian-2024, the server's default pack, is in force in 2024 only
 
 #: Each test runs its own county (the admin may run any), so their cycles never meet.
-JOINED, SPLIT, CONFLICT, PREFERRED, CUT, MISCOUNTED, DISORDERED, RECORDS, ARROW, REPORT = (
-    f"3209{n:02d}" for n in range(10))
+JOINED, SPLIT, CONFLICT, PREFERRED, CUT, MISCOUNTED, DISORDERED, RECORDS, ARROW, REPORT, FOREIGN = (
+    f"3209{n:02d}" for n in range(11))
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +93,16 @@ def test_four_bureau_streams_give_the_decisions_of_one_joined_table(client_as, c
     assert four.enterprises == one.enterprises == county.height
     assert _decisions(admin, SPLIT) == _decisions(admin, JOINED)
     assert any("inputs joined on enterprise_id: miit, tax, stats, land" in n for n in four.notes)
+
+
+def test_a_cycle_refuses_firms_of_another_region_under_a_bureau_header(client_as, county):
+    sources = _bureaus(_in(county.head(20), REGION_B))
+    sources["miit"] = sources["miit"].rename({"region": "行政区划代码"})
+    admin = client_as("admin")
+    with pytest.raises(RemoteError) as caught:
+        admin.run_cycle(FOREIGN, YEAR, sources)
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT and f"other regions than {FOREIGN}" in caught.value.message
+    assert admin.get_cycle(FOREIGN, YEAR).enterprises == 0  # the run was aborted: no decisions stored
 
 
 def _two(county: pl.DataFrame, region: str) -> dict[str, pl.DataFrame]:
@@ -183,3 +196,21 @@ def test_records_beyond_the_request_limit_are_refused(client_as, county):
     admin = client_as("admin")
     many = _in(generate(1001, regions=1, seed=3, bad_fraction=0)[0], RECORDS)  # the shared server allows 1,000
     assert _code(lambda: admin.run_cycle_records(RECORDS, YEAR + 1, many.to_dicts())) == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+# -- several tables in one batch ------------------------------------------------------------------
+
+def test_a_batch_of_several_bureau_tables_is_the_local_join(client_as, county):
+    sources = _bureaus(_in(county, REGION_A))
+    sources["miit"] = sources["miit"].rename({"region": "行政区划代码"})  # the region under the bureau's header
+    table, summary = client_as("agency_a").evaluate_batch(sources, "js-huaian-2024")
+    local = mujun.load_pack("js-huaian-2024").evaluate(sources).table
+    assert pl.from_arrow(table).select("enterprise_id", "status", "tier").equals(
+        local.select("enterprise_id", "status", "tier"))
+    assert list(summary.notes) == mujun.load_pack("js-huaian-2024").evaluate(sources).notes
+
+
+def test_a_scoped_caller_cannot_evaluate_another_region_hidden_under_a_bureau_header(client_as, county):
+    sources = _bureaus(_in(county.head(20), REGION_B))
+    sources["miit"] = sources["miit"].rename({"region": "行政区划代码"})
+    assert _code(lambda: client_as("agency_a").evaluate_batch(sources, "js-huaian-2024")) == grpc.StatusCode.PERMISSION_DENIED

@@ -124,11 +124,15 @@ class Api(ABC):
 
     def evaluate_batch(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
                        parameters: dict[str, float] | None = None, prior: Any = None, history: Any = None,
-                       cycle: int | None = None, timeout: float | None = None) -> Any:
-        """Score a whole table over Arrow IPC; returns (result table as pyarrow, ``BatchSummary``):
-        the table the local engine gives."""
+                       cycle: int | None = None, prefer: str | list[str] | tuple[str, ...] = (),
+                       timeout: float | None = None) -> Any:
+        """Score a whole table (or several bureaus' tables, as ``run_cycle``) over Arrow IPC; returns
+        (result table as pyarrow, ``BatchSummary`` with the run's notes and warnings): the table the
+        local engine gives."""
         ref = m.pack_ref(pack_id, region=region, version=version, parameters=parameters)
-        return self._batch(lambda: m.batch_requests(ref, data, prior, history, self.chunk_bytes, cycle), timeout)
+        order = (prefer,) if isinstance(prefer, str) else tuple(prefer)
+        return self._batch(lambda: m.batch_requests(ref, data, prior, history, self.chunk_bytes, cycle, order),
+                           timeout)
 
     # -- Packs --------------------------------------------------------------------------------------
 

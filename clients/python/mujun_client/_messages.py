@@ -89,9 +89,10 @@ def _uploads(message: type, header: Any, data: Any, prior: Any, history: Any,
 
 
 def batch_requests(ref: common_pb2.PackRef, data: Any, prior: Any, history: Any, chunk_bytes: int,
-                   cycle: int | None = None) -> Iterator[rule_engine_pb2.EvaluateBatchRequest]:
-    header = rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes, cycle=cycle or 0)
-    return _uploads(rule_engine_pb2.EvaluateBatchRequest, header, data, prior, history, chunk_bytes)
+                   cycle: int | None = None, prefer: tuple[str, ...] = ()
+                   ) -> Iterator[rule_engine_pb2.EvaluateBatchRequest]:
+    header = rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes, cycle=cycle or 0, prefer=prefer)
+    return _data_uploads(rule_engine_pb2.EvaluateBatchRequest, header, data, prior, history, chunk_bytes)
 
 
 def several(data: Any) -> dict[str, Any] | None:
@@ -107,21 +108,26 @@ def several(data: Any) -> dict[str, Any] | None:
 def run_requests(region: str, year: int, as_of: str, data: Any, prior: Any, history: Any, chunk_bytes: int,
                  prefer: tuple[str, ...] = ()) -> Iterator[cycles_pb2.RunCycleRequest]:
     header = cycles_pb2.RunCycleHeader(region=region, year=year, as_of=as_of, prefer=prefer)
+    return _data_uploads(cycles_pb2.RunCycleRequest, header, data, prior, history, chunk_bytes)
+
+
+def _data_uploads(message: type, header: Any, data: Any, prior: Any, history: Any, chunk_bytes: int) -> Iterator[Any]:
     sources = several(data)
     if sources is None:
-        return _uploads(cycles_pb2.RunCycleRequest, header, data, prior, history, chunk_bytes)
-    return _source_uploads(header, {name: arrow_table(t) for name, t in sources.items()}, prior, history, chunk_bytes)
+        return _uploads(message, header, data, prior, history, chunk_bytes)
+    return _source_uploads(message, header, {name: arrow_table(t) for name, t in sources.items()}, prior, history,
+                           chunk_bytes)
 
 
-def _source_uploads(header: Any, sources: dict[str, pa.Table], prior: Any, history: Any,
-                    chunk_bytes: int) -> Iterator[cycles_pb2.RunCycleRequest]:
+def _source_uploads(message: type, header: Any, sources: dict[str, pa.Table], prior: Any, history: Any,
+                    chunk_bytes: int) -> Iterator[Any]:
     """The header naming each source with its rows, each source's stream in order, then prior and history."""
-    header.data_sources.extend(cycles_pb2.DataSource(name=name, rows=t.num_rows) for name, t in sources.items())
-    uploads = _uploads(cycles_pb2.RunCycleRequest, header, None, prior, history, chunk_bytes)
+    header.data_sources.extend(common_pb2.DataSource(name=name, rows=t.num_rows) for name, t in sources.items())
+    uploads = _uploads(message, header, None, prior, history, chunk_bytes)
     yield next(uploads)  # the header (it declares rows.data = 0: the sources carry the data)
     for index, table in enumerate(sources.values()):
         for chunk in table_to_chunks(table, chunk_bytes):
-            yield cycles_pb2.RunCycleRequest(source_chunk=cycles_pb2.SourceChunk(source=index, chunk=chunk))
+            yield message(source_chunk=common_pb2.SourceChunk(source=index, chunk=chunk))
     yield from uploads
 
 

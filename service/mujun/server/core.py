@@ -221,9 +221,10 @@ class Core:
     # -- evaluation -------------------------------------------------------------------------------
 
     @staticmethod
-    def _require_data_regions(principal: Principal, data: pl.DataFrame) -> None:
+    def _require_data_regions(principal: Principal, data: pl.DataFrame, *, with_region: bool = True) -> None:
+        """Every region of the records is the caller's; ``with_region``: the records must carry one."""
         _check_region_column(data)
-        if principal.regions is None:
+        if principal.regions is None or ("region" not in data.columns and not with_region):
             return
         if "region" not in data.columns:
             raise PermissionDenied("the records carry no region; a region-scoped token may only evaluate records "
@@ -231,13 +232,19 @@ class Core:
         for region in data["region"].cast(pl.String).drop_nulls().unique().sort().to_list():
             principal.require_region(region)
 
-    def evaluate(self, principal: Principal, spec: PackSpec, data: pl.DataFrame, prior: pl.DataFrame | None = None,
-                 history: pl.DataFrame | None = None, cycle: int | None = None) -> mujun.Result:
-        self._require_data_regions(principal, data)
+    def evaluate(self, principal: Principal, spec: PackSpec, data: pl.DataFrame | dict[str, pl.DataFrame],
+                 prior: pl.DataFrame | None = None, history: pl.DataFrame | None = None, cycle: int | None = None,
+                 prefer: tuple[str, ...] = ()) -> mujun.Result:
+        """``data``: one table, or several bureaus' tables by name, joined as ``pack.evaluate`` does."""
+        several = isinstance(data, dict)
+        for table in data.values() if several else (data,):  # of several tables, one gives the region
+            self._require_data_regions(principal, table, with_region=not several)
         pack = self.resolve_pack(principal, spec)
-        result = pack.evaluate(data, prior=prior, history=history, cycle=cycle)
-        self._metrics.enterprises.inc(data.height)
-        self._metrics.batch_rows.observe(data.height)
+        result = pack.evaluate(data, prior=prior, history=history, cycle=cycle, prefer=prefer)
+        if several and principal.regions is not None:  # a region under a bureau's own header
+            self._require_data_regions(principal, result.explain_table().select(list(pack.plan.inputs)))
+        self._metrics.enterprises.inc(result.table.height)
+        self._metrics.batch_rows.observe(result.table.height)
         return result
 
     # -- cycles -----------------------------------------------------------------------------------

@@ -57,7 +57,8 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
         upload = self._uploads.read(requests)
         header = upload.header
         return header, self._core.evaluate(context.principal, convert.pack_spec(header.pack), upload.data,
-                                           upload.prior, upload.history, cycle=header.cycle or None)
+                                           upload.prior, upload.history, cycle=header.cycle or None,
+                                           prefer=tuple(header.prefer))
 
     def _responses(self, header, result) -> Iterator[rule_engine_pb2.EvaluateBatchResponse]:
         chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
