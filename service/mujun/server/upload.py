@@ -1,7 +1,7 @@
 """Uploads of whole tables (EvaluateBatch, Cycles.Run): admission, pacing and Arrow IPC decoding.
 
 The stream is a header, then the chunks of one IPC stream per table in a fixed order: data, then
-optionally prior-year data, then history. Cycles.Run may send several bureaus' tables instead of
+optionally prior-year data, then history. An upload may send several bureaus' tables instead of
 one data table: the header names them (``data_sources``) and each comes as its own complete stream,
 in that order, in ``source_chunk`` parts. Decoding pulls chunks while they arrive, so a large batch
 is never held twice in memory and decoding overlaps the transfer.
