@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import grpc
 import polars as pl
+import pyarrow as pa
 import pytest
+from mujun_wire.v1 import common_pb2, cycles_pb2
 
 import mujun
 from mujun.synth import generate
@@ -176,7 +178,7 @@ def test_sources_out_of_header_order_or_mixed_with_data_chunks_are_refused(clien
                *[r for r in chunks if r.source_chunk.source == 0]]
     error = _raw_run(admin, swapped)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "'tax' (source 0) was not sent" in error.details()
-    mixed = [requests[0], m.cycles_pb2.RunCycleRequest(data_chunk=chunks[0].source_chunk.chunk), *chunks]
+    mixed = [requests[0], cycles_pb2.RunCycleRequest(data_chunk=chunks[0].source_chunk.chunk), *chunks]
     assert "data_chunk with header.data_sources" in _raw_run(admin, mixed).details()
     assert _code(lambda: admin.get_cycle(DISORDERED, YEAR)) == grpc.StatusCode.NOT_FOUND
 
@@ -214,3 +216,42 @@ def test_a_scoped_caller_cannot_evaluate_another_region_hidden_under_a_bureau_he
     sources = _bureaus(_in(county.head(20), REGION_B))
     sources["miit"] = sources["miit"].rename({"region": "行政区划代码"})
     assert _code(lambda: client_as("agency_a").evaluate_batch(sources, "js-huaian-2024")) == grpc.StatusCode.PERMISSION_DENIED
+
+
+# -- every upload guarantee, per source -----------------------------------------------------------
+
+def _ipc(table, **options) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(**options)) as writer:
+        writer.write_table(table, max_chunksize=1 << 30)
+    return sink.getvalue().to_pybytes()
+
+
+def test_bytes_after_a_sources_end_of_stream_marker_are_refused(client_as, county):
+    admin = client_as("admin")
+    requests = _requests(CUT, _two(county, CUT))
+    first = max(i for i, r in enumerate(requests) if r.WhichOneof("part") == "source_chunk" and r.source_chunk.source == 0)
+    requests[first].source_chunk.chunk += b"\x00" * 16
+    error = _raw_run(admin, requests)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "'tax'" in error.details()
+    assert _code(lambda: admin.get_cycle(CUT, YEAR)) == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_source_that_decodes_beyond_the_batch_budget_is_refused_before_inflating(client_as, county):
+    admin = client_as("admin")
+    rows = 20_000  # 20 MB of text, a few KB compressed; the shared server decodes at most 16 MiB per batch
+    bomb = pa.table({"enterprise_id": pa.array(["E" * 1000] * rows)})
+    header = cycles_pb2.RunCycleHeader(region=CUT, year=YEAR, data_sources=[
+        common_pb2.DataSource(name="tax", rows=5), common_pb2.DataSource(name="grid", rows=rows)])
+    requests = [cycles_pb2.RunCycleRequest(header=header),
+                *(cycles_pb2.RunCycleRequest(source_chunk=common_pb2.SourceChunk(source=i, chunk=c))
+                  for i, c in ((0, _ipc(m.arrow_table(_in(county.head(5), CUT)))), (1, _ipc(bomb, compression="zstd"))))]
+    assert len(requests[2].source_chunk.chunk) < 1 << 20
+    error = _raw_run(admin, requests)
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "data source 'grid'" in error.details()
+
+
+def test_records_runs_need_an_operator_of_the_region(client_as, county):
+    rows = _in(county.head(5), REGION_B).to_dicts()
+    assert _code(lambda: client_as("operator_a").run_cycle_records(REGION_B, YEAR, rows)) == grpc.StatusCode.PERMISSION_DENIED
+    assert _code(lambda: client_as("agency_a").run_cycle_records(REGION_A, YEAR, rows)) == grpc.StatusCode.PERMISSION_DENIED
