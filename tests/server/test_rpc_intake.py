@@ -43,7 +43,8 @@ def _bureaus(county: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "stats": county.sample(fraction=1.0, shuffle=True, seed=2).select(
             pl.concat_str(pl.lit(" "), eid, pl.lit(" ")).alias("enterprise_id"), "energy_tce", "electricity_kwh"),
         "land": county.sample(fraction=1.0, shuffle=True, seed=3).select(
-            eid.str.replace_many(list("0123456789E"), list("０１２３４５６７８９Ｅ")), pl.col("land_mu").alias("用地面积(亩)")),
+            eid.str.replace_many(list("0123456789E"), list("０１２３４５６７８９Ｅ")),
+            pl.col("land_mu").alias("用地面积(亩)")),
     }
 
 
@@ -75,7 +76,8 @@ def test_a_batch_summary_states_unit_conversions_and_unrecognised_columns(client
     assert "unit conversion: input: '税收(元)' 元 → 万元 ÷ 10,000" in notes
     assert "'备注': not recognised" in notes
     assert "energy_tce absent: all 50 firms scored" in notes
-    assert len(summary.warnings) == 1 and "'综合能源消费量(吨标煤)' is not recognised but looks like energy_tce" in summary.warnings[0]
+    assert len(summary.warnings) == 1
+    assert "'综合能源消费量(吨标煤)' is not recognised but looks like energy_tce" in summary.warnings[0]
 
 
 def test_a_cycle_carries_its_run_report_and_keeps_it(client_as, county):

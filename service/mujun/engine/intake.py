@@ -116,14 +116,15 @@ def _require_one_value_per_cell(source: Source, uses: list[ColumnUse], plan: Pla
     """A text or number field read from a column of lists (JSONL ``"region": ["320102"]``) or structs
     cannot be one value per record: an input error naming the column, before any cast fails on it."""
     for use in uses:
-        if use.status != USED or use.column not in source.frame.columns or plan.inputs[use.field].type == "flags":  # type: ignore[index]
+        spec = plan.inputs.get(use.field) if use.status == USED and use.field else None
+        if spec is None or spec.type == "flags" or use.column not in source.frame.columns:
             continue
         dtype = source.frame.schema[use.column]
         if dtype.is_nested():
             example = source.frame[use.column].drop_nulls().head(1).to_list()
             shown = f" (e.g. {example[0]!r})" if example else ""
             raise InputError(f"{source.name}: column '{use.column}' holds {dtype} values{shown}; {use.field} takes "
-                             f"one {plan.inputs[use.field].type} per record: write the value itself, not a list")  # type: ignore[index]
+                             f"one {spec.type} per record: write the value itself, not a list")
 
 
 def _renamed(source: Source, uses: list[ColumnUse]) -> pl.DataFrame:
