@@ -13,7 +13,6 @@ leaves ``results/results.json`` alone).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -24,6 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "server"))
 
+from recorded import results_file  # noqa: E402 - benchmarks/ is on sys.path
 from serverkit import ServerProcess  # noqa: E402
 from mujun_client import AsyncClient, Client  # noqa: E402
 
@@ -34,13 +34,7 @@ RECORD = [{"enterprise_id": "E1", "region": "320102", "land_mu": 12.5, "tax_wan"
            "energy_tce": 300.0, "electricity_kwh": 1.2e6, "years_in_production": 8}]
 
 
-@pytest.fixture(scope="module")
-def grpc_results():
-    results: dict = {}
-    yield results
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print("\n" + "\n".join(f"  {key}: {value}" for key, value in results.items()))
+grpc_results = results_file(RESULTS)
 
 
 @pytest.fixture(scope="module")

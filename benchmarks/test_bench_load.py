@@ -33,6 +33,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "server"))
 
+from recorded import results_file  # noqa: E402 - benchmarks/ is on sys.path
 from serverkit import REGION_A, ServerProcess, make_tokens, server_env  # noqa: E402
 from mujun_client import AsyncClient, Client, RemoteError  # noqa: E402
 
@@ -48,13 +49,7 @@ RECORD = [{"enterprise_id": "E1", "region": REGION_A, "land_mu": 12.5, "tax_wan"
            "energy_tce": 300.0, "electricity_kwh": 1.2e6, "years_in_production": 8}]
 
 
-@pytest.fixture(scope="module")
-def load_results():
-    results: dict = {}
-    yield results
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print("\n" + "\n".join(f"  {key}: {value}" for key, value in results.items()))
+load_results = results_file(RESULTS)
 
 
 @pytest.fixture

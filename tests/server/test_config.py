@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from mujun.server.config import ConfigError, load_config, mask_url
-from server.serverkit import ROOT, server_env
+from server.serverkit import server_env
 
 
 def test_a_misspelt_boolean_is_an_error_not_false():

@@ -124,11 +124,15 @@ class Api(ABC):
 
     def evaluate_batch(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
                        parameters: dict[str, float] | None = None, prior: Any = None, history: Any = None,
-                       cycle: int | None = None, timeout: float | None = None) -> Any:
-        """Score a whole table over Arrow IPC; returns (result table as pyarrow, ``BatchSummary``):
-        the table the local engine gives."""
+                       cycle: int | None = None, prefer: str | list[str] | tuple[str, ...] = (),
+                       timeout: float | None = None) -> Any:
+        """Score a whole table (or several bureaus' tables, as ``run_cycle``) over Arrow IPC; returns
+        (result table as pyarrow, ``BatchSummary`` with the run's notes and warnings): the table the
+        local engine gives."""
         ref = m.pack_ref(pack_id, region=region, version=version, parameters=parameters)
-        return self._batch(lambda: m.batch_requests(ref, data, prior, history, self.chunk_bytes, cycle), timeout)
+        order = (prefer,) if isinstance(prefer, str) else tuple(prefer)
+        return self._batch(lambda: m.batch_requests(ref, data, prior, history, self.chunk_bytes, cycle, order),
+                           timeout)
 
     # -- Packs --------------------------------------------------------------------------------------
 
@@ -155,10 +159,22 @@ class Api(ABC):
     # -- Cycles -------------------------------------------------------------------------------------
 
     def run_cycle(self, region: str, year: int, data: Any, *, prior: Any = None, history: Any = None,
-                  as_of: str = "", timeout: float | None = None) -> Any:
+                  as_of: str = "", prefer: str | list[str] | tuple[str, ...] = (), timeout: float | None = None) -> Any:
+        """Score the region's firms as the cycle's draft over Arrow IPC; returns ``Cycle`` (with the run's
+        notes and warnings). ``data`` is one table, or several bureaus' tables (``[tax, grid]`` or
+        ``{"tax": tax, "grid": grid}``) joined on the enterprise id as the local ``pack.evaluate``;
+        ``prefer`` names the sources whose values win where two differ."""
+        order = (prefer,) if isinstance(prefer, str) else tuple(prefer)
         return self._upload(self.cycles.Run,
-                            lambda: m.run_requests(region, year, as_of, data, prior, history, self.chunk_bytes),
+                            lambda: m.run_requests(region, year, as_of, data, prior, history, self.chunk_bytes, order),
                             timeout)
+
+    def run_cycle_records(self, region: str, year: int, data: Any, *, prior: Any = None,
+                          history: list[dict] | None = None, as_of: str = "", timeout: float | None = None) -> Any:
+        """The same run from protobuf records (Cycles.RunRecords), for a county of at most the server's
+        max_records_per_request firms; no Arrow needed on the wire."""
+        return self._unary(self.cycles.RunRecords, m.run_records_request(region, year, as_of, data, prior, history),
+                           timeout=timeout)
 
     def get_cycle(self, region: str, year: int) -> Any:
         return self._unary(self.cycles.Get, cycles_pb2.GetCycleRequest(region=region, year=year))

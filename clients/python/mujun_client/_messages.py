@@ -7,7 +7,7 @@ back as pyarrow Tables (``pl.from_arrow(table)`` or ``table.to_pandas()`` where 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -15,7 +15,8 @@ from mujun_wire.arrow import ChunkReader, decoded, table_to_chunks
 from mujun_wire.records import record_message
 from mujun_wire.v1 import common_pb2, cycles_pb2, rule_engine_pb2
 
-__all__ = ["arrow_table", "pack_ref", "records", "read_results", "chunks_to_table", "batch_requests", "run_requests"]
+__all__ = ["arrow_table", "pack_ref", "records", "read_results", "chunks_to_table", "batch_requests", "run_requests",
+           "run_records_request", "several"]
 
 
 def pack_ref(pack_id: str | None = None, *, region: str | None = None, version: str = "", as_of: str = "",
@@ -88,12 +89,50 @@ def _uploads(message: type, header: Any, data: Any, prior: Any, history: Any,
 
 
 def batch_requests(ref: common_pb2.PackRef, data: Any, prior: Any, history: Any, chunk_bytes: int,
-                   cycle: int | None = None) -> Iterator[rule_engine_pb2.EvaluateBatchRequest]:
-    header = rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes, cycle=cycle or 0)
-    return _uploads(rule_engine_pb2.EvaluateBatchRequest, header, data, prior, history, chunk_bytes)
+                   cycle: int | None = None, prefer: tuple[str, ...] = ()
+                   ) -> Iterator[rule_engine_pb2.EvaluateBatchRequest]:
+    header = rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes, cycle=cycle or 0, prefer=prefer)
+    return _data_uploads(rule_engine_pb2.EvaluateBatchRequest, header, data, prior, history, chunk_bytes)
 
 
-def run_requests(region: str, year: int, as_of: str, data: Any, prior: Any, history: Any, chunk_bytes: int
-                 ) -> Iterator[cycles_pb2.RunCycleRequest]:
-    header = cycles_pb2.RunCycleHeader(region=region, year=year, as_of=as_of)
-    return _uploads(cycles_pb2.RunCycleRequest, header, data, prior, history, chunk_bytes)
+def several(data: Any) -> dict[str, Any] | None:
+    """Several bureaus' tables by name (a mapping, or a list of tables named "input 1" …, as the
+    local ``pack.evaluate``); None for one table (a list of dicts is one table of records)."""
+    if isinstance(data, Mapping):
+        return {str(name): table for name, table in data.items()}
+    if isinstance(data, (list, tuple)) and data and not isinstance(data[0], dict):
+        return {f"input {number}": table for number, table in enumerate(data, start=1)}
+    return None
+
+
+def run_requests(region: str, year: int, as_of: str, data: Any, prior: Any, history: Any, chunk_bytes: int,
+                 prefer: tuple[str, ...] = ()) -> Iterator[cycles_pb2.RunCycleRequest]:
+    header = cycles_pb2.RunCycleHeader(region=region, year=year, as_of=as_of, prefer=prefer)
+    return _data_uploads(cycles_pb2.RunCycleRequest, header, data, prior, history, chunk_bytes)
+
+
+def _data_uploads(message: type, header: Any, data: Any, prior: Any, history: Any, chunk_bytes: int) -> Iterator[Any]:
+    sources = several(data)
+    if sources is None:
+        return _uploads(message, header, data, prior, history, chunk_bytes)
+    return _source_uploads(message, header, {name: arrow_table(t) for name, t in sources.items()}, prior, history,
+                           chunk_bytes)
+
+
+def _source_uploads(message: type, header: Any, sources: dict[str, pa.Table], prior: Any, history: Any,
+                    chunk_bytes: int) -> Iterator[Any]:
+    """The header naming each source with its rows, each source's stream in order, then prior and history."""
+    header.data_sources.extend(common_pb2.DataSource(name=name, rows=t.num_rows) for name, t in sources.items())
+    uploads = _uploads(message, header, None, prior, history, chunk_bytes)
+    yield next(uploads)  # the header (it declares rows.data = 0: the sources carry the data)
+    for index, table in enumerate(sources.values()):
+        for chunk in table_to_chunks(table, chunk_bytes):
+            yield message(source_chunk=common_pb2.SourceChunk(source=index, chunk=chunk))
+    yield from uploads
+
+
+def run_records_request(region: str, year: int, as_of: str, data: Any, prior: Any,
+                        history: list[dict] | None) -> cycles_pb2.RunCycleRecordsRequest:
+    return cycles_pb2.RunCycleRecordsRequest(region=region, year=year, as_of=as_of, records=records(data),
+                                             prior=records(prior),
+                                             history=[common_pb2.HistoryEntry(**h) for h in history or []])

@@ -26,7 +26,7 @@ from mujun.engine.columns import (ERROR, GROUP_N, OK, REASON, STATUS, VETO, adju
 from mujun.engine.compile import CYCLE, Plan
 from mujun.engine.formula import render
 from mujun.engine.indicators import denominator_text, zero_col
-from mujun.engine.items import applied_col, ratio_col
+from mujun.engine.items import applied_codes, applied_col, ratio_col
 from mujun.engine.tiers import GROUP, RANK, TIER, cumulative_cuts
 from mujun.packs import expr as ex
 from mujun.packs.fields import ID_FIELD
@@ -363,7 +363,7 @@ class _Explainer:
             return out
         weight = _eval(self.plan, f"{path}.weight", self.env)
         out["weight"] = weight
-        applied = [code for code in (self.row.get(applied_col(name)) or "").split(",") if code]
+        applied = applied_codes(self.row.get(applied_col(name)))
         out["applied"] = applied
         x = self.row.get(indicator_col(item.indicator)) if item.indicator else None
         if item.indicator:

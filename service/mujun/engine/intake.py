@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from mujun.engine.cells import base_factor, map_flags, map_values, number_value, value_map
+from mujun.engine.cells import base_factor, map_values, number_value, value_map
 from mujun.engine.columns import join_messages
 from mujun.engine.compile import Plan
 from mujun.engine.headers import NOT_RECOGNISED, USED, ColumnUse, looks_like, resolve_columns, units_of
@@ -97,6 +97,8 @@ def take_in(data: Any, plan: Plan, to_frame: Any, *, prefer: Sequence[str] = ())
     if unknown:
         raise InputError(f"--prefer {', '.join(unknown)}: not one of the inputs ({', '.join(s.name for s in sources)})")
     uses = {s.name: resolve_columns(s.headers, plan, s.name) for s in sources}
+    for source in sources:
+        _require_one_value_per_cell(source, uses[source.name], plan)
     given_by: dict[str, list[str]] = {}
     for source in sources:
         for use in uses[source.name]:
@@ -108,6 +110,21 @@ def take_in(data: Any, plan: Plan, to_frame: Any, *, prefer: Sequence[str] = ())
     intake.sources = [s.name for s in sources]
     _account(intake, plan)
     return intake
+
+
+def _require_one_value_per_cell(source: Source, uses: list[ColumnUse], plan: Plan) -> None:
+    """A text or number field read from a column of lists (JSONL ``"region": ["320102"]``) or structs
+    cannot be one value per record: an input error naming the column, before any cast fails on it."""
+    for use in uses:
+        spec = plan.inputs.get(use.field) if use.status == USED and use.field else None
+        if spec is None or spec.type == "flags" or use.column not in source.frame.columns:
+            continue
+        dtype = source.frame.schema[use.column]
+        if dtype.is_nested():
+            example = source.frame[use.column].drop_nulls().head(1).to_list()
+            shown = f" (e.g. {example[0]!r})" if example else ""
+            raise InputError(f"{source.name}: column '{use.column}' holds {dtype} values{shown}; {use.field} takes "
+                             f"one {spec.type} per record: write the value itself, not a list")
 
 
 def _renamed(source: Source, uses: list[ColumnUse]) -> pl.DataFrame:

@@ -7,7 +7,7 @@ scored, so one item's policy never shifts another item's cohort. An indicator wh
 cap; minmax: the weight; steps: the first step).
 
 Each item records what it did (:func:`ratio_col`: the ratio before any cap; :func:`applied_col`:
-the rules that changed the points, in order, as codes of :data:`APPLIED`), so the explanation
+the rules that changed the points, as a bit mask over :data:`APPLIED`), so the explanation
 states what happened instead of inferring it from ``points == cap``.
 """
 
@@ -21,7 +21,7 @@ from mujun.engine.compile import Plan
 from mujun.engine.indicators import zero_col
 from mujun.packs.model import Item
 
-__all__ = ["score_items", "applies", "raw_points", "ratio_col", "applied_col", "APPLIED"]
+__all__ = ["score_items", "applies", "raw_points", "ratio_col", "applied_col", "applied_codes", "APPLIED"]
 
 #: What an item's ``applied`` column may name, in the order the rules run.
 APPLIED = ("zero_denominator_full", "cap_ratio", "negative_zero", "floor", "cap", "missing_zero",
@@ -34,8 +34,18 @@ def ratio_col(name: str) -> str:
 
 
 def applied_col(name: str) -> str:
-    """Internal column: the rules that changed the item's points, comma-separated codes of APPLIED."""
+    """Internal column: the rules that changed the item's points, a bit mask over APPLIED (one integer
+    per row costs far less than a string of codes at a million rows); :func:`applied_codes` reads it."""
     return f"__item.{name}.applied"
+
+
+def applied_codes(mask: int | None) -> list[str]:
+    """The codes of an ``applied`` mask, in the order the rules run."""
+    return [code for bit, code in enumerate(APPLIED) if mask and mask & (1 << bit)]
+
+
+def _mark(condition: pl.Expr, code: str) -> pl.Expr:
+    return pl.when(condition).then(pl.lit(1 << APPLIED.index(code), dtype=pl.UInt16)).otherwise(pl.lit(0, dtype=pl.UInt16))
 
 
 def full_points(plan: Plan, name: str, item: Item) -> pl.Expr:
@@ -101,33 +111,33 @@ def score_items(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
         applicable = applies(plan, name, item)
         x = pl.col(indicator_col(item.indicator)) if item.indicator else None
         points = raw_points(plan, name, item)
-        steps: list[pl.Expr] = []  # (applied code when the rule changed the points)
+        steps: list[pl.Expr] = []  # one bit of APPLIED per rule that changed the points
         full = _zero_full(plan, item)
         if full is not None:
             points = pl.when(full).then(full_points(plan, name, item)).otherwise(points)
-            steps.append(pl.when(full).then(pl.lit("zero_denominator_full")))
+            steps.append(_mark(full, "zero_denominator_full"))
         if item.method == "ratio":
             bm = compile_expr(plan, f"{path}.benchmark")
             ratio = pl.when(bm > 0).then(x / bm)  # type: ignore[operator]
             columns.append(pl.when(applicable).then(ratio).cast(pl.Float64).alias(ratio_col(name)))
             if item.cap_ratio is not None:
-                steps.append(pl.when(ratio > item.cap_ratio).then(pl.lit("cap_ratio")))
+                steps.append(_mark(ratio > item.cap_ratio, "cap_ratio"))
         negative = (x < 0).fill_null(False) if x is not None else pl.lit(False)
         if item.negative == "zero":
-            steps.append(pl.when(negative).then(pl.lit("negative_zero")))
+            steps.append(_mark(negative, "negative_zero"))
             points = pl.when(negative).then(0.0).otherwise(points)
         if item.floor is not None:
             floor = compile_expr(plan, f"{path}.floor")
-            steps.append(pl.when(points < floor).then(pl.lit("floor")))
+            steps.append(_mark(points < floor, "floor"))
             points = pl.when(points < floor).then(floor).otherwise(points)
         if item.cap is not None:
             cap = compile_expr(plan, f"{path}.cap")
-            steps.append(pl.when(points > cap).then(pl.lit("cap")))
+            steps.append(_mark(points > cap, "cap"))
             points = pl.when(points > cap).then(cap).otherwise(points)
         missing = points.is_null()
-        steps.append(pl.when(missing).then(pl.lit(f"missing_{item.missing}")))
+        steps.append(_mark(missing, f"missing_{item.missing}"))
         if item.negative in ("unrated", "error"):
-            steps.append(pl.when(negative).then(pl.lit(f"negative_{item.negative}")))
+            steps.append(_mark(negative, f"negative_{item.negative}"))
         if item.missing == "zero":
             points = points.fill_null(0.0)
         elif item.missing == "cohort_mean":
@@ -141,8 +151,7 @@ def score_items(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
             target = unrated if item.negative == "unrated" else failed
             target.append(pl.when(applicable & negative).then(pl.lit(f"{label}: negative, item {name} cannot be scored")))
         columns.append(pl.when(applicable).then(points).otherwise(None).cast(pl.Float64).alias(item_col(name)))
-        columns.append(pl.when(applicable).then(pl.concat_str(steps, separator=",", ignore_nulls=True))
-                       .alias(applied_col(name)))
+        columns.append(pl.when(applicable).then(pl.sum_horizontal(steps).cast(pl.UInt16)).alias(applied_col(name)))
     frame = frame.with_columns(columns)
     return _apply_policy_statuses(frame, unrated, failed)
 

@@ -147,7 +147,7 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     )
     rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(core, config, uploads), server)
     packs_pb2_grpc.add_PacksServicer_to_server(PacksServicer(core), server)
-    cycles_pb2_grpc.add_CyclesServicer_to_server(CyclesServicer(core, uploads), server)
+    cycles_pb2_grpc.add_CyclesServicer_to_server(CyclesServicer(core, uploads, config), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):

@@ -42,6 +42,7 @@ METHOD_ROLES: dict[str, frozenset[str]] = {
     "/mujun.v1.Packs/Publish": frozenset({"editor", "admin"}),
     "/mujun.v1.Packs/Activate": frozenset({"editor", "admin"}),
     "/mujun.v1.Cycles/Run": frozenset({"operator", "admin"}),
+    "/mujun.v1.Cycles/RunRecords": frozenset({"operator", "admin"}),
     "/mujun.v1.Cycles/Freeze": frozenset({"operator", "admin"}),
     "/mujun.v1.Cycles/Publish": frozenset({"operator", "admin"}),
     "/mujun.v1.Cycles/Appeal": frozenset({"operator", "admin"}),

@@ -28,7 +28,7 @@ from mujun.errors import InputError, NotFound, PackError, PackNotFound
 from mujun.packs.load import bundled_pack_files, bundled_parents
 from mujun.server.auth import Principal
 from mujun.server.metrics import Metrics
-from mujun.store import Database, audit, cycles, groups, packs
+from mujun.store import Database, audit, cycles, groups, packs, reports
 from mujun.store.errors import PermissionDenied, PreconditionFailed, RequestInvalid
 
 __all__ = ["Core", "PackSpec", "CycleView", "DecisionView"]
@@ -51,6 +51,8 @@ class PackSpec:
 class CycleView:
     cycle: Any
     version: Any | None
+    notes: list[str] = field(default_factory=list)  # the report of the cycle's latest run
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -219,9 +221,10 @@ class Core:
     # -- evaluation -------------------------------------------------------------------------------
 
     @staticmethod
-    def _require_data_regions(principal: Principal, data: pl.DataFrame) -> None:
+    def _require_data_regions(principal: Principal, data: pl.DataFrame, *, with_region: bool = True) -> None:
+        """Every region of the records is the caller's; ``with_region``: the records must carry one."""
         _check_region_column(data)
-        if principal.regions is None:
+        if principal.regions is None or ("region" not in data.columns and not with_region):
             return
         if "region" not in data.columns:
             raise PermissionDenied("the records carry no region; a region-scoped token may only evaluate records "
@@ -229,32 +232,40 @@ class Core:
         for region in data["region"].cast(pl.String).drop_nulls().unique().sort().to_list():
             principal.require_region(region)
 
-    def evaluate(self, principal: Principal, spec: PackSpec, data: pl.DataFrame, prior: pl.DataFrame | None = None,
-                 history: pl.DataFrame | None = None, cycle: int | None = None) -> mujun.Result:
-        self._require_data_regions(principal, data)
+    def evaluate(self, principal: Principal, spec: PackSpec, data: pl.DataFrame | dict[str, pl.DataFrame],
+                 prior: pl.DataFrame | None = None, history: pl.DataFrame | None = None, cycle: int | None = None,
+                 prefer: tuple[str, ...] = ()) -> mujun.Result:
+        """``data``: one table, or several bureaus' tables by name, joined as ``pack.evaluate`` does."""
+        several = isinstance(data, dict)
+        for table in data.values() if several else (data,):  # of several tables, one gives the region
+            self._require_data_regions(principal, table, with_region=not several)
         pack = self.resolve_pack(principal, spec)
-        result = pack.evaluate(data, prior=prior, history=history, cycle=cycle)
-        self._metrics.enterprises.inc(data.height)
-        self._metrics.batch_rows.observe(data.height)
+        result = pack.evaluate(data, prior=prior, history=history, cycle=cycle, prefer=prefer)
+        if several and principal.regions is not None:  # a region under a bureau's own header
+            self._require_data_regions(principal, result.explain_table().select(list(pack.plan.inputs)))
+        self._metrics.enterprises.inc(result.table.height)
+        self._metrics.batch_rows.observe(result.table.height)
         return result
 
     # -- cycles -----------------------------------------------------------------------------------
 
     def _cycle_view(self, session: Any, cycle: Any) -> CycleView:
-        return CycleView(cycle, packs.by_id(session, cycle.pack_version_id) if cycle.pack_version_id else None)
+        notes, warnings = reports.run_report(session, cycle)
+        return CycleView(cycle, packs.by_id(session, cycle.pack_version_id) if cycle.pack_version_id else None,
+                         notes, warnings)
 
-    def run_cycle(self, principal: Principal, region: str, year: int, as_of: dt.date | None, data: pl.DataFrame,
-                  prior: pl.DataFrame | None, history: pl.DataFrame | None) -> CycleView:
+    def run_cycle(self, principal: Principal, region: str, year: int, as_of: dt.date | None,
+                  data: pl.DataFrame | dict[str, pl.DataFrame], prior: pl.DataFrame | None,
+                  history: pl.DataFrame | None, *, prefer: tuple[str, ...] = ()) -> CycleView:
+        """Score the region's firms and store them as the cycle's draft. ``data`` is one table or several
+        bureaus' tables by name, joined on the enterprise id as ``pack.evaluate`` does (``prefer``: the
+        sources whose values win, first first)."""
         principal.require_region(region)
         if not 1990 <= year <= 2100:
             raise RequestInvalid(f"year {year} is out of range", [("year", "give the evaluation year, e.g. 2024")])
-        _check_region_column(data)
-        if "region" in data.columns:
-            foreign = data.filter(pl.col("region").is_not_null() & (pl.col("region").cast(pl.String) != region))
-            if foreign.height:
-                raise RequestInvalid(f"{foreign.height} record(s) belong to other regions than {region} "
-                                     f"(e.g. {foreign['region'][0]}); a cycle scores one region",
-                                     [("data.region", f"must be {region}")])
+        for name, table in (data if isinstance(data, dict) else {"data": data}).items():
+            _check_region_column(table, name)
+            _require_one_region(table, region, name)
         on = as_of or dt.date(year, 12, 31)
         with self._db.read() as session:
             activation, version = packs.active_for(session, region, on)
@@ -263,21 +274,28 @@ class Core:
         with self._db.write() as session:
             cycle_id = cycles.begin_run(session, region, year, principal.actor, owner=self._db.owner).id
         try:
-            result = pack.evaluate(data, prior=prior, history=history, cycle=year)
-            decisions, tiers, results_hash = _decisions(result, data)
+            result = pack.evaluate(data, prior=prior, history=history, cycle=year, prefer=prefer)
+            # Several sources are kept as the joined records (the pack's fields in its units), so an
+            # appeal re-scores, and a decision shows, the record that was scored.
+            joined = result.explain_table().select(list(pack.plan.inputs))
+            _require_one_region(joined, region)  # a region read from a bureau's own header (行政区划代码)
+            scored = data if isinstance(data, pl.DataFrame) else joined
+            decisions, tiers, results_hash = _decisions(result, scored)
+            notes, warnings = result.notes, result.warnings
         except BaseException as error:
             with self._db.write() as session:
                 cycles.abort_run(session, cycle_id, f"{type(error).__name__}: {error}", owner=self._db.owner)
             raise
-        self._metrics.enterprises.inc(data.height)
-        self._metrics.batch_rows.observe(data.height)
+        self._metrics.enterprises.inc(scored.height)
+        self._metrics.batch_rows.observe(scored.height)
         with self._db.write() as session:
             cycle = cycles.complete_run(session, cycle_id, pack_version_id=version.id, decisions=decisions,
-                                        tiers=tiers, results_hash=results_hash, data_arrow=_ipc(data) or b"",
+                                        tiers=tiers, results_hash=results_hash, data_arrow=_ipc(scored) or b"",
                                         prior_arrow=_ipc(prior), history_arrow=_ipc(history), actor=principal.actor,
                                         owner=self._db.owner)
             groups.record_ranked(session, cycle, _ranked_per_group(result.table))
-            return CycleView(cycle, version)
+            reports.record_report(session, cycle, notes, warnings)
+            return CycleView(cycle, version, notes, warnings)
 
     def get_cycle(self, principal: Principal, region: str, year: int) -> CycleView:
         principal.require_region(region)
@@ -434,12 +452,22 @@ def _id_token(rows: list[Any], size: int) -> str:
     return base64.urlsafe_b64encode(str(rows[size - 1].id).encode()).decode() if len(rows) > size else ""
 
 
-def _check_region_column(data: pl.DataFrame) -> None:
+def _check_region_column(data: pl.DataFrame, what: str = "data") -> None:
     """A region is one county code per record; a list or struct there cannot be scoped or grouped."""
     kind = data.schema.get("region")
     if kind is not None and kind.is_nested():
         raise InputError(f"the region column holds {kind} values; give one county code (text) per record",
-                         location="data.region")
+                         location=f"{what}.region")
+
+
+def _require_one_region(data: pl.DataFrame, region: str, what: str = "data") -> None:
+    if "region" not in data.columns:
+        return
+    foreign = data.filter(pl.col("region").is_not_null() & (pl.col("region").cast(pl.String) != region))
+    if foreign.height:
+        raise RequestInvalid(f"{foreign.height} record(s) belong to other regions than {region} "
+                             f"(e.g. {foreign['region'][0]}); a cycle scores one region",
+                             [(f"{what}.region", f"must be {region}")])
 
 
 def _group_label(group: Any) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from mujun_wire.v1 import cycles_pb2, cycles_pb2_grpc
 from mujun.server import convert
+from mujun.server.config import ServerConfig
 from mujun.server.core import Core, CycleView, DecisionView
 from mujun.server.interceptors import CallContext
 from mujun.server.upload import Uploads
@@ -14,7 +15,10 @@ __all__ = ["CyclesServicer"]
 
 
 def _cycle(view: CycleView) -> cycles_pb2.Cycle:
-    return convert.cycle(view.cycle, view.version)
+    message = convert.cycle(view.cycle, view.version)
+    message.notes.extend(view.notes)
+    message.warnings.extend(view.warnings)
+    return message
 
 
 def _decision(view: DecisionView) -> cycles_pb2.Decision:
@@ -25,9 +29,10 @@ def _decision(view: DecisionView) -> cycles_pb2.Decision:
 
 
 class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
-    def __init__(self, core: Core, uploads: Uploads):
+    def __init__(self, core: Core, uploads: Uploads, config: ServerConfig):
         self._core = core
         self._uploads = uploads
+        self._config = config
 
     def Run(self, requests: Iterator[cycles_pb2.RunCycleRequest], context: CallContext):
         with self._uploads.admitted(context.principal), self._uploads.working(context):
@@ -35,7 +40,16 @@ class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
             header = upload.header
             return _cycle(self._core.run_cycle(
                 context.principal, header.region, header.year, convert.parse_date(header.as_of, "header.as_of"),
-                upload.data, upload.prior, upload.history))
+                upload.data, upload.prior, upload.history, prefer=tuple(header.prefer)))
+
+    def RunRecords(self, request: cycles_pb2.RunCycleRecordsRequest, context: CallContext):
+        for field in ("records", "prior"):
+            convert.check_records(getattr(request, field), field=field, max_records=self._config.max_records_per_request,
+                                  max_record_bytes=self._config.max_record_bytes)
+        prior = convert.records_to_frame(request.prior) if request.prior else None
+        return _cycle(self._core.run_cycle(
+            context.principal, request.region, request.year, convert.parse_date(request.as_of, "as_of"),
+            convert.records_to_frame(request.records), prior, convert.history_to_frame(request.history)))
 
     def Get(self, request: cycles_pb2.GetCycleRequest, context: CallContext):
         return _cycle(self._core.get_cycle(context.principal, request.region, request.year))

@@ -57,7 +57,8 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
         upload = self._uploads.read(requests)
         header = upload.header
         return header, self._core.evaluate(context.principal, convert.pack_spec(header.pack), upload.data,
-                                           upload.prior, upload.history, cycle=header.cycle or None)
+                                           upload.prior, upload.history, cycle=header.cycle or None,
+                                           prefer=tuple(header.prefer))
 
     def _responses(self, header, result) -> Iterator[rule_engine_pb2.EvaluateBatchResponse]:
         chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
@@ -68,4 +69,5 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
             rows=result.table.height, ok=counts.get("ok", 0), unrated=counts.get("unrated", 0),
             errors=counts.get("error", 0), pack_id=result.table["pack_id"][0] if result.table.height else "",
             pack_version=result.table["pack_version"][0] if result.table.height else "", pack_hash=result.pack_hash,
-            tiers=[common_pb2.TierCount(group=str(g), tier=str(t), count=c) for g, t, c in result.summary().iter_rows()]))
+            tiers=[common_pb2.TierCount(group=str(g), tier=str(t), count=c) for g, t, c in result.summary().iter_rows()],
+            notes=result.notes, warnings=result.warnings))

@@ -1,7 +1,9 @@
 """Uploads of whole tables (EvaluateBatch, Cycles.Run): admission, pacing and Arrow IPC decoding.
 
 The stream is a header, then the chunks of one IPC stream per table in a fixed order: data, then
-optionally prior-year data, then history. Decoding pulls chunks while they arrive, so a large batch
+optionally prior-year data, then history. An upload may send several bureaus' tables instead of
+one data table: the header names them (``data_sources``) and each comes as its own complete stream,
+in that order, in ``source_chunk`` parts. Decoding pulls chunks while they arrive, so a large batch
 is never held twice in memory and decoding overlaps the transfer.
 
 Nothing of an upload is used unless all of it arrived as sent: every table's stream ends with its
@@ -41,7 +43,7 @@ _ORDER = ("data_chunk", "prior_chunk", "history_chunk")
 @dataclass(frozen=True)
 class Upload:
     header: Any
-    data: pl.DataFrame
+    data: pl.DataFrame | dict[str, pl.DataFrame]  # one table, or several sources by name in header order
     prior: pl.DataFrame | None
     history: pl.DataFrame | None
 
@@ -58,9 +60,26 @@ class _Parts:
         if first is None or first.WhichOneof("part") != "header":
             raise RequestInvalid("the stream must start with a header", [("header", "send it as the first message")])
         self.header = first.header
+        self.sources = list(getattr(self.header, "data_sources", ()))
         self.pending: tuple[str, bytes] | None = None
         self._rank = 0
+        self._source = 0
         self.advance()
+
+    def _source_part(self, request: Any) -> str:
+        """``source_chunk[i]``: a chunk of the i-th declared source, which come in header order."""
+        index = request.source_chunk.source
+        if not self.sources:
+            raise RequestInvalid("source_chunk without header.data_sources", [("source_chunk", "name the sources in "
+                                 "the header, or send one table in data_chunk")])
+        if not 0 <= index < len(self.sources):
+            raise RequestInvalid(f"source_chunk for source {index}; the header names {len(self.sources)}",
+                                 [("source_chunk.source", f"between 0 and {len(self.sources) - 1}")])
+        if index < self._source:
+            raise RequestInvalid(f"a chunk of source {index} after source {self._source}: send each source's stream "
+                                 "whole, in header order", [("source_chunk.source", "out of order")])
+        self._source = index
+        return f"source_chunk[{index}]"
 
     def advance(self) -> None:
         for request in self._requests:
@@ -73,12 +92,19 @@ class _Parts:
                 continue
             if part == "header":
                 raise RequestInvalid("a second header in the stream", [("header", "send exactly one, first")])
-            rank = _ORDER.index(part)
+            if part == "data_chunk" and self.sources:
+                raise RequestInvalid("data_chunk with header.data_sources: send each source in source_chunk",
+                                     [("data_chunk", "not with data_sources")])
+            rank = _ORDER.index("data_chunk" if part == "source_chunk" else part)
             if rank < self._rank:
                 raise RequestInvalid(f"{part} after {_ORDER[self._rank]}: send data, then prior, then history",
                                      [(part, "out of order")])
             self._rank = rank
-            chunk = getattr(request, part)
+            if part == "source_chunk":
+                chunk = request.source_chunk.chunk
+                part = self._source_part(request)
+            else:
+                chunk = getattr(request, part)
             self._bytes += len(chunk)
             if self._bytes > self._config.max_batch_bytes:
                 raise LimitExceeded(f"the upload exceeds {self._config.max_batch_bytes} bytes; split the table into "
@@ -127,14 +153,18 @@ def _read_table(parts: _Parts, part: str, what: str, max_rows: int, budget: Deco
                          "pyarrow.ipc.new_stream and send its bytes in order", location=what) from None
 
 
-def _check_rows(header: Any, tables: dict[str, pl.DataFrame | None]) -> None:
-    """The row counts the header declares must be the rows that arrived (when it declares them)."""
-    if not header.HasField("rows"):
-        return
-    violations = [(f"header.rows.{name}", f"declared {getattr(header.rows, name)}, received "
-                   f"{table.height if table is not None else 0}")
-                  for name, table in tables.items()
-                  if getattr(header.rows, name) != (table.height if table is not None else 0)]
+def _check_rows(header: Any, tables: dict[str, pl.DataFrame | None], sources: dict[str, pl.DataFrame]) -> None:
+    """The row counts the header declares must be the rows that arrived (a source's always, the
+    tables' when the header declares them)."""
+    violations = [(f"header.data_sources[{i}].rows", f"declared {source.rows} for {source.name!r}, received "
+                   f"{sources[source.name].height}")
+                  for i, source in enumerate(getattr(header, "data_sources", ()))
+                  if source.rows != sources[source.name].height]
+    if header.HasField("rows"):
+        violations += [(f"header.rows.{name}", f"declared {getattr(header.rows, name)}, received "
+                        f"{table.height if table is not None else 0}")
+                       for name, table in tables.items()
+                       if getattr(header.rows, name) != (table.height if table is not None else 0)]
     if violations:
         raise RequestInvalid(f"the upload does not hold the rows its header declares ({violations[0][0]}: "
                              f"{violations[0][1]}); part of it was lost on the way and nothing was scored",
@@ -144,16 +174,35 @@ def _check_rows(header: Any, tables: dict[str, pl.DataFrame | None]) -> None:
 def read_upload(requests: Iterator[Any], config: ServerConfig) -> Upload:
     parts = _Parts(requests, config)
     budget = DecodedBudget(config.max_decoded_bytes, config.max_decoded_batch_bytes)
-    data = _read_table(parts, "data_chunk", "data", config.max_batch_rows, budget)
-    if data is None:
+    sources = _read_sources(parts, config, budget)
+    data = None if sources else _read_table(parts, "data_chunk", "data", config.max_batch_rows, budget)
+    if data is None and not sources:
         raise RequestInvalid("the stream carried no data", [("data_chunk", "send the table as Arrow IPC stream bytes")])
     prior = _read_table(parts, "prior_chunk", "prior", config.max_batch_rows, budget)
     history = _read_table(parts, "history_chunk", "history", config.max_batch_rows, budget)
     if parts.pending is not None:
         raise RequestInvalid(f"unexpected {parts.pending[0]} at the end of the stream",
                              [(parts.pending[0], "send data, then prior, then history")])
-    _check_rows(parts.header, {"data": data, "prior": prior, "history": history})
-    return Upload(parts.header, data, prior, history)
+    _check_rows(parts.header, {"data": data, "prior": prior, "history": history}, sources)
+    return Upload(parts.header, data if data is not None else sources, prior, history)
+
+
+def _read_sources(parts: _Parts, config: ServerConfig, budget: DecodedBudget) -> dict[str, pl.DataFrame]:
+    """Each source the header names, from its own complete stream (the same checks as one table)."""
+    names = [source.name for source in parts.sources]
+    bad = [(f"header.data_sources[{i}].name", "is empty" if not name else f"{name!r} is given twice")
+           for i, name in enumerate(names) if not name or names.index(name) != i]
+    if bad:
+        raise RequestInvalid(f"header.data_sources: {bad[0][0]} {bad[0][1]}; name each source once", bad)
+    tables = {}
+    for index, name in enumerate(names):
+        what = f"data source {name!r}"
+        table = _read_table(parts, f"source_chunk[{index}]", what, config.max_batch_rows, budget)
+        if table is None:
+            raise RequestInvalid(f"{what} (source {index}) was not sent; nothing was scored",
+                                 [(f"source_chunk[{index}]", "send every source the header names, in order")])
+        tables[name] = table
+    return tables
 
 
 class _Paced:
