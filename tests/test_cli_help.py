@@ -1,12 +1,16 @@
-"""What ``--help`` shows and what a shell completes: flags without a type, every default said, completion."""
+"""What ``--help`` shows and what a shell completes: flags without a type, every default said, completion;
+and ``--json`` output that a terminal shows safely."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from mujun.cli import app
+from mujun.cli._common import json_text
 
 runner = CliRunner()
 
@@ -60,3 +64,10 @@ def test_the_shell_completes_command_names():
                          env={"_MUJUN_COMPLETE": "complete_bash", "COMP_WORDS": "mujun cycle li", "COMP_CWORD": "2"})
     assert done.exit_code == 0 and done.output.split() == ["list"]
     assert "--install-completion" in _help()
+
+
+def test_json_output_is_exact_yet_escapes_control_and_format_characters():
+    title = "淮安\u202e亩均\x1b]0;owned\x07"
+    text = json_text({"title": title})
+    assert "\u202e" not in text and "\x1b" not in text and "淮安" in text
+    assert json.loads(text) == {"title": title}

@@ -61,7 +61,7 @@ class _Group(_Help, TyperGroup):
 
 
 class Typer(typer.Typer):
-    """The Typer of every mujun command group: its commands and groups show flags without a type."""
+    """The Typer of every mujun command group: its commands and groups get the --help of :class:`_Help`."""
 
     def __init__(self, **options: Any):
         super().__init__(cls=_Group, **options)
