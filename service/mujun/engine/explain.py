@@ -144,6 +144,7 @@ _W = {
     "yes": ("是", "yes"), "no": ("否", "no"), "pass": ("通过", "passes"), "fail": ("不通过", "fails"),
     "check_flag": ("{label}：{ok}{message}", "{label}: {ok}{message}"),
     "decision": ("结论：{decision}", "decision: {decision}"),
+    "unknown_key": ("查表 {table} 无键 '{code}'（{path}）：该值缺失", "table {table} has no key '{code}' ({path}): the value is missing"),
 }
 
 
@@ -601,6 +602,10 @@ def explain_row(plan: Plan, row: dict[str, Any], lang: str | None = None,
     trace = _Explainer(plan, row, lang or pack_language(plan), sources or {}).trace()
     if row.get(STATUS) != "error":
         trace.update(mechanism_facts(plan, row))
+    lang = trace["lang"]
+    unknown = [_t(lang, "unknown_key", table=u["table"], code=u["key"], path=u["path"])
+               for u in trace.get("unknown_lookup_keys", [])]
+    trace["lines"][-1:-1] = unknown  # before the document cited
     return trace
 
 

@@ -15,6 +15,7 @@ from mujun.engine.evaluate import Run, output_columns
 from mujun.engine.explain import explain_row, pack_language
 from mujun.engine.headers import USED
 from mujun.engine.intake import Intake
+from mujun.engine.lookups import unknown_key_notes
 from mujun.engine.parks import explain_park
 from mujun.engine.report import error_groups, input_notes
 from mujun.engine.tiers import GROUP, TIER
@@ -107,10 +108,11 @@ class Result:
     def notes(self) -> list[str]:
         """Statements the output must carry: every input column and what became of it, unit
         conversions, absent fields with their consequence, how tables were joined, record errors by
-        cause, and where a benchmark fell back to current-year data."""
+        cause, where a benchmark fell back to current-year data, and lookups of keys a table lacks."""
         intake = self._run.intake
         inputs = input_notes(intake, self._plan, self.table.height) if intake is not None else []
-        return [*inputs, *self.warnings, *error_groups(self.table), *basis_notes(self.table)]
+        return [*inputs, *self.warnings, *error_groups(self.table), *basis_notes(self.table),
+                *unknown_key_notes(self._plan, self._run.frame)]
 
     @property
     def warnings(self) -> list[str]:
