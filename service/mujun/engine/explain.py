@@ -346,10 +346,19 @@ class _Explainer:
         if value is None:
             out["text"] = self.t("bm_none", label=label)
             return out
+        out["reading"] = bm.reading if bm.stat == "mean" else None
+        if bm.stat == "mean" and bm.reading == "ratio_of_sums":  # the cohort's own 亩均 figure: Σ税收 ÷ Σ用地
+            stat_text = f"{' ' if self.lang == 'zh' else ''}{self._summed(f'benchmarks.{name}.numerator')} ÷ {self._summed(f'benchmarks.{name}.denominator')} ="
         formula = (f"{scope_word}{stat_text} {_num(out['statistic'])} × {_num(factor)} = {_num(value, bm.unit)}"
                    if factor != 1 else f"{scope_word}{stat_text} {_num(value, bm.unit)}")
         out["text"] = self.t("bm_stat", label=label, formula=formula, cohort=cohort, n=out["cohort_size"], where=where)
         return out
+
+    def _summed(self, path: str) -> str:
+        """One side of a ratio of sums as words: "Σ税收", or "Σ(增加值 × 100)" for a compound side."""
+        node = self.plan.node(path)
+        text = render(node, self.label, symbols=True)
+        return f"Σ{text}" if isinstance(node, ex.Name) else f"Σ({text})"
 
     def _item(self, name: str) -> dict[str, Any]:
         item = self.pack.items[name]
