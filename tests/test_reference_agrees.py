@@ -86,3 +86,13 @@ def tied_records(draw: st.DrawFn) -> list[dict]:
 def test_ties_are_broken_exactly_as_the_reference_breaks_them(rows) -> None:
     pack = mujun.load_pack("js-huaian-2024")
     assert_same(pack, pack.evaluate(rows).table, reference_evaluate(pack.plan, rows))
+
+
+def test_the_score_adds_items_left_to_right_as_the_reference_does() -> None:
+    """45 + 20.555… + 9.722… is 75.27777777777779 left to right and …777 the other way: a tie either side."""
+    pack = mujun.load_pack_text("id: t\nversion: '1'\ntitle: t\nsource: t\nitems:\n"
+                                "  a: {method: expr, expr: '45'}\n  b: {method: expr, expr: '20.555555555555557'}\n"
+                                "  c: {method: expr, expr: '9.722222222222223'}\n")
+    rows = [{"enterprise_id": "E1", "region": "R", "land_mu": 1, "tax_wan": 1}]
+    assert pack.evaluate(rows).table["score"][0] == 45 + 20.555555555555557 + 9.722222222222223
+    assert reference_evaluate(pack.plan, rows)[0]["score"] == pack.evaluate(rows).table["score"][0]
