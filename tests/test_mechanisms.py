@@ -310,4 +310,4 @@ def test_an_unknown_lookup_key_is_missing_with_a_fact_naming_key_and_table_never
 def test_an_unknown_lookup_key_reads_in_chinese_in_a_chinese_pack() -> None:
     pack = _pack(LOOKUP.replace("weight_of: {value:", "weight_of: {label: 行业系数, value:"))
     lines = pack.evaluate([_firm("K2", industry="65", tier="A")]).explain("K2")["lines"]
-    assert "查表 weight_of 无键 '65'（indicators.weighted）：该值缺失" in lines
+    assert "查表 行业系数（weight_of） 无键 '65'（indicators.weighted）：该值缺失" in lines

@@ -612,7 +612,11 @@ def explain_row(plan: Plan, row: dict[str, Any], lang: str | None = None,
     if row.get(STATUS) != "error":
         trace.update(mechanism_facts(plan, row))
     lang = trace["lang"]
-    unknown = [_t(lang, "unknown_key", table=u["table"], code=u["key"], path=u["path"])
+    def table_name(name: str) -> str:  # 行业系数（weight_of）: its label, when it has one, beside the name
+        label = getattr(plan.pack.parameters.get(name), "label", None)
+        return f"{label}（{name}）" if label and lang == "zh" else (f"{label} ({name})" if label else name)
+
+    unknown = [_t(lang, "unknown_key", table=table_name(u["table"]), code=u["key"], path=u["path"])
                for u in trace.get("unknown_lookup_keys", [])]
     trace["lines"][-1:-1] = unknown  # before the document cited
     return trace
