@@ -310,6 +310,7 @@ def test_an_absent_field_is_stated_with_its_consequence_through_the_indicators()
     rows = [{"企业代码": "A", "区县代码": "1", "用地面积": "1", "税收": "5", "营业收入": "1"}]
     notes = mujun.load_pack(PACK).evaluate(rows).notes
     assert ("energy_tce absent: all 1 firms scored with indicator energy_equiv_tce is missing; indicator "
-            "tax_per_energy is missing; item energy: 'zero' policy for a missing value") in notes
+            "tax_per_energy is missing; item energy: 'zero' policy for a missing value; "
+            "benchmarks.tax_per_energy_bm.denominator reads it as missing") in notes  # Σ税收 ÷ Σ能耗 (ratio of sums)
     assert ("years_in_production absent: all 1 firms scored with scope rule 'T 类：投产不满 2 年，不参评' cannot match "
             "(a missing condition is false)") in notes

@@ -142,3 +142,54 @@ def test_pack_schema_validates_every_bundled_pack_and_flags_a_typo() -> None:
     typo = {"id": "x", "version": "1", "title": "t", "source": "s", "items": {"tax": {"wieght": 1}}}
     messages = [m.message for e in validator.iter_errors(typo) for m in (e, *e.context)]
     assert any("'wieght' was unexpected" in m for m in messages), messages
+
+
+@pytest.fixture()
+def two_parks(tmp_path: Path) -> Path:
+    """The firms of wx-parks-2023's golden case: 园区A passes, 园区B fails three checks."""
+    import yaml
+
+    case = yaml.safe_load((RULES / "wx-parks-2023" / "cases" / "two_parks.yaml").read_text("utf-8"))
+    path = tmp_path / "firms.csv"
+    pl.DataFrame(case["input"]).write_csv(path)
+    return path
+
+
+def test_score_with_parks_writes_the_park_table_beside_the_output(two_parks: Path, tmp_path: Path) -> None:
+    run = runner.invoke(app, ["score", "-p", "wx-parks-2023", "-i", str(two_parks), "-o", str(tmp_path / "out.csv")])
+    assert run.exit_code == 0, run.output
+    parks = pl.read_csv(tmp_path / "out.parks.csv", infer_schema_length=0)
+    assert parks["park"].to_list() == ["园区A", "园区B"]
+    assert parks["members"].to_list() == ["W1;W2;W3", "W4;W5"]
+    assert parks["decision"].to_list() == ["达到2025年目标", "未达到2025年目标"]
+    assert "parks — 2" in run.output and "未达到2025年目标" in run.output
+
+
+def test_parks_output_names_the_park_file_and_is_refused_for_a_pack_without_parks(two_parks: Path, tmp_path: Path) -> None:
+    target = tmp_path / "parks.parquet"
+    run = runner.invoke(app, ["score", "-p", "wx-parks-2023", "-i", str(two_parks), "-o", str(tmp_path / "out.csv"),
+                              "--parks-output", str(target)])
+    assert run.exit_code == 0, run.output
+    assert pl.read_parquet(target)["firms"].to_list() == [3, 2]
+    assert not (tmp_path / "out.parks.csv").exists()
+    refused = runner.invoke(app, ["score", "-p", "js-huaian-2024", "-i", str(two_parks), "-o", str(tmp_path / "h.csv"),
+                                  "--parks-output", str(target)])
+    assert refused.exit_code == 2 and "no parks section" in refused.output
+
+
+def test_explain_park_lists_its_firms_and_checks_in_the_packs_language(two_parks: Path) -> None:
+    run = runner.invoke(app, ["explain", "-p", "wx-parks-2023", "-i", str(two_parks), "--park", "园区B"])
+    assert run.exit_code == 0, run.output
+    assert "由 2 家参评企业汇总" in run.output
+    assert "W4（" in run.output and "W5（" in run.output and "W1" not in run.output
+    assert "Σ税收 50 万元" in run.output and "全市 Σ税收 200 万元" in run.output
+    assert "园区亩均税收 1.25 万元/亩 ≥ 2.2 万元/亩？不通过" in run.output
+    assert "结论：未达到2025年目标" in run.output
+    english = runner.invoke(app, ["explain", "-p", "wx-parks-2023", "-i", str(two_parks), "--park", "园区A", "--lang", "en"])
+    assert english.exit_code == 0, english.output
+    assert "built from 3 rated firms" in english.output and "passes" in english.output and "通过" not in english.output
+
+
+def test_explain_of_an_unknown_park_names_the_parks_there_are(two_parks: Path) -> None:
+    run = runner.invoke(app, ["explain", "-p", "wx-parks-2023", "-i", str(two_parks), "--park", "园区C"])
+    assert run.exit_code != 0 and "园区C" in run.output and "园区A" in run.output

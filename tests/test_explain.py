@@ -31,11 +31,12 @@ def test_trace_shows_each_number_with_its_origin(result) -> None:
     trace = res.explain("A2")
     assert trace["inputs"]["tax_wan"]["value"] == 90
     assert trace["indicators"]["tax_per_mu"]["value"] == pytest.approx(9.0)
-    assert trace["benchmarks"]["tax_per_mu_bm"]["value"] == pytest.approx(15.0)
+    # the county's prior-year Σ税收 200 ÷ Σ用地 30, × 2 (ratio of sums; cases/two_counties.yaml)
+    assert trace["benchmarks"]["tax_per_mu_bm"]["value"] == pytest.approx(40 / 3)
     assert trace["benchmarks"]["tax_per_mu_bm"]["group"] == {"region": "320803"}
     assert trace["benchmarks"]["tax_per_mu_bm"]["source"] == "prior year"
     tax = trace["items"]["tax"]
-    assert (tax["points"], tax["weight"], tax["ratio"]) == pytest.approx((27.0, 45.0, 0.6))
+    assert (tax["points"], tax["weight"], tax["ratio"]) == pytest.approx((30.375, 45.0, 0.675))
     assert trace["tier"]["tier"] == "B" and "rank 3 of 6" in trace["tier"]["why"]
     assert trace["measures"]["land_tax_reduction_pct"]["value"] == 50
 

@@ -36,7 +36,18 @@ def test_benchmark_names_cohort_size_and_mean_before_the_factor(huaian) -> None:
     trace = huaian.explain("G1")
     bm = trace["benchmarks"]["tax_per_mu_bm"]
     assert (bm["statistic"], bm["factor"], bm["cohort_size"]) == (6.0, 2.0, 3)
-    assert "上年均值 6 × 2 = 12 万元/亩（县(市、区)代码 320805，3 家）" in bm["text"]
+    assert "上年 Σ税收 ÷ Σ用地面积 = 6 × 2 = 12 万元/亩（县(市、区)代码 320805，3 家）" in bm["text"]
+    assert bm["reading"] == "ratio_of_sums"
+
+
+def test_a_mean_of_ratios_benchmark_says_mean_and_a_ratio_of_sums_names_both_sums() -> None:
+    head = "id: t\nversion: '1'\ntitle: 测试\nsource: t\nindicators:\n  tax_per_mu: {expr: tax_wan / land_mu, label: 亩均税收}\n"
+    firms = [{"enterprise_id": "E1", "region": "R", "land_mu": 10, "tax_wan": 100},
+             {"enterprise_id": "E2", "region": "R", "land_mu": 30, "tax_wan": 60}]
+    for reading, words in (("mean_of_ratios", "本年均值 6（"), ("ratio_of_sums", "本年 Σ税收 ÷ Σ用地面积 = 4（")):
+        pack = mujun.load_pack_text(head + f"benchmarks:\n  bm: {{stat: mean, of: tax_per_mu, reading: {reading}, group_by: [region]}}\n")
+        bm = pack.evaluate(firms).explain("E1")["benchmarks"]["bm"]
+        assert bm["reading"] == reading and words in bm["text"], bm["text"]
 
 
 def test_quota_arithmetic_is_written_out_and_an_empty_d_says_why(huaian) -> None:

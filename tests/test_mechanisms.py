@@ -272,3 +272,42 @@ def test_a_pack_without_the_new_mechanisms_queues_nothing_for_them() -> None:
     assert past_values(frame, plan, {}) is frame and derive_groups(frame, plan) is frame
     assert tier_counts(frame, plan, pl.DataFrame({"enterprise_id": ["E1"], "cycle": [2023], "tier": ["A"]}), 2024) is frame
     assert split_years(prior, 2024, plan) == (prior, {}) and evaluate_parks(prior, plan) is None
+
+
+# ---------------------------------------------------------------- lookup of an unknown key
+
+LOOKUP = """
+parameters:
+  weight_of: {value: {"13": 1.5, "26": 2}}
+  bonus_of: {value: {A: 3}}
+indicators:
+  weighted: tax_wan / land_mu * lookup(weight_of, industry)
+tiers: {method: input, names: [A, B]}
+measures:
+  bonus: {by_tier: {A: "lookup(bonus_of, tier)"}, default: "lookup(bonus_of, 'Z')"}
+"""
+
+
+def test_an_unknown_lookup_key_is_missing_with_a_fact_naming_key_and_table_never_a_record_error() -> None:
+    result = _pack(LOOKUP).evaluate([_firm("K1", tier="A"), _firm("K2", industry="65", tier="A"), _firm("K3", tier="B")])
+    table = result.table
+    assert table["status"].to_list() == ["ok", "ok", "ok"]
+    assert table["indicator.weighted"].to_list() == [1.5, None, 1.5]
+    trace = result.explain("K2", "en")
+    assert trace["unknown_lookup_keys"] == [{"path": "indicators.weighted", "table": "weight_of", "key": "65",
+                                             "message": "lookup(weight_of, industry) at indicators.weighted: '65' is "
+                                                        "not a key of table weight_of; the value is missing"}]
+    assert "table weight_of has no key '65' (indicators.weighted): the value is missing" in trace["lines"]
+    assert "unknown_lookup_keys" not in result.explain("K1")  # tier A reaches only the by_tier entry, whose key is known
+    assert [u["key"] for u in result.explain("K3")["unknown_lookup_keys"]] == ["Z"]  # B reaches the default
+    notes = [n for n in result.notes if "not in table" in n]
+    assert notes == ["1 record(s): lookup(weight_of, industry) at indicators.weighted — key(s) '65' not in table "
+                     "weight_of: the value is missing",
+                     "1 record(s): lookup(bonus_of, 'Z') at measures.bonus.default — key(s) 'Z' not in table "
+                     "bonus_of: the value is missing"]
+
+
+def test_an_unknown_lookup_key_reads_in_chinese_in_a_chinese_pack() -> None:
+    pack = _pack(LOOKUP.replace("weight_of: {value:", "weight_of: {label: 行业系数, value:"))
+    lines = pack.evaluate([_firm("K2", industry="65", tier="A")]).explain("K2")["lines"]
+    assert "查表 行业系数（weight_of） 无键 '65'（indicators.weighted）：该值缺失" in lines

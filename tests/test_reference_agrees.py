@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mujun
+from mujun.engine.lookups import lookup_col, lookup_sites
 from mujun.engine.reference import reference_evaluate
 from records import extra_fields, history, records
 from conftest import FIXTURES, RULES
@@ -43,7 +44,19 @@ def _agree(pack_path: str, data: st.DataObject) -> None:
     extras = data.draw(st.lists(extra_fields(), min_size=len(current), max_size=len(current)))
     current = [{**row, **extra} for row, extra in zip(current, extras)]
     result = pack.evaluate(current, prior=prior, history=past, cycle=2024)
-    assert_same(pack, result.table, reference_evaluate(pack.plan, current, prior, past, cycle=2024))
+    reference = reference_evaluate(pack.plan, current, prior, past, cycle=2024)
+    assert_same(pack, result.table, reference)
+    assert_same_unknown_keys(pack, result, reference)
+
+
+def assert_same_unknown_keys(pack: mujun.Pack, result, reference) -> None:
+    """Every lookup of a key its table lacks is recorded alike: (where, which table, which key) per record."""
+    sites = lookup_sites(pack.plan)
+    frame = result.explain_table()
+    for position, env in enumerate(reference):
+        got = sorted((s.path, s.table, frame[lookup_col(s)][position]) for s in sites
+                     if frame[lookup_col(s)][position] is not None)
+        assert got == env["unknown_lookups"], (env.get("enterprise_id"), got, env["unknown_lookups"])
 
 
 @pytest.mark.parametrize("pack_path", FIXTURE_PACKS, ids=lambda p: p.split("/")[-1])
@@ -73,3 +86,13 @@ def tied_records(draw: st.DrawFn) -> list[dict]:
 def test_ties_are_broken_exactly_as_the_reference_breaks_them(rows) -> None:
     pack = mujun.load_pack("js-huaian-2024")
     assert_same(pack, pack.evaluate(rows).table, reference_evaluate(pack.plan, rows))
+
+
+def test_the_score_adds_items_left_to_right_as_the_reference_does() -> None:
+    """45 + 20.555… + 9.722… is 75.27777777777779 left to right and …777 the other way: a tie either side."""
+    pack = mujun.load_pack_text("id: t\nversion: '1'\ntitle: t\nsource: t\nitems:\n"
+                                "  a: {method: expr, expr: '45'}\n  b: {method: expr, expr: '20.555555555555557'}\n"
+                                "  c: {method: expr, expr: '9.722222222222223'}\n")
+    rows = [{"enterprise_id": "E1", "region": "R", "land_mu": 1, "tax_wan": 1}]
+    assert pack.evaluate(rows).table["score"][0] == 45 + 20.555555555555557 + 9.722222222222223
+    assert reference_evaluate(pack.plan, rows)[0]["score"] == pack.evaluate(rows).table["score"][0]

@@ -78,8 +78,13 @@ def score(
                                      "[default: $MUJUN_DATA_DIR/admin.token or data/admin.token]"),
     tls_ca: Path | None = typer.Option(None, "--tls-ca", envvar="MUJUN_TLS_CA",
                                        help="CA bundle (PEM) to verify a TLS --server [default: plaintext]"),
+    parks_output: str | None = typer.Option(None, "--parks-output", help="Park table of a pack with a parks "
+                                            "section (default: beside the output, <stem>.parks.<ext>)"),
 ) -> None:
-    """Score every enterprise of INPUT (one file, or several bureaus' files) with a pack and write the result."""
+    """Score every enterprise of INPUT (one file, or several bureaus' files) with a pack and write the result.
+
+    A pack with a ``parks`` section also writes one row per park (to --parks-output, else beside the
+    output as <stem>.parks.<ext>; with -o - it needs --parks-output) and prints each park's decision."""
     if server:
         from mujun.cli.remote import score_on_server
 
@@ -111,10 +116,40 @@ def score(
         if round_scores:
             table, rounding = rounded(table, rule_pack)
         step(f"writing {output}", "write", lambda: write_table(table, output, format=output_format))
+        parks_path = _parks_path(output, parks_output, result.parks)
+        if parks_path is not None:
+            step(f"writing {parks_path}", "write_parks", lambda: write_table(result.parks, parks_path))
     notes = [*result.notes, *([rounding] if rounding else [])]
+    if parks_path is not None:
+        out.print(parks_table(result.parks, parks_path))
     report_run(result.table, rule_pack.id, rule_pack.hash, f"{result.table.height:,} records → {output}",
                f"; evaluate {timings['evaluate']:.2f} s, read {timings['read']:.2f} s, write {timings['write']:.2f} s",
                strict=strict, notes=notes, warnings=result.warnings, out=out)
+
+
+def _parks_path(output: str, given: str | None, parks: pl.DataFrame | None) -> str | None:
+    """Where the park table goes: --parks-output, else <stem>.parks.<ext> beside the output."""
+    if parks is None:
+        if given is not None:
+            raise InputError("--parks-output: this pack has no parks section")
+        return None
+    if given is not None:
+        return given
+    if output == STDIO:
+        raise InputError("this pack evaluates parks: with --output - give --parks-output FILE for the park table")
+    path = Path(output)
+    return str(path.with_name(f"{path.stem}.parks{path.suffix}"))
+
+
+def parks_table(parks: pl.DataFrame, path: str) -> Table:
+    """One line per park: firms, top industry, decision and what failed."""
+    table = Table(title=f"parks — {parks.height:,} → {path}")
+    for column in ("park", "firms", "top industry", "decision", "failed"):
+        table.add_column(column, justify="right" if column == "firms" else "left")
+    for row in parks.iter_rows(named=True):
+        cells = [row.get(c) for c in ("top_industry", "decision", "failed")]
+        table.add_row(shown(row["park"]), f"{row['firms']:,}", *("—" if c is None else shown(c) for c in cells))
+    return table
 
 
 def rounded(table: pl.DataFrame, pack: Pack) -> tuple[pl.DataFrame, str]:
@@ -182,6 +217,7 @@ def explain(
     pack: str = PackOption,
     input: list[str] = InputOption,
     enterprise_id: str | None = typer.Option(None, "--id", help="The enterprise to explain"),
+    park: str | None = typer.Option(None, "--park", help="Explain this park (a pack with a parks section)"),
     group: str | None = typer.Option(None, "--group", help="Explain every firm of this tier group (e.g. a county code)"),
     input_format: str | None = InputFormatOption,
     prefer: list[str] | None = PreferOption,
@@ -194,9 +230,13 @@ def explain(
     as_json: bool = typer.Option(False, "--json", help="Same as --format json"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal"),
 ) -> None:
-    """Explain decisions: inputs (with their file and unit), indicators, benchmarks, items, tier, measures and the document cited."""
-    if (enterprise_id is None) == (group is None):
-        raise InputError("give either --id (one enterprise) or --group (every firm of a group)")
+    """Explain decisions: inputs (with their file and unit), indicators, benchmarks, items, tier, measures and the document cited.
+
+    --park P explains one park instead: the firms it was built from, its totals, the city's, its indicators and checks."""
+    if sum(x is not None for x in (enterprise_id, group, park)) != 1:
+        raise InputError("give one of --id (one enterprise), --group (every firm of a group) or --park (one park)")
+    if park is not None and (format == "html" and not as_json):
+        raise InputError("--park explains as text or json (the printable notice is per firm)")
     if lang is not None and lang not in LANGUAGES:
         raise InputError(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     kind = "json" if as_json else format
@@ -207,11 +247,14 @@ def explain(
     sources = _read_inputs(input, rule_pack, input_format)
     result = rule_pack.evaluate(sources[0] if len(sources) == 1 else sources, prior=_read_optional(prior, headers),
                                 history=_read_optional(history), cycle=cycle, prefer=_prefer(prefer))
-    traces = [result.explain(enterprise_id, lang)] if enterprise_id is not None else result.explain_group(group, lang)
+    if park is not None:
+        traces = [result.explain_park(park, lang)]
+    else:
+        traces = [result.explain(enterprise_id, lang)] if enterprise_id is not None else result.explain_group(group, lang)
     if kind == "html":
         text = render_notices(traces)
     elif kind == "json":
-        text = json.dumps(traces[0] if enterprise_id is not None else traces, ensure_ascii=False, default=str, indent=2)
+        text = json.dumps(traces if group is not None else traces[0], ensure_ascii=False, default=str, indent=2)
     else:
         text = "\n\n".join(format_trace(t) for t in traces)
     if output is not None:

@@ -13,8 +13,7 @@ SCORE = "score"
 
 
 def score_and_adjust(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
-    items = [pl.col(item_col(name)) for name in plan.pack.items]
-    total = pl.sum_horizontal(items) if items else pl.lit(0.0)
+    total = _left_to_right([pl.col(item_col(name)) for name in plan.pack.items])
     rated = pl.col(STATUS) == OK
     # adjustments read `score` as the item total, before any adjustment
     frame = frame.with_columns(pl.when(rated).then(total).otherwise(None).alias(SCORE))
@@ -31,9 +30,18 @@ def score_and_adjust(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     frame = frame.with_columns([*adjustments,
                                 (veto.otherwise(None) if has_veto else pl.lit(None, dtype=pl.String)).alias(VETO)])  # type: ignore[union-attr]
     if adjustments:
-        adjusted = pl.col(SCORE) + pl.sum_horizontal([pl.col(adjust_col(a.name)) for a in plan.pack.adjustments])
+        adjusted = pl.col(SCORE) + _left_to_right([pl.col(adjust_col(a.name)) for a in plan.pack.adjustments])
         frame = frame.with_columns(adjusted.alias(SCORE))
     digits = plan.pack.tiers.score_round if plan.pack.tiers else None
     if digits is not None:
         frame = frame.with_columns(pl.col(SCORE).round(digits, mode="half_away_from_zero"))
     return frame
+
+
+def _left_to_right(columns: list[pl.Expr]) -> pl.Expr:
+    """0 + a + b + c …, in declaration order, missing as 0. ``sum_horizontal`` adds in another order,
+    which can differ in the last bit: enough to turn a tie the reference sees into an order."""
+    total = pl.lit(0.0)
+    for column in columns:
+        total = total + column.fill_null(0.0)
+    return total

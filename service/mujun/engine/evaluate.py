@@ -31,6 +31,7 @@ from mujun.engine.indicators import compute_indicators
 from mujun.engine.items import score_items
 from mujun.engine.measures import apply_measures, prepare_history
 from mujun.engine.intake import Intake
+from mujun.engine.lookups import unknown_key_columns
 from mujun.engine.parks import evaluate_parks
 from mujun.engine.prepare import prepare, take_in_data, to_frame
 from mujun.engine.scope import apply_scope
@@ -142,6 +143,7 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
         for _name, stage in STAGES:
             frame = stage(frame, plan, inputs)
     done = inputs.collect(frame.with_columns(_publishable(plan, frame)))
+    done = done.with_columns(unknown_key_columns(plan))  # a lookup of an unknown key is a fact, never silent
     earlier = _prior_frame(plan, prior) if plan.pack.parks is not None and prior is not None else None
     return Run(frame=done, intake=intake, parks=evaluate_parks(done, plan, earlier))
 

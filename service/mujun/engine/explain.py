@@ -144,6 +144,7 @@ _W = {
     "yes": ("是", "yes"), "no": ("否", "no"), "pass": ("通过", "passes"), "fail": ("不通过", "fails"),
     "check_flag": ("{label}：{ok}{message}", "{label}: {ok}{message}"),
     "decision": ("结论：{decision}", "decision: {decision}"),
+    "unknown_key": ("查表 {table} 无键 '{code}'（{path}）：该值缺失", "table {table} has no key '{code}' ({path}): the value is missing"),
 }
 
 
@@ -345,10 +346,19 @@ class _Explainer:
         if value is None:
             out["text"] = self.t("bm_none", label=label)
             return out
+        out["reading"] = bm.reading if bm.stat == "mean" else None
+        if bm.stat == "mean" and bm.reading == "ratio_of_sums":  # the cohort's own 亩均 figure: Σ税收 ÷ Σ用地
+            stat_text = f"{' ' if self.lang == 'zh' else ''}{self._summed(f'benchmarks.{name}.numerator')} ÷ {self._summed(f'benchmarks.{name}.denominator')} ="
         formula = (f"{scope_word}{stat_text} {_num(out['statistic'])} × {_num(factor)} = {_num(value, bm.unit)}"
                    if factor != 1 else f"{scope_word}{stat_text} {_num(value, bm.unit)}")
         out["text"] = self.t("bm_stat", label=label, formula=formula, cohort=cohort, n=out["cohort_size"], where=where)
         return out
+
+    def _summed(self, path: str) -> str:
+        """One side of a ratio of sums as words: "Σ税收", or "Σ(增加值 × 100)" for a compound side."""
+        node = self.plan.node(path)
+        text = render(node, self.label, symbols=True)
+        return f"Σ{text}" if isinstance(node, ex.Name) else f"Σ({text})"
 
     def _item(self, name: str) -> dict[str, Any]:
         item = self.pack.items[name]
@@ -601,6 +611,14 @@ def explain_row(plan: Plan, row: dict[str, Any], lang: str | None = None,
     trace = _Explainer(plan, row, lang or pack_language(plan), sources or {}).trace()
     if row.get(STATUS) != "error":
         trace.update(mechanism_facts(plan, row))
+    lang = trace["lang"]
+    def table_name(name: str) -> str:  # 行业系数（weight_of）: its label, when it has one, beside the name
+        label = getattr(plan.pack.parameters.get(name), "label", None)
+        return f"{label}（{name}）" if label and lang == "zh" else (f"{label} ({name})" if label else name)
+
+    unknown = [_t(lang, "unknown_key", table=table_name(u["table"]), code=u["key"], path=u["path"])
+               for u in trace.get("unknown_lookup_keys", [])]
+    trace["lines"][-1:-1] = unknown  # before the document cited
     return trace
 
 

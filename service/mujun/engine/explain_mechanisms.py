@@ -1,4 +1,4 @@
-"""Explanation facts for derived groups, benchmark readings, earlier cycles and hybrid quotas.
+"""Explanation facts for derived groups, benchmark readings, earlier cycles, unknown lookup keys and hybrid quotas.
 
 Kept apart from :mod:`mujun.engine.explain` so each mechanism states its own facts: which code gave
 the group, how a cohort mean was read, which earlier values an indicator used, and why a firm's tier
@@ -12,6 +12,7 @@ from typing import Any
 from mujun.engine.adjust import SCORE
 from mujun.engine.columns import GROUP_N
 from mujun.engine.compile import Plan, calls
+from mujun.engine.lookups import lookup_col, lookup_sites, site_message
 from mujun.engine.tiers import RANK, TIER, cumulative_cuts, minimum_counts
 from mujun.packs.expr import earlier_column
 
@@ -32,6 +33,11 @@ def mechanism_facts(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
                for path, node in plan.exprs.items() for c in calls(node, "past") + calls(node, "tier_count")}
     if earlier:
         facts["earlier_cycles"] = earlier
+    unknown = [{"path": site.path, "table": site.table, "key": row[lookup_col(site)],
+                "message": site_message(site, row[lookup_col(site)])}
+               for site in lookup_sites(plan) if row.get(lookup_col(site)) is not None]
+    if unknown:
+        facts["unknown_lookup_keys"] = unknown
     if pack.tiers and pack.tiers.method == "quota" and row.get(RANK) is not None:
         placed = _quota_place(plan, row)
         if placed is not None:

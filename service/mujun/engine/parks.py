@@ -136,25 +136,116 @@ def _reasons(plan: Plan, row: dict[str, Any]) -> str | None:
     return "; ".join(reasons) or None
 
 
-def explain_park(plan: Plan, parks: pl.DataFrame, park: str, frame: pl.DataFrame) -> dict[str, Any]:
+_WORDS = {
+    "head": ("园区 {park} — {title} 园区评价说明", "park {park} — {title}: park evaluation"),
+    "built": ("由 {n} 家参评企业汇总：", "built from {n} rated firms:"),
+    "figures": ("园区合计：", "park totals: "), "city": ("全市（同一批数据{where}）：", "city (the same records{where}): "),
+    "top": ("主导产业：{industry}", "top industry: {industry}"),
+    "indicators": ("园区指标：", "park indicators:"), "checks": ("审查：", "checks:"),
+    "check": ("{label} {value} {sign} {limit}？{ok}", "{label} {value} {sign} {limit}? {ok}"),
+    "check_na": ("{label}：不适用", "{label}: does not apply"),
+    "check_missing": ("{label}：缺少数值或标准，不通过", "{label}: value or threshold missing, fails"),
+    "pass": ("通过", "passes"), "fail": ("不通过", "fails"),
+    "decision": ("结论：{decision}", "decision: {decision}"), "source": ("依据：{source}", "source: {source}"),
+    "firms": ("企业数", "firms"), "city_firms": ("全市企业数", "city firms"), "prior_firms": ("上年企业数", "prior-year firms"), "industries": ("行业数", "industries"),
+    "leading_industries": ("主导产业个数", "leading industries"),
+    "top_share_firms": ("主导产业企业数占比", "top industry's share of firms"),
+    "sum": ("Σ", "Σ "), "city_": ("全市 Σ", "city Σ "), "prior_sum": ("上年 Σ", "prior-year Σ "),
+    "top_share": ("主导产业占 Σ", "top industry's share of Σ "),
+}
+
+
+def explain_park(plan: Plan, parks: pl.DataFrame, park: str, frame: pl.DataFrame, lang: str) -> dict[str, Any]:
     """Why a park got its decision: the firms it was built from (with what each added), its figures,
-    the city's, each indicator and check."""
+    the city's, each indicator and check with the values compared; ``lines`` says it in ``lang``."""
     rows = parks.filter(pl.col(PARK) == park)
     if rows.height == 0:
-        raise NotFound(f"park {park!r} is not in this result")
+        raise NotFound(f"park {park!r} is not in this result; parks: {', '.join(map(str, parks[PARK].to_list()))}")
     row = rows.row(0, named=True)
     spec = plan.pack.parks
     fields = [*([spec.industry] if spec.industry else []), *spec.sums]  # type: ignore[union-attr]
     built_from = select(frame.filter((pl.col(STATUS) == OK) & (pl.col(spec.by) == park)),  # type: ignore[union-attr]
                         pl.col(ID_FIELD), *(pl.col(column_of(plan, x) or x).alias(x) for x in fields))
-    return {
-        "park": park, "firms": row["firms"], "members": built_from.to_dicts(),
+    compared = rows.select(*(_park_expr(plan, f"parks.checks.{i}.{bound}").alias(f"{i}.{bound}")
+                             for i, c in enumerate(spec.checks)  # type: ignore[union-attr]
+                             for bound in ("value", "min" if c.min is not None else "max"))).row(0, named=True)
+    out = {
+        "park": park, "lang": lang, "firms": row["firms"], "members": built_from.to_dicts(),
         "figures": {name: row[name] for name in spec.figures() if name in row},  # type: ignore[union-attr]
         "top_industry": row.get(TOP_INDUSTRY),
-        "indicators": {name: {"value": row[f"indicator.{name}"], "formula": str(ind.expr), "label": ind.label}
+        "indicators": {name: {"value": row[f"indicator.{name}"], "formula": str(ind.expr), "label": ind.label,
+                              "unit": ind.unit}
                        for name, ind in spec.indicators.items()},  # type: ignore[union-attr]
         "checks": [{"name": c.name, "label": c.label or c.name, "passed": row.get(f"check.{c.name}"),
-                    "bound": "min" if c.min is not None else "max", "threshold": str(c.min if c.min is not None else c.max)}
-                   for c in spec.checks],  # type: ignore[union-attr]
+                    "bound": "min" if c.min is not None else "max", "threshold": str(c.min if c.min is not None else c.max),
+                    "value": compared[f"{i}.value"], "limit": compared[f"{i}.{'min' if c.min is not None else 'max'}"]}
+                   for i, c in enumerate(spec.checks)],  # type: ignore[union-attr]
         "decision": row.get("decision"), "failed": row.get("failed"),
     }
+    out["lines"] = _park_lines(plan, out, lang)
+    return out
+
+
+def _park_lines(plan: Plan, out: dict[str, Any], lang: str) -> list[str]:
+    """The park's explanation as sentences: members first, then totals, the city, indicators, checks."""
+    def t(key: str, **values: Any) -> str:
+        zh, en = _WORDS[key]
+        return (zh if lang == "zh" else en).format(**values)
+
+    spec, inputs = plan.pack.parks, plan.inputs
+    sep = "，" if lang == "zh" else ", "
+
+    def label(name: str) -> str:
+        field = inputs.get(name)
+        return (field.label if field is not None and field.label else name)
+
+    def amount(name: str, value: Any) -> str:
+        unit = inputs[name].unit if name in inputs else None
+        text = "—" if value is None else render_number(value, 4)
+        return f"{text} {unit}" if unit and value is not None else text
+
+    def figure(name: str) -> str:
+        for prefix, key in (("sum_", "sum"), ("city_", "city_"), ("prior_sum_", "prior_sum"), ("top_share_", "top_share")):
+            if name.startswith(prefix) and name[len(prefix):] in spec.sums:  # type: ignore[union-attr]
+                x = name[len(prefix):]
+                shown = amount(x, out["figures"][name]) if key != "top_share" else amount("", out["figures"][name]) + " %"
+                return f"{t(key)}{label(x)} {shown}"
+        word = t(name) if name in _WORDS else name
+        value = out["figures"][name]
+        return f"{word} {'—' if value is None else render_number(value, 4)}{' %' if name == 'top_share_firms' else ''}"
+
+    lines = [t("head", park=out["park"], title=plan.pack.title), t("built", n=out["firms"])]
+    for member in out["members"]:
+        parts = sep.join(f"{label(k)} {amount(k, v) if k in spec.sums else v}"  # type: ignore[union-attr]
+                         for k, v in member.items() if k != ID_FIELD)
+        lines.append(f"  {member[ID_FIELD]}（{parts}）" if lang == "zh" else f"  {member[ID_FIELD]} ({parts})")
+    shown = [n for n in out["figures"] if not (n.startswith("prior_") and out["figures"][n] is None)]
+    park_figures = [n for n in shown if not n.startswith("city_")]
+    city_figures = [n for n in shown if n.startswith("city_")]
+    lines.append(t("figures") + sep.join(figure(n) for n in park_figures))
+    where = (f"，限 {spec.city_where}" if lang == "zh" else f", where {spec.city_where}") if spec.city_where else ""  # type: ignore[union-attr]
+    lines.append(t("city", where=where) + sep.join(figure(n) for n in city_figures))
+    if out["top_industry"] is not None:
+        lines.append(t("top", industry=out["top_industry"]))
+    if out["indicators"]:
+        lines.append(t("indicators"))
+        for name, ind in out["indicators"].items():
+            value = "—" if ind["value"] is None else render_number(ind["value"], 4)
+            lines.append(f"  {ind['label'] or name} = {ind['formula']} = {value}{' ' + ind['unit'] if ind['unit'] else ''}")
+    if out["checks"]:
+        lines.append(t("checks"))
+    for check, c in zip(spec.checks, out["checks"]):  # type: ignore[union-attr]
+        if c["passed"] is None:
+            lines.append("  " + t("check_na", label=c["label"]))
+        elif c["value"] is None or c["limit"] is None:
+            lines.append("  " + t("check_missing", label=c["label"]))
+        else:
+            unit = f" {check.unit}" if check.unit else ""
+            sign = (">" if check.strict else "≥") if c["bound"] == "min" else ("<" if check.strict else "≤")
+            lines.append("  " + t("check", label=c["label"], value=render_number(c["value"], check.digits) + unit,
+                                  sign=sign, limit=render_number(c["limit"], check.digits) + unit,
+                                  ok=t("pass" if c["passed"] else "fail")))
+    if out["decision"] is not None:
+        lines.append(t("decision", decision=out["decision"]) + (f" — {out['failed']}" if out["failed"] else ""))
+    lines.append(t("source", source=plan.pack.source))
+    return lines

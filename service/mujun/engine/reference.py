@@ -38,6 +38,7 @@ def reference_evaluate(plan: Plan, records: list[dict[str, Any]], prior: list[di
     _measures(plan, rows, history, cycle)
     if plan.pack.checks:
         _checks(plan, rows)
+    _unknown_lookups(plan, rows)
     return rows
 
 
@@ -479,6 +480,60 @@ def _checks(plan: Plan, rows: list[dict[str, Any]]) -> None:
                     threshold=render_number(threshold, digits)))
         env["failed"] = ("; ".join(reasons) or None) if rated else None
         env["decision"] = (decision.fail if reasons else decision.pass_) if rated else None
+
+
+class _Absent(dict):
+    """A record's names; a name the record never reached (an item of an unrated firm) is missing."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def _lookups_in(node: ex.Node) -> list[ex.Call]:
+    found = [node] if isinstance(node, ex.Call) and node.func == "lookup" else []
+    for value in vars(node).values():
+        for child in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(child, ex.Node):
+                found += _lookups_in(child)
+    return found
+
+
+def _reached(plan: Plan, path: str, env: dict[str, Any]) -> bool:
+    """Does this record evaluate the expression at ``path``? (The stages' own rules, row by row.)"""
+    pack, part = plan.pack, path.split(".")
+    rated, tier = env["status"] == "ok", env.get("tier")
+    if part[0] == "items":
+        return rated and (pack.items[part[1]].when is None or _eval(plan, f"items.{part[1]}.when", env) is True)
+    if part[0] in ("adjustments", "tiers"):
+        return rated
+    if part[0] == "checks":
+        check = pack.checks[int(part[1])]
+        return rated and (part[2] == "when" or check.when is None or _eval(plan, f"checks.{part[1]}.when", env) is True)
+    if part[0] == "measures":
+        if tier is None:
+            return False
+        if part[2] == "by_tier":
+            return tier == ".".join(part[3:])
+        if part[2] == "default":
+            by_tier = pack.measures[part[1]].by_tier
+            return tier not in (plan.tables[by_tier] if isinstance(by_tier, str) else (by_tier or {}))
+    return True
+
+
+def _unknown_lookups(plan: Plan, rows: list[dict[str, Any]]) -> None:
+    """``unknown_lookups``: the (path, table, key) of each lookup a record reached with a key its table lacks."""
+    for row in rows:
+        env = _Absent(row)
+        found = []
+        for path, node in plan.exprs.items():
+            if row["status"] == "error" or path.startswith("parks.") or not _reached(plan, path, env):
+                continue
+            for call in _lookups_in(node):
+                table = call.args[0].value if isinstance(call.args[0], ex.Str) else call.args[0].name  # type: ignore[union-attr]
+                key = ex.eval_row(call.args[1], env, plan.tables.__getitem__)
+                if key is not None and str(key) not in plan.tables[table]:
+                    found.append((path, table, str(key)))
+        row["unknown_lookups"] = sorted(found)
 
 
 def reference_parks(plan: Plan, rows: list[dict[str, Any]], prior: list[dict[str, Any]] | None = None,

@@ -12,9 +12,10 @@ from mujun.engine.benchmarks import BASIS
 from mujun.engine.columns import ROW, STATUS, select
 from mujun.engine.compile import Plan
 from mujun.engine.evaluate import Run, output_columns
-from mujun.engine.explain import explain_row
+from mujun.engine.explain import explain_row, pack_language
 from mujun.engine.headers import USED
 from mujun.engine.intake import Intake
+from mujun.engine.lookups import unknown_key_notes
 from mujun.engine.parks import explain_park
 from mujun.engine.report import error_groups, input_notes
 from mujun.engine.tiers import GROUP, TIER
@@ -93,10 +94,11 @@ class Result:
             pl.lit(self._plan.pack.id).alias("pack_id"), pl.lit(self._plan.pack.version).alias("pack_version"),
             pl.lit(self._plan.pack_hash).alias("pack_hash"))
 
-    def explain_park(self, park: str) -> dict[str, Any]:
+    def explain_park(self, park: str, lang: str | None = None) -> dict[str, Any]:
+        """One park's trace; ``lines`` in ``lang`` (zh or en; default: the pack's own language)."""
         if self._run.parks is None:
             raise NotFound(f"pack {self._plan.pack.id} has no parks section")
-        return explain_park(self._plan, self._run.parks, park, self._run.frame)
+        return explain_park(self._plan, self._run.parks, park, self._run.frame, lang or pack_language(self._plan))
 
     def summary(self) -> pl.DataFrame:
         """Firms per group and tier, with unrated and error rows counted under their status."""
@@ -106,10 +108,11 @@ class Result:
     def notes(self) -> list[str]:
         """Statements the output must carry: every input column and what became of it, unit
         conversions, absent fields with their consequence, how tables were joined, record errors by
-        cause, and where a benchmark fell back to current-year data."""
+        cause, where a benchmark fell back to current-year data, and lookups of keys a table lacks."""
         intake = self._run.intake
         inputs = input_notes(intake, self._plan, self.table.height) if intake is not None else []
-        return [*inputs, *self.warnings, *error_groups(self.table), *basis_notes(self.table)]
+        return [*inputs, *self.warnings, *error_groups(self.table), *basis_notes(self.table),
+                *unknown_key_notes(self._plan, self._run.frame)]
 
     @property
     def warnings(self) -> list[str]:

@@ -10,7 +10,7 @@ which have exactly two interpreters: :func:`to_polars` (the vectorized plan) and
   does a quotient too large to be a number (``x / 1e-320``);
 - ``and`` / ``or`` follow three-valued logic; a missing condition counts as false in ``when``;
 - ``min`` / ``max`` give missing when any argument is missing; ``coalesce`` takes the first present;
-- ``lookup(table, key)`` gives missing for a key the table lacks; ``lookup_floor(table, x)`` takes the
+- ``lookup(table, key)`` gives missing for a key the table lacks (engine.lookups records it); ``lookup_floor(table, x)`` takes the
   entry with the largest numeric key ≤ x (a rate in force "from 2021 on"), missing below the first key.
 """
 
