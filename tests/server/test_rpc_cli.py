@@ -146,3 +146,29 @@ def test_token_list_as_json(server):
     assert done.exit_code == 0, done.output
     tokens = {t["name"]: t for t in json.loads(done.stdout)["tokens"]}
     assert tokens["agency_a"]["regions"] == [REGION_A] and tokens["admin"]["regions"] == []
+
+
+def test_cycle_run_joins_several_bureau_files_on_the_server(server, tokens_for, tmp_path):
+    from mujun_client import Client
+
+    region, n = "320112", 12  # this test's own county
+    ids = [f"91320112MA{i:08d}" for i in range(n)]
+    tax = pl.DataFrame({"统一社会信用代码": ids, "行政区划代码": [region] * n,
+                        "用地面积(亩)": [10.0 + i for i in range(n)], "税收(万元)": [50.0 + 3 * i for i in range(n)]})
+    stats = pl.DataFrame({"统一社会信用代码": ids, "营业收入": [900.0 + 10 * i for i in range(n)],
+                          "税收(万元)": [50.0 + 3 * i for i in range(n - 1)] + [99.0]})  # the last firm's tax differs
+    tax.write_csv(tmp_path / "tax.csv")
+    stats.write_csv(tmp_path / "stats.csv")
+    common = ["cycle", "run", "--server", server.address, "--token", tokens_for["admin"], "--region", region,
+              "--year", "2024", "--input", str(tmp_path / "tax.csv"), "--input", str(tmp_path / "stats.csv")]
+    joined = _cli(*common)
+    assert joined.exit_code == 0, joined.output
+    assert f"{n:,} enterprises" in joined.stdout and "税收(万元)" in joined.stderr  # the run report names the columns
+    with Client(server.address, tokens_for["admin"]) as admin:
+        conflict = admin.get_decision(region, 2024, ids[-1]).result
+        agreed = admin.get_decision(region, 2024, ids[0]).result
+        assert conflict.status == "error" and "tax.csv" in conflict.error and "stats.csv" in conflict.error
+        assert agreed.status == "ok"
+        preferred = _cli(*common, "--prefer", "stats.csv")
+        assert preferred.exit_code == 0, preferred.output
+        assert admin.get_decision(region, 2024, ids[-1]).result.status == "ok"

@@ -33,6 +33,8 @@ def _print_cycle(cycle) -> None:  # noqa: ANN001 - mujun.v1.Cycle
         for count in cycle.tiers:
             table.add_row(count.group, count.tier, f"{count.count:,}")
         console.print(table)
+    for line in (*cycle.notes, *(f"warning: {w}" for w in cycle.warnings)):
+        err_console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @cycle_app.command("list")
@@ -61,16 +63,25 @@ def _say_more(more: bool, what: str) -> None:
 @cycle_app.command("run")
 @handle_remote_errors
 def run(region: str = RegionOption, year: int = YearOption,
-        input: Path = typer.Option(..., "--input", "-i", help="The county's enterprises (.csv .parquet .jsonl .xlsx)"),
+        input: list[Path] = typer.Option(..., "--input", "-i", help="The county's enterprises (.csv .parquet .jsonl "
+                                         ".xlsx .xls); repeat for several bureaus' files, joined on the server on "
+                                         "the enterprise id"),
+        prefer: list[str] | None = typer.Option(None, "--prefer", help="Where two input files differ, this file's "
+                                                "value wins (repeatable: first wins) [default: a differing value is "
+                                                "that record's error]"),
         prior: Path | None = typer.Option(None, "--prior", help="Prior-year enterprises"),
         history: Path | None = typer.Option(None, "--history", help="Earlier tiers: enterprise_id, cycle, tier"),
         as_of: str = typer.Option("", "--as-of", help="Date picking the active pack [default: Dec 31 of the year]"),
         server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
     """Score the cycle's data with the pack active for the region (a draft may be run again)."""
-    data = read_table(input)
+    names = [path.name for path in input]
+    if len(set(names)) != len(names):
+        raise typer.BadParameter("each --input file needs its own file name: the name says where a value came from")
+    data = read_table(input[0]) if len(input) == 1 else {path.name: read_table(path) for path in input}
     with connect(server, token, tls_ca) as client:
         cycle = client.run_cycle(region, year, data, prior=read_table(prior) if prior else None,
-                                 history=read_table(history) if history else None, as_of=as_of)
+                                 history=read_table(history) if history else None, as_of=as_of,
+                                 prefer=[Path(name).name for name in prefer or []])
     _print_cycle(cycle)
 
 
