@@ -96,3 +96,17 @@ def test_a_decision_explains_itself_from_the_cycles_data_and_pinned_pack(publish
     assert decision.trace["pack"]["hash"] == decision.result.pack_hash
     assert "tax_per_mu" in decision.trace["indicators"]
     assert decision.trace["tier"]["tier"] == decision.result.tier
+
+
+def test_an_appeal_is_scored_in_its_cycle_year_like_the_run(client_as):
+    """A pack whose rate depends on the cycle year: the run and an appeal both use the cycle's year."""
+    region, admin = "320113", client_as("admin")
+    admin.activate_pack(region, "js-suzhou-electricity", effective_from="2019-01-01")
+    firms = pl.DataFrame({"enterprise_id": ["S1", "S2"], "region": [region] * 2, "tier": ["D", "B"],
+                          "electricity_kwh": [1_000_000.0, 2_000_000.0]})
+    admin.run_cycle(region, 2021, firms)
+    run = admin.get_decision(region, 2021, "S1").result
+    assert run.measures["electricity_surcharge_yuan"].number_value == pytest.approx(300_000)
+    admin.freeze_cycle(region, 2021)
+    appealed = admin.appeal(region, 2021, "S1", {"electricity_kwh": 500_000.0}, "grid company corrected the meter")
+    assert appealed.result.measures["electricity_surcharge_yuan"].number_value == pytest.approx(150_000)

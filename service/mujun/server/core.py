@@ -359,8 +359,7 @@ class Core:
         position = matches[0]
         replacement = pl.from_dicts([record], schema=data.schema, strict=False)
         data = pl.concat([data.slice(0, position), replacement, data.slice(position + 1)])
-        result = self._compiled(version).evaluate(data, prior=prior, history=history,
-                                                  cycle=cycle.year if history is not None else None)
+        result = self._compiled(version).evaluate(data, prior=prior, history=history, cycle=cycle.year)
         return result, position
 
     def get_decision(self, principal: Principal, region: str, year: int, enterprise_id: str,
@@ -403,7 +402,7 @@ class Core:
         vetoed = row.get("status") == "ok" and row.get("tier") is not None and row.get("rank") is None
         facts = {**inputs.select(list(pack.plan.inputs)).row(0, named=True), **row, GROUP_N: group_size,
                  VETO: row.get("tier") if vetoed else None, "tier_streak": None,
-                 CYCLE: float(cycle.year) if cycle.history_arrow else None, **recorded}
+                 CYCLE: float(cycle.year), **recorded}
         return explain_row(pack.plan, facts, sources=input_sources(pack.plan, record, 0))
 
     def list_decisions(self, principal: Principal, region: str, year: int, *, tier: str, group: str, page_size: int,
