@@ -19,7 +19,7 @@ from mujun.server.core import PackSpec
 from mujun.store.errors import LimitExceeded, RequestInvalid
 from mujun_wire.records import NUMBER_FIELDS, STRING_FIELDS, record_message
 
-__all__ = ["records_to_frame", "history_to_frame", "pack_spec", "result_rows", "result_message", "to_struct",
+__all__ = ["record_inputs", "records_to_frame", "history_to_frame", "pack_spec", "result_rows", "result_message", "to_struct",
            "pack_version", "activation", "cycle", "decision", "audit_entry",
            "correction_dict", "parse_date"]
 
@@ -63,6 +63,16 @@ def _shadowing(record: common_pb2.Record) -> list[tuple[str, str]]:
     found += [(f"extra_strings[{name!r}]", f"{name} is also in extra_numbers; give each extra once")
               for name in record.extra_strings if name in record.extra_numbers]
     return found
+
+
+def record_inputs(request: Any, *, max_records: int, max_record_bytes: int
+                  ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
+    """(data, prior, history) of a request carrying protobuf ``records``, ``prior`` and ``history``,
+    each record checked against the limits first (Evaluate, Explain, Cycles.RunRecords)."""
+    for field in ("records", "prior"):
+        check_records(getattr(request, field), field=field, max_records=max_records, max_record_bytes=max_record_bytes)
+    prior = records_to_frame(request.prior) if request.prior else None
+    return records_to_frame(request.records), prior, history_to_frame(request.history)
 
 
 def records_to_frame(records: Iterable[common_pb2.Record]) -> pl.DataFrame:

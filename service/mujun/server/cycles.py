@@ -43,13 +43,10 @@ class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
                 upload.data, upload.prior, upload.history, prefer=tuple(header.prefer)))
 
     def RunRecords(self, request: cycles_pb2.RunCycleRecordsRequest, context: CallContext):
-        for field in ("records", "prior"):
-            convert.check_records(getattr(request, field), field=field, max_records=self._config.max_records_per_request,
-                                  max_record_bytes=self._config.max_record_bytes)
-        prior = convert.records_to_frame(request.prior) if request.prior else None
-        return _cycle(self._core.run_cycle(
-            context.principal, request.region, request.year, convert.parse_date(request.as_of, "as_of"),
-            convert.records_to_frame(request.records), prior, convert.history_to_frame(request.history)))
+        data, prior, history = convert.record_inputs(request, max_records=self._config.max_records_per_request,
+                                                     max_record_bytes=self._config.max_record_bytes)
+        return _cycle(self._core.run_cycle(context.principal, request.region, request.year,
+                                           convert.parse_date(request.as_of, "as_of"), data, prior, history))
 
     def Get(self, request: cycles_pb2.GetCycleRequest, context: CallContext):
         return _cycle(self._core.get_cycle(context.principal, request.region, request.year))

@@ -23,11 +23,8 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
         self._uploads = uploads
 
     def _inputs(self, request):
-        for field in ("records", "prior"):
-            convert.check_records(getattr(request, field), field=field, max_records=self._config.max_records_per_request,
-                                  max_record_bytes=self._config.max_record_bytes)
-        prior = convert.records_to_frame(request.prior) if request.prior else None
-        return convert.records_to_frame(request.records), prior, convert.history_to_frame(request.history)
+        return convert.record_inputs(request, max_records=self._config.max_records_per_request,
+                                     max_record_bytes=self._config.max_record_bytes)
 
     def Evaluate(self, request: rule_engine_pb2.EvaluateRequest, context: CallContext):
         limit = self._config.max_explain_records
