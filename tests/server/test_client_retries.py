@@ -1,4 +1,5 @@
-"""The client's retries are gRPC's own retry policy: UNAVAILABLE is retried, an appeal or activation never."""
+"""The client's retries: unary calls by gRPC's own retry policy (UNAVAILABLE is retried, an appeal or
+activation never); uploads sent again from the start while nothing came back."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from grpc_health.v1 import health_pb2
 
 from mujun_client import Client, RemoteError
-from mujun_wire.v1 import packs_pb2
+from mujun_wire.v1 import cycles_pb2, packs_pb2, rule_engine_pb2
 
 
 class _FlakyServer:
@@ -30,6 +31,14 @@ class _FlakyServer:
                                                           request_deserializer=request.FromString,
                                                           response_serializer=type(reply).SerializeToString)
                 for name, (request, reply) in methods.items()}),))
+        self.uploads: list[int] = []  # messages received per Cycles.Run attempt
+        self.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("mujun.v1.Cycles", {
+            "Run": grpc.stream_unary_rpc_method_handler(self._run, request_deserializer=cycles_pb2.RunCycleRequest.FromString,
+                                                        response_serializer=cycles_pb2.Cycle.SerializeToString)}),
+            grpc.method_handlers_generic_handler("mujun.v1.RuleEngine", {
+                "EvaluateBatch": grpc.stream_stream_rpc_method_handler(
+                    self._batch, request_deserializer=rule_engine_pb2.EvaluateBatchRequest.FromString,
+                    response_serializer=rule_engine_pb2.EvaluateBatchResponse.SerializeToString)})))
         self.port = self.server.add_insecure_port("127.0.0.1:0")
         self.server.start()
 
@@ -40,6 +49,20 @@ class _FlakyServer:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "starting up")
             return reply
         return handle
+
+
+    def _run(self, requests, context):
+        self.uploads.append(sum(1 for _ in requests))
+        if len(self.uploads) <= self.failures:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "starting up")
+        return cycles_pb2.Cycle(region="320102", year=2024, enterprises=2)
+
+    def _batch(self, requests, context):
+        self.attempts["EvaluateBatch"] = self.attempts.get("EvaluateBatch", 0) + 1
+        for _ in requests:
+            pass
+        yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=b"half a table")
+        context.abort(grpc.StatusCode.UNAVAILABLE, "went away mid-answer")
 
 
 @pytest.fixture
@@ -68,3 +91,19 @@ def test_retries_zero_turns_retrying_off(flaky):
         with pytest.raises(RemoteError):
             client.health()
     assert flaky.attempts["grpc.health.v1.Health/Check"] == 1
+
+
+FIRMS = [{"enterprise_id": "E1", "region": "320102", "land_mu": 10.0}, {"enterprise_id": "E2", "region": "320102"}]
+
+
+def test_an_upload_is_sent_again_whole_while_the_server_is_unavailable(flaky):
+    with Client(f"127.0.0.1:{flaky.port}", timeout=20, retries=4, backoff=0.05) as client:
+        assert client.run_cycle("320102", 2024, FIRMS).enterprises == 2
+    assert len(flaky.uploads) == 3 and len(set(flaky.uploads)) == 1  # each attempt carried the whole upload
+
+
+def test_a_batch_whose_answer_had_begun_is_not_sent_again(flaky):
+    with Client(f"127.0.0.1:{flaky.port}", timeout=20, retries=4, backoff=0.05) as client:
+        with pytest.raises(RemoteError) as caught:
+            client.evaluate_batch(FIRMS, "js-huaian-2024")
+    assert caught.value.code == grpc.StatusCode.UNAVAILABLE and flaky.attempts["EvaluateBatch"] == 1

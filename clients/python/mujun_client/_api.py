@@ -28,6 +28,7 @@ from mujun_wire.v1 import (common_pb2, cycles_pb2, cycles_pb2_grpc, packs_pb2, p
                            rule_engine_pb2_grpc)
 
 from mujun_client import _messages as m
+from mujun_client._errors import from_rpc_error
 
 __all__ = ["Api", "MiB", "channel_options", "credentials"]
 
@@ -35,15 +36,17 @@ MiB = 1024 * 1024
 
 #: Calls that change state in a way a repeat would record twice: never retried.
 NOT_RETRIED = (("mujun.v1.Packs", "Activate"), ("mujun.v1.Cycles", "Appeal"))
+#: Uploads: retried by the client from the start (``upload_attempts``), so not by the channel as well.
+UPLOADS = (("mujun.v1.Cycles", "Run"), ("mujun.v1.RuleEngine", "EvaluateBatch"))
 SERVICES = ("mujun.v1.RuleEngine", "mujun.v1.Packs", "mujun.v1.Cycles", "grpc.health.v1.Health")
 
 
 def service_config(retries: int, backoff: float) -> str:
-    """gRPC's retry policy for every mujun service, without it for the calls in ``NOT_RETRIED``."""
+    """gRPC's retry policy for every mujun service, without it for ``NOT_RETRIED`` and ``UPLOADS``."""
     policy = {"maxAttempts": max(2, min(retries + 1, 5)), "initialBackoff": f"{backoff:.3f}s", "maxBackoff": "5s",
               "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
     configs = [{"name": [{"service": s} for s in SERVICES], "retryPolicy": policy}]
-    configs.append({"name": [{"service": s, "method": name} for s, name in NOT_RETRIED]})
+    configs.append({"name": [{"service": s, "method": name} for s, name in (*NOT_RETRIED, *UPLOADS)]})
     return json.dumps({"methodConfig": configs if retries > 0 else configs[1:]})
 
 
@@ -89,6 +92,14 @@ class Api(ABC):
             remaining = deadline - time.monotonic()
             pause = min(self.backoff * 2 ** attempt, 5.0) * random.uniform(0.5, 1.0)
             yield max(remaining, 0.001), pause if attempt < self.retries and remaining > pause else -1.0
+
+    @staticmethod
+    def upload_pause(error: grpc.RpcError, pause: float, received: bool) -> float:
+        """The pause before an upload's next attempt; raises :class:`RemoteError` when it must not be
+        retried (not UNAVAILABLE, an answer already arrived, or no attempt left)."""
+        if received or error.code() != grpc.StatusCode.UNAVAILABLE or pause < 0:
+            raise from_rpc_error(error) from None
+        return pause
 
     # -- transport (the subclass) -------------------------------------------------------------------
 

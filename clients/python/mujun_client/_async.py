@@ -58,29 +58,31 @@ class AsyncClient(Api):
         return then(response) if then else response
 
     async def _upload(self, method: Callable, make_requests: Callable[[], Iterator], timeout: float | None) -> Any:
-        for remaining, pause in self.upload_attempts(timeout):
-            try:
-                return await method(make_requests(), timeout=remaining, metadata=self.metadata)
-            except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or pause < 0:
-                    raise from_rpc_error(error) from None
-                await asyncio.sleep(pause)
-        raise AssertionError("unreachable")
+        async def attempt(remaining: float, _received: list[bool]) -> Any:
+            return await method(make_requests(), timeout=remaining, metadata=self.metadata)
+
+        return await self._retried(attempt, timeout)
 
     async def _batch(self, make_requests: Callable[[], Iterator], timeout: float | None) -> tuple[pa.Table, Any]:
-        for remaining, pause in self.upload_attempts(timeout):
+        async def attempt(remaining: float, received: list[bool]) -> tuple[pa.Table, Any]:
             chunks: list[bytes] = []
             summary = None
+            async for response in self.engine.EvaluateBatch(make_requests(), timeout=remaining, metadata=self.metadata):
+                received[0] = True
+                if response.WhichOneof("part") == "result_chunk":
+                    chunks.append(response.result_chunk)
+                else:
+                    summary = response.summary
+            return m.chunks_to_table(chunks), summary
+
+        return await self._retried(attempt, timeout)
+
+    async def _retried(self, attempt: Callable[[float, list[bool]], Any], timeout: float | None) -> Any:
+        """An upload, sent again from the start while the server is UNAVAILABLE and nothing came back."""
+        for remaining, pause in self.upload_attempts(timeout):
+            received = [False]
             try:
-                call = self.engine.EvaluateBatch(make_requests(), timeout=remaining, metadata=self.metadata)
-                async for response in call:
-                    if response.WhichOneof("part") == "result_chunk":
-                        chunks.append(response.result_chunk)
-                    else:
-                        summary = response.summary
-                return m.chunks_to_table(chunks), summary
+                return await attempt(remaining, received)
             except grpc.RpcError as error:
-                if chunks or error.code() != grpc.StatusCode.UNAVAILABLE or pause < 0:
-                    raise from_rpc_error(error) from None
-                await asyncio.sleep(pause)
+                await asyncio.sleep(self.upload_pause(error, pause, received[0]))
         raise AssertionError("unreachable")

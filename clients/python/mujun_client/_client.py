@@ -58,27 +58,22 @@ class Client(Api):
         return then(response) if then else response
 
     def _upload(self, method: Callable, make_requests: Callable[[], Iterator], timeout: float | None) -> Any:
-        for remaining, pause in self.upload_attempts(timeout):
-            try:
-                return method(make_requests(), timeout=remaining, metadata=self.metadata)
-            except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or pause < 0:
-                    raise from_rpc_error(error) from None
-                time.sleep(pause)
-        raise AssertionError("unreachable")
+        return self._retried(lambda remaining, _received: method(make_requests(), timeout=remaining,
+                                                                 metadata=self.metadata), timeout)
 
     def _batch(self, make_requests: Callable[[], Iterator], timeout: float | None) -> tuple[pa.Table, Any]:
+        return self._retried(lambda remaining, received: m.read_results(
+            self.engine.EvaluateBatch(make_requests(), timeout=remaining, metadata=self.metadata), received), timeout)
+
+    def _retried(self, attempt: Callable[[float, list[bool]], Any], timeout: float | None) -> Any:
+        """An upload, sent again from the start while the server is UNAVAILABLE and nothing came back."""
         for remaining, pause in self.upload_attempts(timeout):
             received = [False]
             try:
-                responses = self.engine.EvaluateBatch(make_requests(), timeout=remaining, metadata=self.metadata)
-                return m.read_results(responses, received)
+                return attempt(remaining, received)
             except grpc.RpcError as error:
-                if received[0] or error.code() != grpc.StatusCode.UNAVAILABLE or pause < 0:
-                    raise from_rpc_error(error) from None
-                time.sleep(pause)
+                time.sleep(self.upload_pause(error, pause, received[0]))
         raise AssertionError("unreachable")
-
 
 def score_remote(server: str, token: str | None, pack_id: str, data: Any, prior: Any = None, history: Any = None,
                  *, cycle: int | None = None, tls_ca: str | bytes | Path | None = None,
