@@ -1,0 +1,224 @@
+"""Comparing two evaluations of the same data: headline, transitions, crossings, score distributions, measures.
+
+Rows are compared by position: an evaluation's table has one row per input record, in input order, so
+row *i* of OLD and row *i* of NEW are the same firm (the simulation checks the ids agree). Every
+number here is counted from the engine's own result tables.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+from mujun.simulate.measures import MeasureInfo, yuan_factor
+from mujun.simulate.model import (Crossing, Distributions, FirmMove, Headline, HeadlineMeasure, Histogram, ItemMove,
+                                  MeasureTotals, TierAmount, TransitionMatrix, Transitions)
+from mujun.simulate.runner import STATE, Side
+
+__all__ = ["tier_order", "headline", "transitions", "crossings", "distributions", "measure_totals", "NO_GROUP"]
+
+NO_GROUP = "—"
+_KIND_ORDER = ("electricity_surcharge", "surcharge", "tax_relief", "energy_quota", "subsidy")
+
+
+def tier_order(base: Side, cand: Side) -> list[str]:
+    """OLD's tiers best first, then any tier only NEW has."""
+    return list(dict.fromkeys([*base.tiers, *cand.tiers]))
+
+
+def _pairs(base: Side, cand: Side, group: pl.Series | None) -> pl.DataFrame:
+    order = tier_order(base, cand)
+    rank = {t: i for i, t in enumerate(order)}
+    frame = pl.DataFrame({"b": base.state, "a": cand.state})
+    if group is not None:
+        frame = frame.with_columns(group.alias("g"))
+    return frame.with_columns(
+        pl.col("b").replace_strict(rank, default=None, return_dtype=pl.Int32).alias("ib"),
+        pl.col("a").replace_strict(rank, default=None, return_dtype=pl.Int32).alias("ia"))
+
+
+def headline(base: Side, cand: Side, group: pl.Series | None = None) -> Headline:
+    """The numbers first read: tier changes up and down, the worst tier's count, the money and quota moved."""
+    pairs = _pairs(base, cand, group)
+    changed = pl.col("b") != pl.col("a")
+    counts = pairs.select(
+        changed.sum().alias("changes"), (pl.col("ia") < pl.col("ib")).sum().alias("up"),
+        (pl.col("ia") > pl.col("ib")).sum().alias("down"),
+        pl.col("ib").is_not_null().sum().alias("rated_before"), pl.col("ia").is_not_null().sum().alias("rated_after"),
+    ).row(0, named=True)
+    order = tier_order(base, cand)
+    before = {t: n for t, n in base.state.value_counts().iter_rows() if t in order}
+    after = {t: n for t, n in cand.state.value_counts().iter_rows() if t in order}
+    worst = (cand.tiers or base.tiers or (None,))[-1]
+    groups = []
+    if group is not None:
+        groups = sorted(pairs.filter(changed)["g"].fill_null(NO_GROUP).unique().to_list())
+    figures = _headline_measures(base, cand)
+    surcharge = next((m for m in figures if m.kind == "electricity_surcharge" and m.reads == "total"
+                      and yuan_factor(m.unit) is not None), None)
+    factor = yuan_factor(surcharge.unit) if surcharge is not None else None
+    return Headline(
+        records=pairs.height, rated_before=counts["rated_before"], rated_after=counts["rated_after"],
+        tier_changes=counts["changes"], up=counts["up"], down=counts["down"],
+        other_changes=counts["changes"] - counts["up"] - counts["down"],
+        worst_tier=worst, worst_before=before.get(worst, 0), worst_after=after.get(worst, 0),
+        worst_change=after.get(worst, 0) - before.get(worst, 0),
+        tier_counts_before={t: before.get(t, 0) for t in order}, tier_counts_after={t: after.get(t, 0) for t in order},
+        electricity_surcharge_before_yuan=surcharge.before * factor if surcharge else None,
+        electricity_surcharge_after_yuan=surcharge.after * factor if surcharge else None,
+        electricity_surcharge_change_yuan=surcharge.change * factor if surcharge else None,
+        measures=figures, groups_changed=groups)
+
+
+def _pick(measures: tuple[MeasureInfo, ...], kind: str) -> MeasureInfo | None:
+    of_kind = [m for m in measures if m.kind == kind]
+    return next((m for m in of_kind if m.summable), of_kind[0] if of_kind else None)
+
+
+def _figure(side: Side, info: MeasureInfo, reads: str) -> float:
+    rows = side.amounts.get(info.column, [])
+    return float(sum(r.total for r in rows)) if reads == "total" else float(sum(r.nonzero for r in rows))
+
+
+def _headline_measures(base: Side, cand: Side) -> list[HeadlineMeasure]:
+    figures = []
+    for kind in _KIND_ORDER:
+        info = _pick(cand.measures, kind) or _pick(base.measures, kind)
+        if info is None:
+            continue
+        same = next((m for m in base.measures if m.name == info.name), None)
+        reads = "total" if info.summable else "firms"
+        before = _figure(base, same, reads) if same is not None else 0.0
+        after = _figure(cand, info, reads) if any(m.name == info.name for m in cand.measures) else 0.0
+        figures.append(HeadlineMeasure(kind=kind, measure=info.name, label=info.label, unit=info.unit, reads=reads,
+                                       before=before, after=after, change=after - before))
+    return figures
+
+
+def _states(base: Side, cand: Side) -> list[str]:
+    order = tier_order(base, cand)
+    seen = set(base.state.unique().to_list()) | set(cand.state.unique().to_list())
+    return [*order, *sorted(s for s in seen if s not in order)]
+
+
+def _matrix(rows: pl.DataFrame, states: list[str], group: str | None) -> TransitionMatrix:
+    index = {s: i for i, s in enumerate(states)}
+    counts = [[0] * len(states) for _ in states]
+    changes = firms = 0
+    for b, a, n in rows.select("b", "a", "n").iter_rows():
+        counts[index[b]][index[a]] += n
+        firms += n
+        changes += n if b != a else 0
+    return TransitionMatrix(group=group, firms=firms, changes=changes, counts=counts)
+
+
+def transitions(base: Side, cand: Side, group: pl.Series | None) -> Transitions:
+    """The from × to matrix of states, overall and per group (OLD's tier group, else NEW's)."""
+    states = _states(base, cand)
+    pairs = _pairs(base, cand, group)
+    overall = _matrix(pairs.group_by("b", "a").agg(pl.len().alias("n")), states, None)
+    by_group = []
+    if group is not None:
+        grouped = pairs.with_columns(pl.col("g").fill_null(NO_GROUP)).group_by("g", "b", "a").agg(pl.len().alias("n"))
+        for (name,), rows in sorted(grouped.partition_by("g", as_dict=True).items()):
+            by_group.append(_matrix(rows, states, name))
+    return Transitions(states=states, overall=overall, by_group=by_group)
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def crossings(base: Side, cand: Side, labels: dict[str, str | None], limit: int = 100) -> list[Crossing]:
+    """The firms whose state changed, per (before, after), largest score change first, with the item whose
+    points moved most (an item only one pack has counts as 0 points in the other)."""
+    old, new = base.detail, cand.detail
+    assert old is not None and new is not None, "crossings need the full detail of both sides"
+    order = {t: i for i, t in enumerate(tier_order(base, cand))}
+    moved = np.flatnonzero((old[STATE] != new[STATE]).to_numpy())
+    if not len(moved):
+        return []
+    items = list(dict.fromkeys([*(c for c in old.columns if c.startswith("item.")),
+                                *(c for c in new.columns if c.startswith("item."))]))
+    idx = pl.Series(moved)
+
+    def part(frame: pl.DataFrame, suffix: str) -> pl.DataFrame:
+        cols = [pl.col(c).cast(pl.Float64).alias(c + suffix) if c in frame.columns else pl.lit(None, pl.Float64)
+                .alias(c + suffix) for c in items]
+        return frame[idx].select(pl.col("enterprise_id"), pl.col("group"), pl.col(STATE), pl.col("score"),
+                                 pl.col("rank"), *cols).rename({c: c + suffix for c in
+                                                                ("enterprise_id", "group", STATE, "score", "rank")})
+
+    both = pl.concat([part(old, "_b"), part(new, "_a")], how="horizontal").with_columns(
+        (pl.col("score_a").fill_null(0) - pl.col("score_b").fill_null(0)).abs().alias("__size"))
+    if items:
+        before = both.select([pl.col(c + "_b") for c in items]).to_numpy()
+        after = both.select([pl.col(c + "_a") for c in items]).to_numpy()
+        delta = np.nan_to_num(after, nan=0.0) - np.nan_to_num(before, nan=0.0)
+        top = np.abs(delta).argmax(axis=1)
+    found = []
+    for (b, a), rows in sorted(both.with_row_index("__i").group_by("state_b", "state_a"),
+                               key=lambda kv: (order.get(kv[0][0], 99), kv[0][0], order.get(kv[0][1], 99), kv[0][1])):
+        direction = "other" if b not in order or a not in order else ("up" if order[a] < order[b] else "down")
+        shown = rows.sort("__size", "enterprise_id_b", descending=[True, False], nulls_last=True).head(limit)
+        firms = []
+        for row in shown.iter_rows(named=True):
+            move = None
+            if items:
+                i, k = row["__i"], int(top[row["__i"]])
+                name = items[k].removeprefix("item.")
+                move = ItemMove(item=name, label=labels.get(name), before=_number(before[i, k]),
+                                after=_number(after[i, k]), change=float(delta[i, k]))
+            firms.append(FirmMove(enterprise_id=row["enterprise_id_b"], group=row["group_b"] or row["group_a"],
+                                  before=b, after=a, score_before=_number(row["score_b"]),
+                                  score_after=_number(row["score_a"]), rank_before=row["rank_b"],
+                                  rank_after=row["rank_a"], top_item=move))
+        found.append(Crossing(before=b, after=a, direction=direction, count=rows.height, firms=firms,
+                              truncated=rows.height > len(firms)))
+    return found
+
+
+def _nice_width(span: float, bins: int) -> float:
+    raw = span / bins if span > 0 else 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= raw)
+
+
+def distributions(base: Side, cand: Side, bins: int = 20) -> Distributions:
+    """Histograms of the rated firms' scores on common, round bin edges."""
+    assert base.detail is not None and cand.detail is not None
+    rated = [s.detail.filter(pl.col(STATE).is_in(list(s.tiers)) & pl.col("score").is_not_null())["score"]
+             .cast(pl.Float64).to_numpy() if "score" in s.detail.columns else np.array([]) for s in (base, cand)]
+    values = np.concatenate(rated)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return Distributions(score=Histogram(edges=[], before=[], after=[]))
+    width = _nice_width(float(values.max() - values.min()), bins)
+    low = math.floor(values.min() / width) * width
+    count = max(1, math.ceil((values.max() - low) / width + 1e-9))
+    edges = np.round(low + width * np.arange(count + 1), 10)
+    hist = [np.histogram(v[np.isfinite(v)], bins=edges)[0].tolist() for v in rated]
+    means = [float(v.mean()) if len(v) else None for v in rated]
+    return Distributions(score=Histogram(edges=edges.tolist(), before=hist[0], after=hist[1]),
+                         score_mean_before=means[0], score_mean_after=means[1])
+
+
+def measure_totals(base: Side, cand: Side) -> list[MeasureTotals]:
+    """Every numeric measure of either pack, by state before and after (NEW's order, then OLD's extras)."""
+    infos = {m.name: m for m in base.measures}
+    infos.update({m.name: m for m in cand.measures})
+    names = list(dict.fromkeys([*(m.name for m in cand.measures), *(m.name for m in base.measures)]))
+    found = []
+    for name in names:
+        info = infos[name]
+        before: list[TierAmount] = base.amounts.get(info.column, [])
+        after: list[TierAmount] = cand.amounts.get(info.column, [])
+        total_before, total_after = sum(r.total for r in before), sum(r.total for r in after)
+        found.append(MeasureTotals(
+            name=name, label=info.label, unit=info.unit, kind=info.kind, summable=info.summable,
+            in_baseline=any(m.name == name for m in base.measures), in_candidate=any(m.name == name for m in cand.measures),
+            before=before, after=after, total_before=total_before, total_after=total_after,
+            change=total_after - total_before))
+    return found

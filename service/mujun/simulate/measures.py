@@ -1,0 +1,105 @@
+"""What each measure of a pack is for the headline, and its figures by tier.
+
+Packs do not declare what a measure *is*; the headline recognises it from the pack's own words, in
+this order (the first rule that matches wins):
+
+======================  ===============================================================
+kind                    name contains / label contains
+======================  ===============================================================
+electricity_surcharge   a surcharge (``surcharge`` / 加价, 差别电) on electricity (``electric``, ``kwh`` / 电)
+surcharge               any other surcharge (``surcharge`` / 加价): sewage, water, gas
+tax_relief              ``tax_reduction``, ``tax_relief``, ``tax_exemption`` / 减免
+energy_quota            ``energy_quota`` / 用能指标
+subsidy                 ``subsidy``, ``award`` / 扶持资金, 补贴, 奖励
+other                   everything else
+======================  ===============================================================
+
+A measure is *summable* (an amount: 元, tce) unless its unit holds ``/`` or ``%`` (a rate or a share):
+summing 0.30 元/kWh over firms means nothing, so the headline then counts the firms that receive a
+non-zero value. Per kind the headline takes the first summable measure of NEW's order, else the first one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from mujun.packs.model import Pack as PackModel
+from mujun.simulate.model import MeasureKind, TierAmount
+
+__all__ = ["MeasureInfo", "measure_infos", "kind_of", "tier_amounts", "yuan_factor", "MEASURE_PREFIX"]
+
+MEASURE_PREFIX = "measure."
+
+_RULES: list[tuple[MeasureKind, re.Pattern[str], re.Pattern[str]]] = [
+    ("electricity_surcharge", re.compile(r"surcharge.*(electric|kwh)|(electric|kwh).*surcharge|electricity_rate"),
+     re.compile(r"差别电|加价.*电|电.*加价")),
+    ("surcharge", re.compile(r"surcharge"), re.compile(r"加价")),
+    ("tax_relief", re.compile(r"tax_(reduction|relief|exemption)"), re.compile(r"减免")),
+    ("energy_quota", re.compile(r"energy_quota"), re.compile(r"用能指标")),
+    ("subsidy", re.compile(r"subsid|award"), re.compile(r"扶持资金|补贴|奖励")),
+]
+
+_YUAN = {"元": 1.0, "千元": 1e3, "万元": 1e4, "百万元": 1e6, "亿元": 1e8}
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    name: str
+    label: str | None
+    unit: str | None
+    kind: MeasureKind
+    summable: bool
+
+    @property
+    def column(self) -> str:
+        return MEASURE_PREFIX + self.name
+
+
+def kind_of(name: str, label: str | None) -> MeasureKind:
+    """The headline kind of a measure from its name and label.
+
+    >>> kind_of("electricity_surcharge_yuan", "年度差别电费")
+    'electricity_surcharge'
+    >>> kind_of("sewage_surcharge_yuan", "年度污水处理费加价")
+    'surcharge'
+    >>> kind_of("land_tax_reduction_pct", "城镇土地使用税减免")
+    'tax_relief'
+    """
+    for kind, by_name, by_label in _RULES:
+        if by_name.search(name.lower()) or (label and by_label.search(label)):
+            return kind
+    return "other"
+
+
+def _summable(unit: str | None) -> bool:
+    return unit is None or not any(mark in unit for mark in ("/", "%", "‰"))
+
+
+def yuan_factor(unit: str | None) -> float | None:
+    """元 per unit of a money measure (万元 → 10,000); None when the unit is not money."""
+    return _YUAN.get((unit or "").strip())
+
+
+def measure_infos(model: PackModel) -> list[MeasureInfo]:
+    """The numeric measures of a pack, in its order."""
+    return [MeasureInfo(name, m.label, m.unit, kind_of(name, m.label), _summable(m.unit))
+            for name, m in model.measures.items() if m.type == "number"]
+
+
+def tier_amounts(frame: pl.DataFrame, state: str, columns: list[str]) -> dict[str, list[TierAmount]]:
+    """For each measure column, its firms, non-zero firms, sum and mean per state (tier or status)."""
+    present = [c for c in columns if c in frame.columns]
+    if not present:
+        return {}
+    aggs = [pl.len().alias("__firms")]
+    for i, c in enumerate(present):
+        value = pl.col(c).cast(pl.Float64)
+        aggs += [(value.fill_null(0) != 0).sum().alias(f"__nz{i}"), value.sum().alias(f"__sum{i}"),
+                 value.mean().alias(f"__mean{i}")]
+    grouped = frame.group_by(state).agg(aggs).sort(state).rows(named=True)
+    return {c: [TierAmount(tier=row[state], firms=row["__firms"], nonzero=row[f"__nz{i}"],
+                           total=float(row[f"__sum{i}"] or 0.0), mean=row[f"__mean{i}"]) for row in grouped]
+            for i, c in enumerate(present)}
