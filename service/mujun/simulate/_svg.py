@@ -18,6 +18,7 @@ __all__ = ["bars", "lines", "nice_ticks", "tornado", "BEFORE", "AFTER", "UP", "D
 BEFORE, AFTER = "#9aa5b1", "#1f6feb"
 UP, DOWN = "#2e8b57", "#c0392b"
 _PALETTE = ("#1f6feb", "#c0392b", "#2e8b57", "#b7791f", "#6b46c1", "#0f766e")
+_DASHES = ("", "6 3", "2 3", "8 3 2 3")  # lines that coincide stay apart, and print apart in black and white
 _FONT = 12
 _TEXT = "#222"
 
@@ -108,7 +109,7 @@ def tornado(name: str, title: str, rows: Sequence[tuple[str, float, float]], *, 
             width: int = 720) -> Markup:
     """Tornado: one row per parameter, tier changes at −10 % drawn left of the axis and at +10 % right,
     widest first (the caller sorts)."""
-    label_w, row_h, top = 220, 22, 30
+    label_w, row_h, top = 250, 22, 30
     height = top + row_h * max(len(rows), 1) + 10
     gutter = 44  # room for the numbers beside the widest bars
     half = (width - label_w - 2 * gutter) / 2
@@ -119,7 +120,9 @@ def tornado(name: str, title: str, rows: Sequence[tuple[str, float, float]], *, 
                  f'<text x="{axis + 6:.1f}" y="16" fill="{UP}">{escape(high_label)} →</text>')
     for i, (label, low, high) in enumerate(rows):
         y0 = top + i * row_h
-        parts.append(f'<text x="{label_w - 8}" y="{y0 + 15}" text-anchor="end">{escape(label)}</text>')
+        short = label if len(label) <= 19 else label[:18] + "…"
+        parts.append(f'<text x="{label_w - 8}" y="{y0 + 15}" text-anchor="end">{escape(short)}'
+                     f"<title>{escape(label)}</title></text>")
         for value, colour, sign in ((low, DOWN, -1), (high, UP, 1)):
             w = max(half * value / peak, 0.5)
             x = axis - w if sign < 0 else axis
@@ -157,7 +160,9 @@ def lines(name: str, title: str, x: Sequence[float], series: Sequence[tuple[str,
         colour = _PALETTE[j % len(_PALETTE)]
         colours.append((series_name, colour))
         points = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x, vs))
-        parts.append(f'<polyline class="line" points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        dash = _DASHES[j % len(_DASHES)]
+        parts.append(f'<polyline class="line" points="{points}" fill="none" stroke="{colour}" stroke-width="2"'
+                     + (f' stroke-dasharray="{dash}"/>' if dash else "/>"))
         for a, b in zip(x, vs):
             parts.append(f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="3" fill="{colour}">'
                          f"<title>{escape(series_name)} @ {_number(a)}: {_number(b)}</title></circle>")

@@ -10,6 +10,7 @@ the JSON side by side. The template is ``report.html.j2`` beside this module, au
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -83,8 +84,7 @@ def render_html(impact: Impact) -> str:
     template = _ENVIRONMENT.get_template("report.html.j2")
     return template.render(
         lang="zh-CN" if lang == "zh" else "en", w=words, impact=impact, h=impact.headline,
-        state=lambda s: words.get(s, s) if s in ("unrated", "error") else s,
-        num=_format, key=_keyed, fmt=str.format,
+        state=functools.partial(_state, words), num=_format, plain=_plain, key=_keyed, fmt=str.format,
         direction=_directions(impact.crossings),
         heat=_heat, changes_peak=_changes_peak,
         histogram=_histogram_chart(impact, words),
@@ -105,6 +105,18 @@ def _format(value: Any, digits: int = 0, *, sign: bool = False) -> str:
     if round(value, digits) == 0:
         return f"{0:.{digits}f}"
     return f"{value:{'+' if sign else ''},.{digits}f}"
+
+
+def _plain(value: Any) -> str:
+    """A parameter's value as written in a pack (``0.0001229``, not rounded to two decimals)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    return "—" if value is None else f"{value:,.6g}"
+
+
+def _state(words: dict[str, str], state: str) -> str:
+    """A tier as the pack names it; the statuses of firms that were not rated in the report's words."""
+    return words[state] if state in ("unrated", "error") else state
 
 
 def _keyed(path: str, value: Any, digits: int = 0, *, sign: bool = False) -> Markup:
@@ -146,10 +158,10 @@ def _measure_chart(measure: MeasureTotals, words: dict[str, str]) -> Markup:
     before = {t.tier: t.total for t in measure.before}
     after = {t.tier: t.total for t in measure.after}
     label = measure.label or measure.name
-    return _svg.bars(f"measure-{measure.name}", label, tiers,
+    return _svg.bars(f"measure-{measure.name}", label, [_state(words, t) for t in tiers],
                      [(words["before"], [before.get(t, 0.0) for t in tiers]),
                       (words["after"], [after.get(t, 0.0) for t in tiers])],
-                     y_label=measure.unit or "", height=220)
+                     y_label=measure.unit or "", width=540, height=220)
 
 
 def _tornado_chart(impact: Impact, words: dict[str, str]) -> Markup | None:
