@@ -1,0 +1,66 @@
+"""A hash of the data a simulation read, so that a report can be traced to what it was computed from.
+
+Each table is hashed from its column names and types and Polars' row hashes (columns in name order, so
+a reordered file hashes the same); the tables' hashes in order (not their names: the same data from a file or from a stored cycle hashes
+the same) and the cycle make the data hash.
+Row hashes are stable for one Polars version; ``DataRef.files`` adds each input file's own SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from mujun.engine.intake import Source, is_several
+from mujun.engine.prepare import to_frame
+
+__all__ = ["tables_of", "table_hash", "data_hash", "file_sha256"]
+
+
+def tables_of(data: Any) -> list[tuple[str, pl.DataFrame]]:
+    """Every table of an input as the engine takes it: one table, several, a mapping, or Sources."""
+    if data is None:
+        return []
+    if isinstance(data, Source):
+        return [(data.name, data.frame)]
+    if not is_several(data):
+        return [("input", to_frame(data))]
+    items = data.items() if isinstance(data, Mapping) else ((None, d) for d in data)
+    found = []
+    for number, (name, table) in enumerate(items, start=1):
+        if isinstance(table, Source):
+            found.append((str(name) if name is not None else table.name, table.frame))
+        else:
+            found.append((str(name) if name is not None else f"input {number}", to_frame(table)))
+    return found
+
+
+def table_hash(frame: pl.DataFrame) -> str:
+    digest = hashlib.sha256()
+    columns = sorted(frame.columns)
+    for column in columns:
+        digest.update(f"{column}\x1f{frame.schema[column]}\x1e".encode())
+    if columns and frame.height:
+        digest.update(frame.select(columns).hash_rows(seed=0).to_numpy().tobytes())
+    digest.update(f"rows={frame.height}".encode())
+    return digest.hexdigest()
+
+
+def data_hash(data: Any, prior: Any = None, history: Any = None, cycle: int | None = None) -> str:
+    digest = hashlib.sha256()
+    for part, value in (("data", data), ("prior", prior), ("history", history)):
+        for _, frame in tables_of(value):
+            digest.update(f"{part}\x1f{table_hash(frame)}\x1e".encode())  # not the name: a file or a stored table
+    digest.update(f"cycle={cycle}".encode())
+    return digest.hexdigest()
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

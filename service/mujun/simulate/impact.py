@@ -1,0 +1,110 @@
+"""``simulate``: OLD and NEW evaluated on the same data, compared into an :class:`Impact` (report.json).
+
+Order of work: OLD once (the cached baseline every comparison reads), NEW once, the comparison; then,
+when asked, the sensitivity runs and the sweep points — many evaluations of NEW under overlays, run by
+:func:`mujun.simulate.runner.run_sides` on every core, each compared against the same OLD and NEW.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from mujun.errors import InputError
+from mujun.pack import Pack
+from mujun.simulate.compare import crossings, distributions, headline, measure_totals, transitions
+from mujun.simulate.data import data_hash, tables_of
+from mujun.simulate.model import DataRef, Impact, Sensitivity, Sweep, SweepPoint
+from mujun.simulate.runner import Inputs, Side, evaluate_side, run_sides
+from mujun.simulate.sensitivity import cut_lines, overlays, parameter_sensitivity
+from mujun.simulate.sweep import SweepSpec
+
+__all__ = ["simulate"]
+
+
+def _group(base: Side, cand: Side) -> pl.Series | None:
+    old, new = base.detail, cand.detail
+    if old is None or new is None or "group" not in old.columns:
+        return None
+    return old["group"] if "group" not in new.columns else old.select(
+        pl.coalesce(pl.col("group"), new["group"])).to_series()
+
+
+def _aligned(base: Side, cand: Side) -> None:
+    old, new = base.detail, cand.detail
+    assert old is not None and new is not None
+    if old.height != new.height or not old["enterprise_id"].equals(new["enterprise_id"]):
+        raise InputError("OLD and NEW results do not list the same firms in the same order; "
+                         "they cannot be compared row by row")
+
+
+def _rows(value: Any) -> int | None:
+    tables = tables_of(value)
+    return sum(f.height for _, f in tables) if tables else None
+
+
+def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = None, history: Any = None,
+             cycle: int | None = None, *, overrides: dict[str, Any] | None = None, sweep: SweepSpec | None = None,
+             sensitivity: bool = True, step: float = 0.1, prefer: Sequence[str] = (), workers: int | None = None,
+             crossing_limit: int = 100, nearest: int = 5, files: dict[str, str] | None = None,
+             timings: dict[str, float] | None = None) -> Impact:
+    """The impact of NEW against OLD on ``data``. ``overrides`` (``--set``) apply to NEW, or with no NEW to a
+    copy of OLD; ``sweep`` runs NEW at each value of one parameter; ``sensitivity`` moves each numeric
+    parameter of NEW by ±``step``. ``workers`` caps the processes of those runs (default: every core);
+    ``timings``, when given, receives the seconds of each stage."""
+    clock = timings if timings is not None else {}
+    overrides = dict(overrides or {})
+    new_pack = (candidate or baseline).with_parameters(overrides)
+    inputs = Inputs(data, prior, history, cycle, tuple(prefer))
+
+    started = time.perf_counter()
+    base = evaluate_side(baseline, inputs, full=True)
+    clock["baseline"] = time.perf_counter() - started
+    started = time.perf_counter()
+    cand = evaluate_side(new_pack, inputs, overrides, full=True)
+    clock["candidate"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    _aligned(base, cand)
+    group = _group(base, cand)
+    labels = {name: item.label for pack in (baseline, new_pack) for name, item in pack.model.items.items()}
+    notes = []
+    if not baseline.model.tiers or not new_pack.model.tiers:
+        notes.append("a pack without tiers: states are the records' statuses")
+    impact = dict(
+        baseline=base.ref, candidate=cand.ref,
+        data=DataRef(hash=data_hash(data, prior, history, cycle), records=base.state.len(), prior_records=_rows(prior),
+                     history_records=_rows(history), cycle=cycle, files=dict(files or {})),
+        headline=headline(base, cand, group), measures=measure_totals(base, cand),
+        transitions=transitions(base, cand, group), crossings=crossings(base, cand, labels, crossing_limit),
+        distributions=distributions(base, cand))
+    clock["compare"] = time.perf_counter() - started
+
+    runs: list[dict[str, Any]] = []
+    names: list[str] = []
+    skipped: list[str] = []
+    if sensitivity:
+        names, runs, skipped = overlays(new_pack, overrides, step)
+    points = [{**overrides, sweep.parameter: value} for value in sweep.values] if sweep is not None else []
+    started = time.perf_counter()
+    sides = run_sides(candidate or baseline, inputs, [*runs, *points], workers=workers) if runs or points else []
+    clock["runs"] = time.perf_counter() - started
+    clock["run_count"] = float(len(runs) + len(points))
+
+    started = time.perf_counter()
+    if sensitivity:
+        impact["sensitivity"] = Sensitivity(
+            step=step, parameters=parameter_sensitivity(new_pack, cand, names, sides[:len(runs)], step),
+            skipped=skipped, lines=cut_lines(cand, nearest))
+    if sweep is not None:
+        parameter = new_pack.model.parameters.get(sweep.parameter.partition(".")[0])
+        impact["sweep"] = Sweep(
+            parameter=sweep.parameter, label=parameter.label if parameter else None,
+            unit=parameter.unit if parameter else None,
+            points=[SweepPoint(value=value, pack_hash=side.ref.hash, headline=headline(base, side, group))
+                    for value, side in zip(sweep.values, sides[len(runs):])])
+    clock["report"] = time.perf_counter() - started
+    return Impact(**impact, notes=notes)

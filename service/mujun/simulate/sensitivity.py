@@ -1,0 +1,129 @@
+"""Sensitivity of NEW: tier changes when each numeric parameter moves by ±step, and margins at the cut lines.
+
+A number parameter moves by ``× (1 ± step)``; a table of numbers (one value per tier or county) moves as
+a whole, every entry by the same factor. A parameter at 0 has no ±10 % and a table of words is no
+number: both are listed as skipped. The counts are against NEW's own evaluation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from mujun.pack import Pack
+from mujun.packs.model import Pack as PackModel
+from mujun.simulate.model import CutLine, MarginFirm, ParameterSensitivity
+from mujun.simulate.runner import STATE, Side
+
+__all__ = ["numeric_parameters", "overlays", "parameter_sensitivity", "cut_lines"]
+
+
+def numeric_parameters(model: PackModel) -> tuple[dict[str, float | dict[str, float]], list[str]]:
+    """The parameters that can move (name → value) and those that cannot, each with why."""
+    movable: dict[str, float | dict[str, float]] = {}
+    skipped = []
+    for name, parameter in model.parameters.items():
+        value = parameter.value
+        if isinstance(value, dict):
+            if not all(isinstance(v, (int, float)) for v in value.values()):
+                skipped.append(f"{name}: a table of words")
+            elif not any(value.values()):
+                skipped.append(f"{name}: every entry is 0")
+            else:
+                movable[name] = {k: float(v) for k, v in value.items()}
+        elif value == 0:
+            skipped.append(f"{name}: 0 has no ±%")
+        else:
+            movable[name] = float(value)
+    return movable, skipped
+
+
+def _scaled(value: float | dict[str, float], factor: float) -> float | dict[str, float]:
+    return {k: v * factor for k, v in value.items()} if isinstance(value, dict) else value * factor
+
+
+def _overlay(name: str, value: float | dict[str, float]) -> dict[str, Any]:
+    return {f"{name}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {name: value}
+
+
+def overlays(candidate: Pack, overrides: dict[str, Any], step: float) -> tuple[list[str], list[dict[str, Any]],
+                                                                                 list[str]]:
+    """Per movable parameter of NEW, its −step and +step overlays (on top of the ``--set`` ones)."""
+    movable, skipped = numeric_parameters(candidate.model)
+    names, runs = [], []
+    for name, value in movable.items():
+        names.append(name)
+        for factor in (1 - step, 1 + step):
+            runs.append({**overrides, **_overlay(name, _scaled(value, factor))})
+    return names, runs, skipped
+
+
+def _surcharge(side: Side) -> float | None:
+    from mujun.simulate.compare import headline  # one headline rule for every comparison
+
+    return headline(side, side).electricity_surcharge_after_yuan
+
+
+def parameter_sensitivity(candidate: Pack, reference: Side, names: list[str], sides: list[Side],
+                          step: float) -> list[ParameterSensitivity]:
+    """One tornado bar per parameter: tier changes against NEW at −step and +step, largest first."""
+    movable, _ = numeric_parameters(candidate.model)
+    base_surcharge = _surcharge(reference)
+    worst = (reference.tiers or ("",))[-1]
+    base_worst = int((reference.state == worst).sum())
+    found = []
+    for k, name in enumerate(names):
+        low, high = sides[2 * k], sides[2 * k + 1]
+        surcharges = [_surcharge(s) for s in (low, high)]
+        parameter = candidate.model.parameters[name]
+        found.append(ParameterSensitivity(
+            parameter=name, label=parameter.label, unit=parameter.unit, value=movable[name],
+            low=_scaled(movable[name], 1 - step), high=_scaled(movable[name], 1 + step),
+            changes_low=int((low.state != reference.state).sum()), changes_high=int((high.state != reference.state).sum()),
+            worst_change_low=int((low.state == worst).sum()) - base_worst,
+            worst_change_high=int((high.state == worst).sum()) - base_worst,
+            surcharge_change_low_yuan=None if base_surcharge is None or surcharges[0] is None else surcharges[0] - base_surcharge,
+            surcharge_change_high_yuan=None if base_surcharge is None or surcharges[1] is None else surcharges[1] - base_surcharge))
+    return sorted(found, key=lambda p: -(p.changes_low + p.changes_high))
+
+
+def cut_lines(side: Side, nearest: int = 5) -> list[CutLine]:
+    """For each group and each pair of adjacent tiers of NEW, the ``nearest`` firms on each side of the line.
+
+    A firm above the line has margin = its score − the best score below (or the threshold): the points it
+    may lose before it meets a firm of the lower tier; a firm below has its score − the lowest score above.
+    Vetoed firms are not ranked on their score and are left out."""
+    detail = side.detail
+    assert detail is not None
+    if "score" not in detail.columns or len(side.tiers) < 2:
+        return []
+    rated = detail.filter(pl.col(STATE).is_in(list(side.tiers)) & pl.col("score").is_not_null())
+    if "vetoed" in rated.columns:
+        rated = rated.filter(~pl.col("vetoed"))
+    rated = rated.with_columns(pl.col("group").fill_null("—"))
+    lines = []
+    for upper, lower in zip(side.tiers, side.tiers[1:]):
+        above = rated.filter(pl.col(STATE) == upper)
+        below = rated.filter(pl.col(STATE) == lower)
+        if above.is_empty() or below.is_empty():
+            continue
+        top = above.sort("score", "enterprise_id").group_by("group", maintain_order=True).head(nearest)
+        bottom = below.sort("score", "enterprise_id", descending=[True, False]).group_by(
+            "group", maintain_order=True).head(nearest)
+        upper_min = dict(above.group_by("group").agg(pl.col("score").min()).iter_rows())
+        lower_max = dict(below.group_by("group").agg(pl.col("score").max()).iter_rows())
+        threshold = side.threshold_mins.get(upper)
+        for group in sorted(set(upper_min) & set(lower_max)):
+            firms = []
+            for row in top.filter(pl.col("group") == group).iter_rows(named=True):
+                against = threshold if threshold is not None else lower_max[group]
+                firms.append(MarginFirm(enterprise_id=row["enterprise_id"], tier=upper, score=row["score"],
+                                        margin=row["score"] - against))
+            for row in bottom.filter(pl.col("group") == group).iter_rows(named=True):
+                against = threshold if threshold is not None else upper_min[group]
+                firms.append(MarginFirm(enterprise_id=row["enterprise_id"], tier=lower, score=row["score"],
+                                        margin=row["score"] - against))
+            lines.append(CutLine(group=group, upper=upper, lower=lower, upper_min=upper_min[group],
+                                 lower_max=lower_max[group], threshold=threshold, firms=firms))
+    return lines
