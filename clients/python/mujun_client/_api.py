@@ -167,6 +167,26 @@ class Api(ABC):
     def pack_history(self, pack_id: str = "", region: str = "") -> Any:
         return self._unary(self.packs.History, packs_pb2.PackHistoryRequest(pack_id=pack_id, region=region))
 
+    def simulate(self, region: str, year: int, *, candidate_yaml: str = "", pack_id: str = "", version: str = "",
+                 overrides: dict[str, Any] | None = None, sweep: str = "", html: bool = False,
+                 timeout: float | None = None) -> Any:
+        """What-if on the stored cycle (region, year): its pack (OLD) against NEW — ``candidate_yaml``, a
+        published ``pack_id`` (``version``; default latest) or, with neither, a copy of OLD — with
+        ``overrides`` ({parameter: value}, as ``--set``). Returns ``SimulateResponse``: ``report_json``
+        (report.json's text) and, with ``html``, the report page."""
+        request = packs_pb2.SimulateRequest(
+            region=region, year=year, candidate_yaml=candidate_yaml, candidate_pack_id=pack_id,
+            candidate_version=version, overrides={k: str(v) for k, v in (overrides or {}).items()}, sweep=sweep,
+            with_html=html)
+        return self._unary(self.packs.Simulate, request, timeout=timeout)
+
+    def diff_packs(self, pack_id: str, version: str = "", other_pack_id: str = "", other_version: str = "") -> Any:
+        """What changed from one published version to another (``other_pack_id`` empty: the same pack),
+        one line each (``list[str]``)."""
+        request = packs_pb2.DiffPacksRequest(pack_id=pack_id, version=version, other_pack_id=other_pack_id,
+                                             other_version=other_version)
+        return self._unary(self.packs.Diff, request, then=lambda response: list(response.lines))
+
     # -- Cycles -------------------------------------------------------------------------------------
 
     def run_cycle(self, region: str, year: int, data: Any, *, prior: Any = None, history: Any = None,
