@@ -90,6 +90,7 @@ def test_headline_numbers_on_the_page_equal_report_json(page, report):
     keyed = page.page.evaluate(KEYED)
     shown = {key for key, _ in keyed}
     assert set(HEADLINE_KEYS) <= shown, f"not on the page: {set(HEADLINE_KEYS) - shown}"
+    assert any(key.startswith("transitions.by_group.") for key in shown), "the counties that changed are not listed"
     relief = [i for i, m in enumerate(document["measures"]) if m["kind"] == "tax_relief"]
     assert relief and any(key.startswith(f"measures.{relief[0]}.after.") for key in shown), \
         "the land-use-tax relief by tier is not on the page"
