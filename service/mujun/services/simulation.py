@@ -9,33 +9,20 @@ caller's region and turns a bad request into a typed error that names the reques
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import polars as pl
-import pyarrow as pa
 
 import mujun
-from mujun.errors import InputError, PackError
+from mujun.errors import InputError, PackError, PreconditionFailed, RequestInvalid
 from mujun.io import keep_columns
 from mujun.simulate import render_html, simulate
 from mujun.simulate.diff import PackDiff, pack_diff
 from mujun.simulate.sweep import parse_sweep
-from mujun.store import Database, cycles, packs
-from mujun.store.errors import PreconditionFailed, RequestInvalid
+from mujun.services._arrow import from_ipc
+from mujun.services.context import Context
+from mujun.services.principal import Principal
+from mujun.store import cycles, packs
 
 __all__ = ["SimulationService", "SimulationAnswer", "Candidate"]
-
-
-class _Packs(Protocol):
-    """What this service needs of the shared context: the store, pack text compiled, published rows compiled."""
-
-    db: Database
-
-    def load(self, text: str, name: str) -> mujun.Pack: ...
-
-    def compiled(self, row: Any) -> mujun.Pack: ...
 
 
 @dataclass(frozen=True)
@@ -54,11 +41,11 @@ class SimulationAnswer:
 
 
 class SimulationService:
-    def __init__(self, context: _Packs):
+    def __init__(self, context: Context):
         self._context = context
         self._db = context.db
 
-    def simulate(self, principal: Any, region: str, year: int, candidate: Candidate, overrides: dict[str, str], *,
+    def simulate(self, principal: Principal, region: str, year: int, candidate: Candidate, overrides: dict[str, str], *,
                  sweep: str = "", with_html: bool = False) -> SimulationAnswer:
         """report.json (and the page) of NEW against the cycle's pack on the cycle's data."""
         principal.require_region(region)
@@ -94,8 +81,8 @@ class SimulationService:
         # The columns the packs read, as `mujun simulate` reads them from files: the same data hash
         headers = baseline.input_headers | (new.input_headers if new is not None else frozenset())
         data, prior = (keep_columns(f, headers) if f is not None else None
-                       for f in (_frame(cycle.data_arrow), _frame(cycle.prior_arrow)))
-        history = _frame(cycle.history_arrow)
+                       for f in (from_ipc(cycle.data_arrow), from_ipc(cycle.prior_arrow)))
+        history = from_ipc(cycle.history_arrow)
         # One process: a server call runs beside others on the server's threads; a pool per call would
         # fight them for the cores.
         impact = simulate(baseline, new, data, prior, history, cycle.year, overrides=dict(overrides), sweep=spec,
@@ -123,12 +110,3 @@ def _check_overrides(pack: mujun.Pack, overrides: dict[str, str], *, field: str 
             violations.extend((f"{field}[{key}]", issue.message) for issue in error.issues)
     if violations:
         raise RequestInvalid(f"{violations[0][0]}: {violations[0][1]}", violations)
-
-
-def _frame(data: bytes | None) -> pl.DataFrame | None:
-    """A table the cycle stored as Arrow IPC (None when the run had none)."""
-    if not data:
-        return None
-    frame = pl.from_arrow(pa.ipc.open_stream(io.BytesIO(data)).read_all())
-    assert isinstance(frame, pl.DataFrame)
-    return frame
