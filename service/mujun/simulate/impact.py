@@ -74,9 +74,11 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
     notes = []
     if not baseline.model.tiers or not new_pack.model.tiers:
         notes.append("a pack without tiers: states are the records' statuses")
+    headers = baseline.input_headers | new_pack.input_headers
     impact = dict(
         baseline=base.ref, candidate=cand.ref,
-        data=DataRef(hash=data_hash(data, prior, history, cycle), records=base.state.len(), prior_records=_rows(prior),
+        data=DataRef(hash=data_hash(data, prior, history, cycle, headers=headers), records=base.state.len(),
+                     prior_records=_rows(prior),
                      history_records=_rows(history), cycle=cycle, files=dict(files or {})),
         headline=headline(base, cand, group), measures=measure_totals(base, cand),
         transitions=transitions(base, cand, group), crossings=crossings(base, cand, labels, crossing_limit),
@@ -95,10 +97,10 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
     clock["run_count"] = float(len(runs) + len(points))
 
     started = time.perf_counter()
-    if sensitivity:
-        impact["sensitivity"] = Sensitivity(
-            step=step, parameters=parameter_sensitivity(new_pack, cand, names, sides[:len(runs)], step),
-            skipped=skipped, lines=cut_lines(cand, nearest))
+    impact["sensitivity"] = Sensitivity(
+        step=step, parameters_moved=sensitivity,
+        parameters=parameter_sensitivity(new_pack, cand, names, sides[:len(runs)], step) if sensitivity else [],
+        skipped=skipped, lines=cut_lines(cand, nearest))
     if sweep is not None:
         parameter = new_pack.model.parameters.get(sweep.parameter.partition(".")[0])
         impact["sweep"] = Sweep(

@@ -218,7 +218,11 @@ class CutLine(_Model):
 
 
 class Sensitivity(_Model):
+    """``parameters`` (the tornado) only when ``parameters_moved`` (each takes two evaluations); the
+    margins at the cut lines always."""
+
     step: float = 0.1
+    parameters_moved: bool = True
     parameters: list[ParameterSensitivity] = []
     skipped: list[str] = Field(default=[], description="parameters not moved, with why (zero, text)")
     lines: list[CutLine] = []
