@@ -172,6 +172,16 @@ def test_a_sweep_point_at_the_overlay_value_repeats_the_headline(huaian, county,
     assert found.sweep.label == "亩均税收权重"
 
 
+def test_a_sweep_evaluates_only_the_values_that_differ_from_old(huaian, county):
+    data, prior = county
+    timings: dict[str, float] = {}
+    found = simulate(huaian, None, data, prior, sweep=parse_sweep("weight_tax=40:50:5"), sensitivity=False, workers=1,
+                     timings=timings)
+    assert timings["run_count"] == 2, "45 is OLD's own weight: its evaluation is reused"
+    assert [p.headline.tier_changes == 0 for p in found.sweep.points] == [False, True, False]
+    assert found.headline.tier_changes == 0 and found.candidate.hash == huaian.hash
+
+
 def test_sweep_runs_in_worker_processes_give_the_same_numbers(huaian, county):
     data, prior = county
     small = data.head(600)

@@ -8,6 +8,7 @@ when asked, the sensitivity runs and the sweep points — many evaluations of NE
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ from mujun.pack import Pack
 from mujun.simulate.compare import crossings, distributions, headline, measure_totals, transitions
 from mujun.simulate.data import data_hash, tables_of
 from mujun.simulate.model import DataRef, Impact, Sensitivity, Sweep, SweepPoint
-from mujun.simulate.runner import Inputs, Side, evaluate_side, run_sides
+from mujun.simulate.runner import Inputs, Side, evaluate_side, pack_ref, run_sides
 from mujun.simulate.sensitivity import cut_lines, overlays, parameter_sensitivity
 from mujun.simulate.sweep import SweepSpec
 
@@ -46,6 +47,18 @@ def _rows(value: Any) -> int | None:
     return sum(f.height for _, f in tables) if tables else None
 
 
+def _run(pack: Pack, overlays: list[dict[str, Any]], known: dict[str, Side], inputs: Inputs, workers: int | None,
+         rows: int) -> tuple[list[Side], int]:
+    """``pack`` under each overlay, and how many were evaluated: an overlay that gives OLD's or NEW's
+    content reuses that evaluation."""
+    packs = [pack.with_parameters(o) for o in overlays]
+    todo = [i for i, p in enumerate(packs) if p.hash not in known]
+    done = dict(zip(todo, run_sides([packs[i] for i in todo], inputs, [overlays[i] for i in todo], workers=workers,
+                                    rows=rows))) if todo else {}
+    return [done[i] if i in done else replace(known[p.hash], ref=pack_ref(p, overlays[i]))
+            for i, p in enumerate(packs)], len(todo)
+
+
 def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = None, history: Any = None,
              cycle: int | None = None, *, overrides: dict[str, Any] | None = None, sweep: SweepSpec | None = None,
              sensitivity: bool = True, step: float = 0.1, prefer: Sequence[str] = (), workers: int | None = None,
@@ -53,7 +66,8 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
              timings: dict[str, float] | None = None) -> Impact:
     """The impact of NEW against OLD on ``data``. ``overrides`` (``--set``) apply to NEW, or with no NEW to a
     copy of OLD; ``sweep`` runs NEW at each value of one parameter; ``sensitivity`` moves each numeric
-    parameter of NEW by ±``step``. ``workers`` caps the processes of those runs (default: every core);
+    parameter of NEW by ±``step``. ``workers``: processes for those runs (default: every core when the
+    runs are many and large enough to pay for starting them, see :func:`mujun.simulate.runner.worth_processes`);
     ``timings``, when given, receives the seconds of each stage."""
     clock = timings if timings is not None else {}
     overrides = dict(overrides or {})
@@ -64,7 +78,9 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
     base = evaluate_side(baseline, inputs, full=True)
     clock["baseline"] = time.perf_counter() - started
     started = time.perf_counter()
-    cand = evaluate_side(new_pack, inputs, overrides, full=True)
+    # NEW with the same content as OLD (a sweep with no --set) is OLD's evaluation again: reuse it
+    cand = replace(base, ref=pack_ref(new_pack, overrides)) if new_pack.hash == baseline.hash else \
+        evaluate_side(new_pack, inputs, overrides, full=True)
     clock["candidate"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -92,9 +108,10 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
         names, runs, skipped = overlays(new_pack, overrides, step)
     points = [{**overrides, sweep.parameter: value} for value in sweep.values] if sweep is not None else []
     started = time.perf_counter()
-    sides = run_sides(candidate or baseline, inputs, [*runs, *points], workers=workers) if runs or points else []
+    sides, evaluated = _run(candidate or baseline, [*runs, *points], {base.ref.hash: base, cand.ref.hash: cand}, inputs,
+                 workers, base.state.len())
     clock["runs"] = time.perf_counter() - started
-    clock["run_count"] = float(len(runs) + len(points))
+    clock["run_count"] = float(evaluated)
 
     started = time.perf_counter()
     impact["sensitivity"] = Sensitivity(

@@ -2,10 +2,11 @@
 
 A side keeps a firm's *state* (its tier when rated, else its status) and its measures' figures by state;
 the two sides a report compares in detail also keep scores, ranks and item points. Sweeps and the
-sensitivity runs evaluate one pack under many parameter overlays against the same data: with more than
-one such run and more than one core they go to a pool of processes (spawned: a forked Polars may
-deadlock), each reading the data once from a temporary pickle; the main process keeps the one cached
-baseline evaluation they are all compared against.
+sensitivity runs evaluate one pack under many parameter overlays against the same data: when they are
+many and large (:func:`worth_processes`) they go to a pool of processes, one per core (spawned: a forked
+Polars may deadlock), each reading the data once from a temporary pickle; the main process keeps the
+one cached baseline evaluation they are all compared against. A script that simulates with workers
+needs the usual ``if __name__ == "__main__":`` guard (spawned workers import the main module).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from mujun.packs.load import PackSource
 from mujun.simulate.measures import MeasureInfo, measure_infos, tier_amounts
 from mujun.simulate.model import PackRef, TierAmount
 
-__all__ = ["Inputs", "Side", "evaluate_side", "run_sides", "pack_ref", "default_workers", "STATE"]
+__all__ = ["Inputs", "Side", "evaluate_side", "run_sides", "pack_ref", "default_workers", "worth_processes", "STATE",
+           "PROCESS_MIN_ROW_RUNS"]
 
 STATE = "state"
 _DETAIL_FIXED = ("enterprise_id", "group", "score", "rank")
@@ -116,29 +118,39 @@ def _worker_inputs(path: str) -> Inputs:
     return pickle.loads(Path(path).read_bytes())
 
 
-def _run_one(path: str, source: PackSource, overrides: dict[str, Any], shown: dict[str, Any]) -> Side:
-    pack = Pack(source).with_parameters(overrides)
-    return evaluate_side(pack, _worker_inputs(path), shown)
+def _run_one(path: str, source: PackSource, shown: dict[str, Any]) -> Side:
+    return evaluate_side(Pack(source), _worker_inputs(path), shown)
 
 
-def run_sides(pack: Pack, inputs: Inputs, overlays: Sequence[dict[str, Any]], *, workers: int | None = None,
-              shown: Sequence[dict[str, Any]] | None = None) -> list[Side]:
-    """``pack`` under each overlay of parameters, as light sides in overlay order. ``shown`` is what each
-    side's PackRef records as its overrides (default: the overlay itself)."""
-    shown = list(shown) if shown is not None else [dict(o) for o in overlays]
-    workers = min(workers or default_workers(), len(overlays))
+def worth_processes(rows: int, runs: int, workers: int) -> bool:
+    """Whether a pool pays for itself: each worker starts a Python and reads the data (about a second),
+    which only many large runs win back. Polars already spreads one evaluation over the cores."""
+    return workers > 1 and runs > 1 and rows * runs >= PROCESS_MIN_ROW_RUNS
+
+
+#: rows × runs from which a pool of processes is used by default (measured: benchmarks/test_bench_simulate.py)
+PROCESS_MIN_ROW_RUNS = 5_000_000
+
+
+def run_sides(packs: Sequence[Pack], inputs: Inputs, shown: Sequence[dict[str, Any]], *,
+              workers: int | None = None, rows: int = 0) -> list[Side]:
+    """Each pack evaluated on the inputs, as light sides in order; ``shown`` is what each side's PackRef
+    records as its overrides. ``workers``: processes (1: in this process; default: every core when
+    :func:`worth_processes` says a pool pays for itself for ``rows`` records)."""
+    if workers is None:
+        workers = default_workers() if worth_processes(rows, len(packs), default_workers()) else 1
+    workers = min(workers, len(packs))
     if workers <= 1:
-        return [evaluate_side(pack.with_parameters(dict(o)), inputs, s) for o, s in zip(overlays, shown)]
+        return [evaluate_side(pack, inputs, s) for pack, s in zip(packs, shown)]
     with tempfile.TemporaryDirectory(prefix="mujun-simulate-") as folder:
         path = os.path.join(folder, "inputs.pickle")
         Path(path).write_bytes(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL))
-        source = _source(pack)
         # each worker's Polars gets its share of the cores instead of all of them
         threads = str(max(1, default_workers() // workers))
         with _environment(POLARS_MAX_THREADS=threads):
             pool = multiprocessing.get_context("spawn").Pool(processes=workers)
         with pool:
-            sides = pool.starmap(_run_one, [(path, source, dict(o), s) for o, s in zip(overlays, shown)], chunksize=1)
+            sides = pool.starmap(_run_one, [(path, _source(p), dict(s)) for p, s in zip(packs, shown)], chunksize=1)
     return sides
 
 
