@@ -16,7 +16,7 @@ import polars as pl
 
 from mujun.errors import InputError
 from mujun.pack import Pack
-from mujun.simulate.compare import crossings, distributions, headline, measure_totals, transitions
+from mujun.simulate.compare import Groups, crossings, distributions, headline, measure_totals, transitions
 from mujun.simulate.data import data_hash, tables_of
 from mujun.simulate.model import DataRef, Impact, Sensitivity, Sweep, SweepPoint
 from mujun.simulate.runner import Inputs, Side, evaluate_side, pack_ref, run_sides
@@ -26,12 +26,13 @@ from mujun.simulate.sweep import SweepSpec
 __all__ = ["simulate"]
 
 
-def _group(base: Side, cand: Side) -> pl.Series | None:
+def _group(base: Side, cand: Side) -> Groups | None:
+    """Each firm's group under OLD, else under NEW (a firm OLD could not rate may have one under NEW)."""
     old, new = base.detail, cand.detail
     if old is None or new is None or "group" not in old.columns:
         return None
-    return old["group"] if "group" not in new.columns else old.select(
-        pl.coalesce(pl.col("group"), new["group"])).to_series()
+    return Groups.of(old["group"] if "group" not in new.columns else old.select(
+        pl.coalesce(pl.col("group"), new["group"])).to_series())
 
 
 def _aligned(base: Side, cand: Side) -> None:
@@ -93,7 +94,7 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
     headers = baseline.input_headers | new_pack.input_headers
     impact = dict(
         baseline=base.ref, candidate=cand.ref,
-        data=DataRef(hash=data_hash(data, prior, history, cycle, headers=headers), records=base.state.len(),
+        data=DataRef(hash=data_hash(data, prior, history, cycle, headers=headers), records=base.firms,
                      prior_records=_rows(prior),
                      history_records=_rows(history), cycle=cycle, files=dict(files or {})),
         headline=headline(base, cand, group), measures=measure_totals(base, cand),
@@ -109,7 +110,7 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
     points = [{**overrides, sweep.parameter: value} for value in sweep.values] if sweep is not None else []
     started = time.perf_counter()
     sides, evaluated = _run(candidate or baseline, [*runs, *points], {base.ref.hash: base, cand.ref.hash: cand}, inputs,
-                 workers, base.state.len())
+                 workers, base.firms)
     clock["runs"] = time.perf_counter() - started
     clock["run_count"] = float(evaluated)
 

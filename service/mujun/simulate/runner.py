@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from mujun.engine.result import Result
@@ -30,7 +31,7 @@ from mujun.packs.load import PackSource
 from mujun.simulate.measures import MeasureInfo, measure_infos, tier_amounts
 from mujun.simulate.model import PackRef, TierAmount
 
-__all__ = ["Inputs", "Side", "evaluate_side", "run_sides", "pack_ref", "default_workers", "worth_processes", "STATE",
+__all__ = ["Inputs", "Side", "EXTRA_STATES", "evaluate_side", "run_sides", "pack_ref", "default_workers", "worth_processes", "STATE",
            "PROCESS_MIN_ROW_RUNS"]
 
 STATE = "state"
@@ -49,18 +50,30 @@ class Inputs:
     prefer: tuple[str, ...] = ()
 
 
+#: States besides the tiers, in this order after them: not rated, failed, and anything else.
+EXTRA_STATES = ("unrated", "error", "—")
+
+
 @dataclass(frozen=True)
 class Side:
-    """One evaluation, reduced to what a comparison reads (``detail`` only for the two sides compared in full)."""
+    """One evaluation, reduced to what a comparison reads (``detail`` only for the two sides compared in full).
+
+    ``codes[i]`` is firm *i*'s state as an index into ``vocab`` (the pack's tiers, then ``EXTRA_STATES``):
+    comparisons over a million firms are then array operations."""
 
     ref: PackRef
     tiers: tuple[str, ...]
     measures: tuple[MeasureInfo, ...]
-    state: pl.Series
+    vocab: tuple[str, ...]
+    codes: np.ndarray
     amounts: dict[str, list[TierAmount]]
     detail: pl.DataFrame | None = None
     threshold_mins: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+
+    @property
+    def firms(self) -> int:
+        return len(self.codes)
 
 
 def default_workers() -> int:
@@ -75,29 +88,33 @@ def pack_ref(pack: Pack, overrides: dict[str, Any] | None = None) -> PackRef:
     return PackRef(id=pack.id, version=pack.version, title=pack.title, hash=pack.hash, overrides=dict(overrides or {}))
 
 
-def _state(table: pl.DataFrame) -> pl.Series:
-    return table.select(pl.when(pl.col("status") == "ok").then(pl.col("tier")).otherwise(pl.col("status"))
-                        .fill_null("—").alias(STATE)).to_series()
+_STATE_EXPR = pl.when(pl.col("status") == "ok").then(pl.col("tier")).otherwise(pl.col("status")).fill_null("—")
+
+
+def _codes(table: pl.DataFrame, vocab: tuple[str, ...]) -> np.ndarray:
+    index = {state: i for i, state in enumerate(vocab)}
+    return table.select(_STATE_EXPR.replace_strict(index, default=index["—"], return_dtype=pl.UInt8)).to_series().to_numpy()
 
 
 def side_of(pack: Pack, result: Result, overrides: dict[str, Any] | None, *, full: bool, seconds: float = 0.0) -> Side:
     """Reduce an evaluation: the state of every firm, the measures by state, and (``full``) the detail."""
     table = result.table
     measures = tuple(measure_infos(pack.model))
-    state = _state(table)
-    amounts = tier_amounts(table.with_columns(state), STATE, [m.column for m in measures])
     tiers_model = pack.model.tiers
     tiers = tuple(tiers_model.tier_names()) if tiers_model is not None else ()
+    vocab = (*tiers, *(s for s in EXTRA_STATES if s not in tiers))
+    codes = _codes(table, vocab)
+    amounts = tier_amounts(table, codes, vocab, [m.column for m in measures])
     thresholds = {t.tier: t.min for t in tiers_model.thresholds if t.min is not None} \
         if tiers_model is not None and tiers_model.method == "thresholds" else {}
     detail = None
     if full:
         keep = [c for c in _DETAIL_FIXED if c in table.columns] + [c for c in table.columns if c.startswith("item.")]
-        detail = table.select(keep).with_columns(state)
+        detail = table.select(*keep, _STATE_EXPR.alias(STATE))
         facts = result.facts()
         if _VETO in facts.columns:
             detail = detail.with_columns(facts[_VETO].is_not_null().alias("vetoed"))
-    return Side(pack_ref(pack, overrides), tiers, measures, state, amounts, detail, thresholds, seconds)
+    return Side(pack_ref(pack, overrides), tiers, measures, vocab, codes, amounts, detail, thresholds, seconds)
 
 
 def evaluate_side(pack: Pack, inputs: Inputs, overrides: dict[str, Any] | None = None, *, full: bool = False) -> Side:
