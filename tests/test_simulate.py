@@ -55,6 +55,8 @@ def test_the_weight_overlay_applies_to_a_copy_of_old(impact, huaian):
     assert impact.baseline.hash == huaian.hash
     assert impact.candidate.hash == huaian.with_parameters({"weight_tax": 50}).hash != huaian.hash
     assert impact.candidate.overrides == {"weight_tax": 50}
+    from_cli = simulate(huaian, None, county[0].head(50), county[1], overrides={"weight_tax": "50"}, sensitivity=False)
+    assert from_cli.candidate == impact.candidate, "--set text and a number give the same report"
 
 
 def test_headline_tier_changes_equal_direct_evaluation(impact, direct):
@@ -268,6 +270,15 @@ def test_cli_done_when_huaian_weight_tax_50_prints_changes_counties_and_d_surcha
                        sensitivity=False, workers=1)
     assert written["headline"] == library.model_dump(mode="json")["headline"]
     assert written["data"]["hash"] == library.data.hash
+
+
+def test_the_doctests_of_the_simulation_modules_hold():
+    import doctest
+
+    from mujun.simulate import diff, measures, sweep
+
+    for module in (diff, measures, sweep):
+        assert doctest.testmod(module).failed == 0, module.__name__
 
 
 def test_cli_refuses_a_report_that_is_not_html(tmp_path: Path):

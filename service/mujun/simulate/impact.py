@@ -43,6 +43,14 @@ def _aligned(base: Side, cand: Side) -> None:
                          "they cannot be compared row by row")
 
 
+def _as_number(value: Any) -> Any:
+    """``--set`` gives text; the report records the number (a non-number is left for the pack to refuse)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
 def _rows(value: Any) -> int | None:
     tables = tables_of(value)
     return sum(f.height for _, f in tables) if tables else None
@@ -71,7 +79,7 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
     runs are many and large enough to pay for starting them, see :func:`mujun.simulate.runner.worth_processes`);
     ``timings``, when given, receives the seconds of each stage."""
     clock = timings if timings is not None else {}
-    overrides = dict(overrides or {})
+    overrides = {name: _as_number(value) for name, value in (overrides or {}).items()}
     new_pack = (candidate or baseline).with_parameters(overrides)
     inputs = Inputs(data, prior, history, cycle, tuple(prefer))
 
