@@ -51,7 +51,7 @@ def direct(huaian, county) -> pl.DataFrame:
         "relief_before": old["measure.land_tax_reduction_pct"], "relief_after": new["measure.land_tax_reduction_pct"]})
 
 
-def test_the_weight_overlay_applies_to_a_copy_of_old(impact, huaian):
+def test_the_weight_overlay_applies_to_a_copy_of_old(impact, huaian, county):
     assert impact.baseline.hash == huaian.hash
     assert impact.candidate.hash == huaian.with_parameters({"weight_tax": 50}).hash != huaian.hash
     assert impact.candidate.overrides == {"weight_tax": 50}
