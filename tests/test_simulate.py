@@ -80,6 +80,9 @@ def test_headline_d_count_and_surcharge_equal_direct_sums(impact, direct):
     relief = next(m for m in h.measures if m.kind == "tax_relief")
     assert relief.reads == "firms", "a relief in % is counted in firms, never summed"
     assert relief.after == (direct["relief_after"].fill_null(0) != 0).sum()
+    by_tier = dict(direct.filter(pl.col("relief_after").fill_null(0) != 0).group_by("after").len().iter_rows())
+    assert {t: n for t, n in relief.by_tier_after.items() if n} == by_tier, "A and B firms get the relief"
+    assert (relief.mean_by_tier_after["A"], relief.mean_by_tier_after["B"]) == (100, 50)
 
 
 def test_every_firm_counted_as_moving_has_those_tiers_under_old_and_new(impact, direct):

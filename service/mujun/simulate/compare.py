@@ -107,9 +107,13 @@ def _pick(measures: tuple[MeasureInfo, ...], kind: str) -> MeasureInfo | None:
     return next((m for m in of_kind if m.summable), of_kind[0] if of_kind else None)
 
 
-def _figure(side: Side, info: MeasureInfo, reads: str) -> float:
-    rows = side.amounts.get(info.column, [])
-    return float(sum(r.total for r in rows)) if reads == "total" else float(sum(r.nonzero for r in rows))
+def _by_tier(side: Side, info: MeasureInfo | None, reads: str) -> dict[str, float]:
+    rows = side.amounts.get(info.column, []) if info is not None else []
+    return {r.tier: float(r.total if reads == "total" else r.nonzero) for r in rows}
+
+
+def _means(side: Side, info: MeasureInfo | None) -> dict[str, float | None]:
+    return {r.tier: r.mean for r in (side.amounts.get(info.column, []) if info is not None else [])}
 
 
 def _headline_measures(base: Side, cand: Side) -> list[HeadlineMeasure]:
@@ -118,12 +122,15 @@ def _headline_measures(base: Side, cand: Side) -> list[HeadlineMeasure]:
         info = _pick(cand.measures, kind) or _pick(base.measures, kind)
         if info is None:
             continue
-        same = next((m for m in base.measures if m.name == info.name), None)
         reads = "total" if info.summable else "firms"
-        before = _figure(base, same, reads) if same is not None else 0.0
-        after = _figure(cand, info, reads) if any(m.name == info.name for m in cand.measures) else 0.0
+        old = next((m for m in base.measures if m.name == info.name), None)
+        new = next((m for m in cand.measures if m.name == info.name), None)
+        before, after = _by_tier(base, old, reads), _by_tier(cand, new, reads)
+        total_before, total_after = sum(before.values()), sum(after.values())
         figures.append(HeadlineMeasure(kind=kind, measure=info.name, label=info.label, unit=info.unit, reads=reads,
-                                       before=before, after=after, change=after - before))
+                                       before=total_before, after=total_after, change=total_after - total_before,
+                                       by_tier_before=before, by_tier_after=after,
+                                       mean_by_tier_before=_means(base, old), mean_by_tier_after=_means(cand, new)))
     return figures
 
 
