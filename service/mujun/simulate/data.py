@@ -20,7 +20,7 @@ from mujun.engine.intake import Source, is_several
 from mujun.engine.prepare import to_frame
 from mujun.packs.fields import normalise_header, split_unit
 
-__all__ = ["tables_of", "table_hash", "data_hash", "file_sha256"]
+__all__ = ["tables_of", "narrowed", "table_hash", "data_hash", "file_sha256"]
 
 
 def tables_of(data: Any) -> list[tuple[str, pl.DataFrame]]:
@@ -46,6 +46,26 @@ def _read(header: str, keep: frozenset[str] | None) -> bool:
         return True
     name = normalise_header(header)
     return name in keep or split_unit(name)[0] in keep
+
+
+def _narrow_frame(frame: pl.DataFrame, keep: frozenset[str]) -> pl.DataFrame:
+    kept = [c for c in frame.columns if _read(c, keep)]
+    return frame.select(kept) if kept else frame  # none of them: whole, so the engine says what is missing
+
+
+def narrowed(data: Any, headers: frozenset[str]) -> Any:
+    """The data with only the columns the packs read (as ``mujun score`` reads a file): every run of a
+    simulation then carries no column it does not need. A table with none of them is kept whole."""
+    keep = frozenset(normalise_header(h) for h in headers)
+    if data is None:
+        return None
+    if isinstance(data, Source):
+        return Source(data.name, _narrow_frame(data.frame, keep), data.columns or tuple(data.frame.columns))
+    if not is_several(data):
+        return _narrow_frame(to_frame(data), keep)
+    if isinstance(data, Mapping):
+        return {name: narrowed(table, headers) for name, table in data.items()}
+    return [narrowed(table, headers) for table in data]
 
 
 def table_hash(frame: pl.DataFrame, headers: frozenset[str] | None = None) -> str:

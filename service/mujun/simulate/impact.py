@@ -17,7 +17,7 @@ import polars as pl
 from mujun.errors import InputError
 from mujun.pack import Pack
 from mujun.simulate.compare import Groups, crossings, distributions, headline, measure_totals, transitions
-from mujun.simulate.data import data_hash, tables_of
+from mujun.simulate.data import data_hash, narrowed, tables_of
 from mujun.simulate.model import DataRef, Impact, Sensitivity, Sweep, SweepPoint
 from mujun.simulate.runner import Inputs, Side, evaluate_side, pack_ref, run_sides
 from mujun.simulate.sensitivity import cut_lines, overlays, parameter_sensitivity
@@ -81,6 +81,8 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
     clock = timings if timings is not None else {}
     overrides = {name: _as_number(value) for name, value in (overrides or {}).items()}
     new_pack = (candidate or baseline).with_parameters(overrides)
+    headers = baseline.input_headers | new_pack.input_headers
+    data, prior = narrowed(data, headers), narrowed(prior, headers)
     inputs = Inputs(data, prior, history, cycle, tuple(prefer))
 
     started = time.perf_counter()
@@ -99,7 +101,6 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
     notes = []
     if not baseline.model.tiers or not new_pack.model.tiers:
         notes.append("a pack without tiers: states are the records' statuses")
-    headers = baseline.input_headers | new_pack.input_headers
     impact = dict(
         baseline=base.ref, candidate=cand.ref,
         data=DataRef(hash=data_hash(data, prior, history, cycle, headers=headers), records=base.firms,
