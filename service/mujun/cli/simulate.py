@@ -91,6 +91,15 @@ def print_headline(impact: Impact) -> None:
                                                   " (firms receiving)" if m.reads == "firms" else "")
         table.add_row(what, f"{m.before:,.2f} → {m.after:,.2f} ({m.change:+,.2f})" if m.reads == "total"
                       else f"{m.before:,.0f} → {m.after:,.0f} ({m.change:+,.0f})")
+        tiers = [t for t in dict.fromkeys([*m.by_tier_before, *m.by_tier_after]) if t in h.tier_counts_after
+                 or t in h.tier_counts_before]
+        digits = ",.2f" if m.reads == "total" else ",.0f"
+        table.add_row("  by tier", "; ".join(f"{shown(t)} {m.by_tier_before.get(t, 0):{digits}} → "
+                                             f"{m.by_tier_after.get(t, 0):{digits}}" for t in tiers))
+        if m.reads == "firms":
+            mean = lambda v: "—" if v is None else f"{v:,.4g}"  # noqa: E731
+            table.add_row(f"  mean{f' ({shown(m.unit)})' if m.unit else ''}", "; ".join(
+                f"{shown(t)} {mean(m.mean_by_tier_before.get(t))} → {mean(m.mean_by_tier_after.get(t))}" for t in tiers))
     console.print(table)
     moved = [g for g in impact.transitions.by_group if g.changes]
     if moved:

@@ -150,7 +150,9 @@ def content_hash(model: Pack) -> str:
 
 def override_parameters(model: Pack, overrides: dict[str, Any]) -> Pack:
     """A new pack with parameter values replaced; ``table.KEY`` sets one entry of a table."""
-    raw = model.model_dump(mode="json", by_alias=True)
+    # exclude_unset: a field the pack left out stays left out (compile reads some defaults from the context,
+    # e.g. the type of a tier given as input), so an overlay changes the parameters and nothing else
+    raw = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
     params = raw["parameters"]
     issues: list[PackIssue] = []
     for key, value in overrides.items():

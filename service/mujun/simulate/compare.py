@@ -8,6 +8,7 @@ number here is counted from the engine's own result tables.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -17,7 +18,7 @@ from mujun.simulate.model import (Crossing, Distributions, FirmMove, Headline, H
                                   MeasureTotals, TierAmount, TransitionMatrix, Transitions)
 from mujun.simulate.runner import STATE, Side
 
-__all__ = ["tier_order", "headline", "transitions", "crossings", "distributions", "measure_totals", "NO_GROUP"]
+__all__ = ["Groups", "tier_order", "state_changes", "count_of", "headline", "transitions", "crossings", "distributions", "measure_totals", "NO_GROUP"]
 
 NO_GROUP = "—"
 _KIND_ORDER = ("electricity_surcharge", "surcharge", "tax_relief", "energy_quota", "subsidy")
@@ -28,48 +29,77 @@ def tier_order(base: Side, cand: Side) -> list[str]:
     return list(dict.fromkeys([*base.tiers, *cand.tiers]))
 
 
-def _pairs(base: Side, cand: Side, group: pl.Series | None) -> pl.DataFrame:
+@dataclass(frozen=True)
+class Groups:
+    """The tier group (county) of every firm as codes into ``names``, made once per simulation."""
+
+    names: list[str]
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, group: pl.Series) -> Groups:
+        filled = group.cast(pl.String).fill_null(NO_GROUP)
+        names = sorted(filled.unique().to_list())
+        codes = filled.replace_strict({n: i for i, n in enumerate(names)}, return_dtype=pl.Int64).to_numpy()
+        return cls(names, codes)
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """OLD's and NEW's states of every firm as codes into one vocabulary: the tiers in order, then the rest."""
+
+    vocab: list[str]
+    tiers: int
+    before: np.ndarray
+    after: np.ndarray
+
+
+def _pair(base: Side, cand: Side) -> _Pair:
     order = tier_order(base, cand)
-    rank = {t: i for i, t in enumerate(order)}
-    frame = pl.DataFrame({"b": base.state, "a": cand.state})
-    if group is not None:
-        frame = frame.with_columns(group.alias("g"))
-    return frame.with_columns(
-        pl.col("b").replace_strict(rank, default=None, return_dtype=pl.Int32).alias("ib"),
-        pl.col("a").replace_strict(rank, default=None, return_dtype=pl.Int32).alias("ia"))
+    vocab = list(dict.fromkeys([*order, *base.vocab, *cand.vocab]))
+    index = {s: i for i, s in enumerate(vocab)}
+    to_b = np.array([index[s] for s in base.vocab], dtype=np.int64)
+    to_a = np.array([index[s] for s in cand.vocab], dtype=np.int64)
+    return _Pair(vocab, len(order), to_b[base.codes], to_a[cand.codes])
 
 
-def headline(base: Side, cand: Side, group: pl.Series | None = None) -> Headline:
+def state_changes(base: Side, cand: Side) -> int:
+    """Firms whose state differs between two evaluations of the same data."""
+    pair = _pair(base, cand)
+    return int((pair.before != pair.after).sum())
+
+
+def count_of(side: Side, state: str) -> int:
+    return int((side.codes == side.vocab.index(state)).sum()) if state in side.vocab else 0
+
+
+def headline(base: Side, cand: Side, groups: Groups | None = None) -> Headline:
     """The numbers first read: tier changes up and down, the worst tier's count, the money and quota moved."""
-    pairs = _pairs(base, cand, group)
-    changed = pl.col("b") != pl.col("a")
-    counts = pairs.select(
-        changed.sum().alias("changes"), (pl.col("ia") < pl.col("ib")).sum().alias("up"),
-        (pl.col("ia") > pl.col("ib")).sum().alias("down"),
-        pl.col("ib").is_not_null().sum().alias("rated_before"), pl.col("ia").is_not_null().sum().alias("rated_after"),
-    ).row(0, named=True)
-    order = tier_order(base, cand)
-    before = {t: n for t, n in base.state.value_counts().iter_rows() if t in order}
-    after = {t: n for t, n in cand.state.value_counts().iter_rows() if t in order}
+    pair = _pair(base, cand)
+    changed = pair.before != pair.after
+    rated_b, rated_a = pair.before < pair.tiers, pair.after < pair.tiers
+    moves = changed & rated_b & rated_a
+    up, down = int((moves & (pair.after < pair.before)).sum()), int((moves & (pair.after > pair.before)).sum())
+    changes = int(changed.sum())
+    order = pair.vocab[:pair.tiers]
+    before = dict(zip(pair.vocab, np.bincount(pair.before, minlength=len(pair.vocab)).tolist()))
+    after = dict(zip(pair.vocab, np.bincount(pair.after, minlength=len(pair.vocab)).tolist()))
     worst = (cand.tiers or base.tiers or (None,))[-1]
-    groups = []
-    if group is not None:
-        groups = sorted(pairs.filter(changed)["g"].fill_null(NO_GROUP).unique().to_list())
+    names = [] if groups is None else [groups.names[i] for i in np.unique(groups.codes[changed])]
     figures = _headline_measures(base, cand)
     surcharge = next((m for m in figures if m.kind == "electricity_surcharge" and m.reads == "total"
                       and yuan_factor(m.unit) is not None), None)
     factor = yuan_factor(surcharge.unit) if surcharge is not None else None
     return Headline(
-        records=pairs.height, rated_before=counts["rated_before"], rated_after=counts["rated_after"],
-        tier_changes=counts["changes"], up=counts["up"], down=counts["down"],
-        other_changes=counts["changes"] - counts["up"] - counts["down"],
+        records=len(pair.before), rated_before=int(rated_b.sum()), rated_after=int(rated_a.sum()),
+        tier_changes=changes, up=up, down=down, other_changes=changes - up - down,
         worst_tier=worst, worst_before=before.get(worst, 0), worst_after=after.get(worst, 0),
         worst_change=after.get(worst, 0) - before.get(worst, 0),
-        tier_counts_before={t: before.get(t, 0) for t in order}, tier_counts_after={t: after.get(t, 0) for t in order},
+        tier_counts_before={t: before[t] for t in order}, tier_counts_after={t: after[t] for t in order},
         electricity_surcharge_before_yuan=surcharge.before * factor if surcharge else None,
         electricity_surcharge_after_yuan=surcharge.after * factor if surcharge else None,
         electricity_surcharge_change_yuan=surcharge.change * factor if surcharge else None,
-        measures=figures, groups_changed=groups)
+        measures=figures, groups_changed=names)
 
 
 def _pick(measures: tuple[MeasureInfo, ...], kind: str) -> MeasureInfo | None:
@@ -77,9 +107,13 @@ def _pick(measures: tuple[MeasureInfo, ...], kind: str) -> MeasureInfo | None:
     return next((m for m in of_kind if m.summable), of_kind[0] if of_kind else None)
 
 
-def _figure(side: Side, info: MeasureInfo, reads: str) -> float:
-    rows = side.amounts.get(info.column, [])
-    return float(sum(r.total for r in rows)) if reads == "total" else float(sum(r.nonzero for r in rows))
+def _by_tier(side: Side, info: MeasureInfo | None, reads: str) -> dict[str, float]:
+    rows = side.amounts.get(info.column, []) if info is not None else []
+    return {r.tier: float(r.total if reads == "total" else r.nonzero) for r in rows}
+
+
+def _means(side: Side, info: MeasureInfo | None) -> dict[str, float | None]:
+    return {r.tier: r.mean for r in (side.amounts.get(info.column, []) if info is not None else [])}
 
 
 def _headline_measures(base: Side, cand: Side) -> list[HeadlineMeasure]:
@@ -88,43 +122,39 @@ def _headline_measures(base: Side, cand: Side) -> list[HeadlineMeasure]:
         info = _pick(cand.measures, kind) or _pick(base.measures, kind)
         if info is None:
             continue
-        same = next((m for m in base.measures if m.name == info.name), None)
         reads = "total" if info.summable else "firms"
-        before = _figure(base, same, reads) if same is not None else 0.0
-        after = _figure(cand, info, reads) if any(m.name == info.name for m in cand.measures) else 0.0
+        old = next((m for m in base.measures if m.name == info.name), None)
+        new = next((m for m in cand.measures if m.name == info.name), None)
+        before, after = _by_tier(base, old, reads), _by_tier(cand, new, reads)
+        total_before, total_after = sum(before.values()), sum(after.values())
         figures.append(HeadlineMeasure(kind=kind, measure=info.name, label=info.label, unit=info.unit, reads=reads,
-                                       before=before, after=after, change=after - before))
+                                       before=total_before, after=total_after, change=total_after - total_before,
+                                       by_tier_before=before, by_tier_after=after,
+                                       mean_by_tier_before=_means(base, old), mean_by_tier_after=_means(cand, new)))
     return figures
 
 
-def _states(base: Side, cand: Side) -> list[str]:
-    order = tier_order(base, cand)
-    seen = set(base.state.unique().to_list()) | set(cand.state.unique().to_list())
-    return [*order, *sorted(s for s in seen if s not in order)]
+def _matrix(full: np.ndarray, keep: list[int], group: str | None) -> TransitionMatrix:
+    counts = full[np.ix_(keep, keep)]
+    return TransitionMatrix(group=group, firms=int(full.sum()), changes=int(full.sum() - np.trace(full)),
+                            counts=counts.tolist())
 
 
-def _matrix(rows: pl.DataFrame, states: list[str], group: str | None) -> TransitionMatrix:
-    index = {s: i for i, s in enumerate(states)}
-    counts = [[0] * len(states) for _ in states]
-    changes = firms = 0
-    for b, a, n in rows.select("b", "a", "n").iter_rows():
-        counts[index[b]][index[a]] += n
-        firms += n
-        changes += n if b != a else 0
-    return TransitionMatrix(group=group, firms=firms, changes=changes, counts=counts)
-
-
-def transitions(base: Side, cand: Side, group: pl.Series | None) -> Transitions:
-    """The from × to matrix of states, overall and per group (OLD's tier group, else NEW's)."""
-    states = _states(base, cand)
-    pairs = _pairs(base, cand, group)
-    overall = _matrix(pairs.group_by("b", "a").agg(pl.len().alias("n")), states, None)
+def transitions(base: Side, cand: Side, groups: Groups | None) -> Transitions:
+    """The from × to matrix of states, overall and per group (OLD's tier group, else NEW's). The states are
+    the tiers in order, then the other states some firm is in."""
+    pair = _pair(base, cand)
+    size = len(pair.vocab)
+    cell = pair.before * size + pair.after
+    overall = np.bincount(cell, minlength=size * size).reshape(size, size)
+    seen = (overall.sum(axis=0) + overall.sum(axis=1)) > 0
+    keep = [i for i in range(size) if i < pair.tiers or seen[i]]
     by_group = []
-    if group is not None:
-        grouped = pairs.with_columns(pl.col("g").fill_null(NO_GROUP)).group_by("g", "b", "a").agg(pl.len().alias("n"))
-        for (name,), rows in sorted(grouped.partition_by("g", as_dict=True).items()):
-            by_group.append(_matrix(rows, states, name))
-    return Transitions(states=states, overall=overall, by_group=by_group)
+    if groups is not None:
+        per = np.bincount(groups.codes * size * size + cell, minlength=len(groups.names) * size * size)
+        for g, full in enumerate(per.reshape(len(groups.names), size, size)):
+            by_group.append(_matrix(full, keep, groups.names[g]))
+    return Transitions(states=[pair.vocab[i] for i in keep], overall=_matrix(overall, keep, None), by_group=by_group)
 
 
 def _number(value: object) -> float | None:
@@ -137,7 +167,8 @@ def crossings(base: Side, cand: Side, labels: dict[str, str | None], limit: int 
     old, new = base.detail, cand.detail
     assert old is not None and new is not None, "crossings need the full detail of both sides"
     order = {t: i for i, t in enumerate(tier_order(base, cand))}
-    moved = np.flatnonzero((old[STATE] != new[STATE]).to_numpy())
+    pair = _pair(base, cand)
+    moved = np.flatnonzero(pair.before != pair.after)
     if not len(moved):
         return []
     items = list(dict.fromkeys([*(c for c in old.columns if c.startswith("item.")),

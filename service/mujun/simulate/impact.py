@@ -8,6 +8,7 @@ when asked, the sensitivity runs and the sweep points — many evaluations of NE
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,22 +16,23 @@ import polars as pl
 
 from mujun.errors import InputError
 from mujun.pack import Pack
-from mujun.simulate.compare import crossings, distributions, headline, measure_totals, transitions
-from mujun.simulate.data import data_hash, tables_of
+from mujun.simulate.compare import Groups, crossings, distributions, headline, measure_totals, transitions
+from mujun.simulate.data import data_hash, narrowed, tables_of
 from mujun.simulate.model import DataRef, Impact, Sensitivity, Sweep, SweepPoint
-from mujun.simulate.runner import Inputs, Side, evaluate_side, run_sides
+from mujun.simulate.runner import Inputs, Side, evaluate_side, pack_ref, run_sides
 from mujun.simulate.sensitivity import cut_lines, overlays, parameter_sensitivity
 from mujun.simulate.sweep import SweepSpec
 
 __all__ = ["simulate"]
 
 
-def _group(base: Side, cand: Side) -> pl.Series | None:
+def _group(base: Side, cand: Side) -> Groups | None:
+    """Each firm's group under OLD, else under NEW (a firm OLD could not rate may have one under NEW)."""
     old, new = base.detail, cand.detail
     if old is None or new is None or "group" not in old.columns:
         return None
-    return old["group"] if "group" not in new.columns else old.select(
-        pl.coalesce(pl.col("group"), new["group"])).to_series()
+    return Groups.of(old["group"] if "group" not in new.columns else old.select(
+        pl.coalesce(pl.col("group"), new["group"])).to_series())
 
 
 def _aligned(base: Side, cand: Side) -> None:
@@ -41,9 +43,29 @@ def _aligned(base: Side, cand: Side) -> None:
                          "they cannot be compared row by row")
 
 
+def _as_number(value: Any) -> Any:
+    """``--set`` gives text; the report records the number (a non-number is left for the pack to refuse)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
 def _rows(value: Any) -> int | None:
     tables = tables_of(value)
     return sum(f.height for _, f in tables) if tables else None
+
+
+def _run(pack: Pack, overlays: list[dict[str, Any]], known: dict[str, Side], inputs: Inputs, workers: int | None,
+         rows: int) -> tuple[list[Side], int]:
+    """``pack`` under each overlay, and how many were evaluated: an overlay that gives OLD's or NEW's
+    content reuses that evaluation."""
+    packs = [pack.with_parameters(o) for o in overlays]
+    todo = [i for i, p in enumerate(packs) if p.hash not in known]
+    done = dict(zip(todo, run_sides([packs[i] for i in todo], inputs, [overlays[i] for i in todo], workers=workers,
+                                    rows=rows))) if todo else {}
+    return [done[i] if i in done else replace(known[p.hash], ref=pack_ref(p, overlays[i]))
+            for i, p in enumerate(packs)], len(todo)
 
 
 def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = None, history: Any = None,
@@ -53,18 +75,23 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
              timings: dict[str, float] | None = None) -> Impact:
     """The impact of NEW against OLD on ``data``. ``overrides`` (``--set``) apply to NEW, or with no NEW to a
     copy of OLD; ``sweep`` runs NEW at each value of one parameter; ``sensitivity`` moves each numeric
-    parameter of NEW by ±``step``. ``workers`` caps the processes of those runs (default: every core);
+    parameter of NEW by ±``step``. ``workers``: processes for those runs (default: every core when the
+    runs are many and large enough to pay for starting them, see :func:`mujun.simulate.runner.worth_processes`);
     ``timings``, when given, receives the seconds of each stage."""
     clock = timings if timings is not None else {}
-    overrides = dict(overrides or {})
+    overrides = {name: _as_number(value) for name, value in (overrides or {}).items()}
     new_pack = (candidate or baseline).with_parameters(overrides)
+    headers = baseline.input_headers | new_pack.input_headers
+    data, prior = narrowed(data, headers), narrowed(prior, headers)
     inputs = Inputs(data, prior, history, cycle, tuple(prefer))
 
     started = time.perf_counter()
     base = evaluate_side(baseline, inputs, full=True)
     clock["baseline"] = time.perf_counter() - started
     started = time.perf_counter()
-    cand = evaluate_side(new_pack, inputs, overrides, full=True)
+    # NEW with the same content as OLD (a sweep with no --set) is OLD's evaluation again: reuse it
+    cand = replace(base, ref=pack_ref(new_pack, overrides)) if new_pack.hash == baseline.hash else \
+        evaluate_side(new_pack, inputs, overrides, full=True)
     clock["candidate"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -76,7 +103,8 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
         notes.append("a pack without tiers: states are the records' statuses")
     impact = dict(
         baseline=base.ref, candidate=cand.ref,
-        data=DataRef(hash=data_hash(data, prior, history, cycle), records=base.state.len(), prior_records=_rows(prior),
+        data=DataRef(hash=data_hash(data, prior, history, cycle, headers=headers), records=base.firms,
+                     prior_records=_rows(prior),
                      history_records=_rows(history), cycle=cycle, files=dict(files or {})),
         headline=headline(base, cand, group), measures=measure_totals(base, cand),
         transitions=transitions(base, cand, group), crossings=crossings(base, cand, labels, crossing_limit),
@@ -90,15 +118,16 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
         names, runs, skipped = overlays(new_pack, overrides, step)
     points = [{**overrides, sweep.parameter: value} for value in sweep.values] if sweep is not None else []
     started = time.perf_counter()
-    sides = run_sides(candidate or baseline, inputs, [*runs, *points], workers=workers) if runs or points else []
+    sides, evaluated = _run(candidate or baseline, [*runs, *points], {base.ref.hash: base, cand.ref.hash: cand}, inputs,
+                 workers, base.firms)
     clock["runs"] = time.perf_counter() - started
-    clock["run_count"] = float(len(runs) + len(points))
+    clock["run_count"] = float(evaluated)
 
     started = time.perf_counter()
-    if sensitivity:
-        impact["sensitivity"] = Sensitivity(
-            step=step, parameters=parameter_sensitivity(new_pack, cand, names, sides[:len(runs)], step),
-            skipped=skipped, lines=cut_lines(cand, nearest))
+    impact["sensitivity"] = Sensitivity(
+        step=step, parameters_moved=sensitivity,
+        parameters=parameter_sensitivity(new_pack, cand, names, sides[:len(runs)], step) if sensitivity else [],
+        skipped=skipped, lines=cut_lines(cand, nearest))
     if sweep is not None:
         parameter = new_pack.model.parameters.get(sweep.parameter.partition(".")[0])
         impact["sweep"] = Sweep(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from mujun.packs.model import Pack as PackModel
@@ -89,17 +90,21 @@ def measure_infos(model: PackModel) -> list[MeasureInfo]:
             for name, m in model.measures.items() if m.type == "number"]
 
 
-def tier_amounts(frame: pl.DataFrame, state: str, columns: list[str]) -> dict[str, list[TierAmount]]:
-    """For each measure column, its firms, non-zero firms, sum and mean per state (tier or status)."""
-    present = [c for c in columns if c in frame.columns]
-    if not present:
-        return {}
-    aggs = [pl.len().alias("__firms")]
-    for i, c in enumerate(present):
-        value = pl.col(c).cast(pl.Float64)
-        aggs += [(value.fill_null(0) != 0).sum().alias(f"__nz{i}"), value.sum().alias(f"__sum{i}"),
-                 value.mean().alias(f"__mean{i}")]
-    grouped = frame.group_by(state).agg(aggs).sort(state).rows(named=True)
-    return {c: [TierAmount(tier=row[state], firms=row["__firms"], nonzero=row[f"__nz{i}"],
-                           total=float(row[f"__sum{i}"] or 0.0), mean=row[f"__mean{i}"]) for row in grouped]
-            for i, c in enumerate(present)}
+def tier_amounts(frame: pl.DataFrame, codes: np.ndarray, vocab: tuple[str, ...],
+                 columns: list[str]) -> dict[str, list[TierAmount]]:
+    """For each measure column, per state (``codes`` index ``vocab``): firms, non-zero firms, sum and mean
+    (of the firms with a value). States no firm is in are left out."""
+    size = len(vocab)
+    firms = np.bincount(codes, minlength=size)
+    found = {}
+    for column in (c for c in columns if c in frame.columns):
+        values = frame[column].cast(pl.Float64).to_numpy()
+        given = ~np.isnan(values)
+        clean = np.where(given, values, 0.0)
+        sums = np.bincount(codes, weights=clean, minlength=size)
+        nonzero = np.bincount(codes, weights=(clean != 0), minlength=size)
+        counted = np.bincount(codes, weights=given, minlength=size)
+        found[column] = [TierAmount(tier=vocab[i], firms=int(firms[i]), nonzero=int(nonzero[i]), total=float(sums[i]),
+                                    mean=float(sums[i] / counted[i]) if counted[i] else None)
+                         for i in range(size) if firms[i]]
+    return found

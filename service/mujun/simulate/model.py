@@ -93,6 +93,11 @@ class HeadlineMeasure(_Model):
     before: float
     after: float
     change: float
+    by_tier_before: dict[str, float] = Field(default={}, description="the figure per tier (or state) under OLD")
+    by_tier_after: dict[str, float] = Field(default={}, description="the figure per tier (or state) under NEW")
+    mean_by_tier_before: dict[str, float | None] = Field(default={}, description="mean value per tier under OLD "
+                                                                                "(a rate: 50 % → 60 %)")
+    mean_by_tier_after: dict[str, float | None] = {}
 
 
 class Headline(_Model):
@@ -218,7 +223,11 @@ class CutLine(_Model):
 
 
 class Sensitivity(_Model):
+    """``parameters`` (the tornado) only when ``parameters_moved`` (each takes two evaluations); the
+    margins at the cut lines always."""
+
     step: float = 0.1
+    parameters_moved: bool = True
     parameters: list[ParameterSensitivity] = []
     skipped: list[str] = Field(default=[], description="parameters not moved, with why (zero, text)")
     lines: list[CutLine] = []

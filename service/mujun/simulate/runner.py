@@ -2,10 +2,11 @@
 
 A side keeps a firm's *state* (its tier when rated, else its status) and its measures' figures by state;
 the two sides a report compares in detail also keep scores, ranks and item points. Sweeps and the
-sensitivity runs evaluate one pack under many parameter overlays against the same data: with more than
-one such run and more than one core they go to a pool of processes (spawned: a forked Polars may
-deadlock), each reading the data once from a temporary pickle; the main process keeps the one cached
-baseline evaluation they are all compared against.
+sensitivity runs evaluate one pack under many parameter overlays against the same data: when they are
+many and large (:func:`worth_processes`) they go to a pool of processes, one per core (spawned: a forked
+Polars may deadlock), each reading the data once from a temporary pickle; the main process keeps the
+one cached baseline evaluation they are all compared against. A script that simulates with workers
+needs the usual ``if __name__ == "__main__":`` guard (spawned workers import the main module).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from mujun.engine.result import Result
@@ -29,7 +31,8 @@ from mujun.packs.load import PackSource
 from mujun.simulate.measures import MeasureInfo, measure_infos, tier_amounts
 from mujun.simulate.model import PackRef, TierAmount
 
-__all__ = ["Inputs", "Side", "evaluate_side", "run_sides", "pack_ref", "default_workers", "STATE"]
+__all__ = ["Inputs", "Side", "EXTRA_STATES", "evaluate_side", "run_sides", "pack_ref", "default_workers", "worth_processes", "STATE",
+           "PROCESS_MIN_ROW_RUNS"]
 
 STATE = "state"
 _DETAIL_FIXED = ("enterprise_id", "group", "score", "rank")
@@ -47,18 +50,30 @@ class Inputs:
     prefer: tuple[str, ...] = ()
 
 
+#: States besides the tiers, in this order after them: not rated, failed, and anything else.
+EXTRA_STATES = ("unrated", "error", "—")
+
+
 @dataclass(frozen=True)
 class Side:
-    """One evaluation, reduced to what a comparison reads (``detail`` only for the two sides compared in full)."""
+    """One evaluation, reduced to what a comparison reads (``detail`` only for the two sides compared in full).
+
+    ``codes[i]`` is firm *i*'s state as an index into ``vocab`` (the pack's tiers, then ``EXTRA_STATES``):
+    comparisons over a million firms are then array operations."""
 
     ref: PackRef
     tiers: tuple[str, ...]
     measures: tuple[MeasureInfo, ...]
-    state: pl.Series
+    vocab: tuple[str, ...]
+    codes: np.ndarray
     amounts: dict[str, list[TierAmount]]
     detail: pl.DataFrame | None = None
     threshold_mins: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+
+    @property
+    def firms(self) -> int:
+        return len(self.codes)
 
 
 def default_workers() -> int:
@@ -73,29 +88,33 @@ def pack_ref(pack: Pack, overrides: dict[str, Any] | None = None) -> PackRef:
     return PackRef(id=pack.id, version=pack.version, title=pack.title, hash=pack.hash, overrides=dict(overrides or {}))
 
 
-def _state(table: pl.DataFrame) -> pl.Series:
-    return table.select(pl.when(pl.col("status") == "ok").then(pl.col("tier")).otherwise(pl.col("status"))
-                        .fill_null("—").alias(STATE)).to_series()
+_STATE_EXPR = pl.when(pl.col("status") == "ok").then(pl.col("tier")).otherwise(pl.col("status")).fill_null("—")
+
+
+def _codes(table: pl.DataFrame, vocab: tuple[str, ...]) -> np.ndarray:
+    index = {state: i for i, state in enumerate(vocab)}
+    return table.select(_STATE_EXPR.replace_strict(index, default=index["—"], return_dtype=pl.UInt8)).to_series().to_numpy()
 
 
 def side_of(pack: Pack, result: Result, overrides: dict[str, Any] | None, *, full: bool, seconds: float = 0.0) -> Side:
     """Reduce an evaluation: the state of every firm, the measures by state, and (``full``) the detail."""
     table = result.table
     measures = tuple(measure_infos(pack.model))
-    state = _state(table)
-    amounts = tier_amounts(table.with_columns(state), STATE, [m.column for m in measures])
     tiers_model = pack.model.tiers
     tiers = tuple(tiers_model.tier_names()) if tiers_model is not None else ()
+    vocab = (*tiers, *(s for s in EXTRA_STATES if s not in tiers))
+    codes = _codes(table, vocab)
+    amounts = tier_amounts(table, codes, vocab, [m.column for m in measures])
     thresholds = {t.tier: t.min for t in tiers_model.thresholds if t.min is not None} \
         if tiers_model is not None and tiers_model.method == "thresholds" else {}
     detail = None
     if full:
         keep = [c for c in _DETAIL_FIXED if c in table.columns] + [c for c in table.columns if c.startswith("item.")]
-        detail = table.select(keep).with_columns(state)
+        detail = table.select(*keep, _STATE_EXPR.alias(STATE))
         facts = result.facts()
         if _VETO in facts.columns:
             detail = detail.with_columns(facts[_VETO].is_not_null().alias("vetoed"))
-    return Side(pack_ref(pack, overrides), tiers, measures, state, amounts, detail, thresholds, seconds)
+    return Side(pack_ref(pack, overrides), tiers, measures, vocab, codes, amounts, detail, thresholds, seconds)
 
 
 def evaluate_side(pack: Pack, inputs: Inputs, overrides: dict[str, Any] | None = None, *, full: bool = False) -> Side:
@@ -116,29 +135,39 @@ def _worker_inputs(path: str) -> Inputs:
     return pickle.loads(Path(path).read_bytes())
 
 
-def _run_one(path: str, source: PackSource, overrides: dict[str, Any], shown: dict[str, Any]) -> Side:
-    pack = Pack(source).with_parameters(overrides)
-    return evaluate_side(pack, _worker_inputs(path), shown)
+def _run_one(path: str, source: PackSource, shown: dict[str, Any]) -> Side:
+    return evaluate_side(Pack(source), _worker_inputs(path), shown)
 
 
-def run_sides(pack: Pack, inputs: Inputs, overlays: Sequence[dict[str, Any]], *, workers: int | None = None,
-              shown: Sequence[dict[str, Any]] | None = None) -> list[Side]:
-    """``pack`` under each overlay of parameters, as light sides in overlay order. ``shown`` is what each
-    side's PackRef records as its overrides (default: the overlay itself)."""
-    shown = list(shown) if shown is not None else [dict(o) for o in overlays]
-    workers = min(workers or default_workers(), len(overlays))
+def worth_processes(rows: int, runs: int, workers: int) -> bool:
+    """Whether a pool pays for itself: each worker starts a Python and reads the data (about a second),
+    which only many large runs win back. Polars already spreads one evaluation over the cores."""
+    return workers > 1 and runs > 1 and rows * runs >= PROCESS_MIN_ROW_RUNS
+
+
+#: rows × runs from which a pool of processes is used by default (measured: benchmarks/test_bench_simulate.py)
+PROCESS_MIN_ROW_RUNS = 5_000_000
+
+
+def run_sides(packs: Sequence[Pack], inputs: Inputs, shown: Sequence[dict[str, Any]], *,
+              workers: int | None = None, rows: int = 0) -> list[Side]:
+    """Each pack evaluated on the inputs, as light sides in order; ``shown`` is what each side's PackRef
+    records as its overrides. ``workers``: processes (1: in this process; default: every core when
+    :func:`worth_processes` says a pool pays for itself for ``rows`` records)."""
+    if workers is None:
+        workers = default_workers() if worth_processes(rows, len(packs), default_workers()) else 1
+    workers = min(workers, len(packs))
     if workers <= 1:
-        return [evaluate_side(pack.with_parameters(dict(o)), inputs, s) for o, s in zip(overlays, shown)]
+        return [evaluate_side(pack, inputs, s) for pack, s in zip(packs, shown)]
     with tempfile.TemporaryDirectory(prefix="mujun-simulate-") as folder:
         path = os.path.join(folder, "inputs.pickle")
         Path(path).write_bytes(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL))
-        source = _source(pack)
         # each worker's Polars gets its share of the cores instead of all of them
         threads = str(max(1, default_workers() // workers))
         with _environment(POLARS_MAX_THREADS=threads):
             pool = multiprocessing.get_context("spawn").Pool(processes=workers)
         with pool:
-            sides = pool.starmap(_run_one, [(path, source, dict(o), s) for o, s in zip(overlays, shown)], chunksize=1)
+            sides = pool.starmap(_run_one, [(path, _source(p), dict(s)) for p, s in zip(packs, shown)], chunksize=1)
     return sides
 
 

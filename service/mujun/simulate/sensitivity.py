@@ -13,6 +13,7 @@ import polars as pl
 
 from mujun.pack import Pack
 from mujun.packs.model import Pack as PackModel
+from mujun.simulate.compare import count_of, headline, state_changes
 from mujun.simulate.model import CutLine, MarginFirm, ParameterSensitivity
 from mujun.simulate.runner import STATE, Side
 
@@ -60,8 +61,6 @@ def overlays(candidate: Pack, overrides: dict[str, Any], step: float) -> tuple[l
 
 
 def _surcharge(side: Side) -> float | None:
-    from mujun.simulate.compare import headline  # one headline rule for every comparison
-
     return headline(side, side).electricity_surcharge_after_yuan
 
 
@@ -71,7 +70,7 @@ def parameter_sensitivity(candidate: Pack, reference: Side, names: list[str], si
     movable, _ = numeric_parameters(candidate.model)
     base_surcharge = _surcharge(reference)
     worst = (reference.tiers or ("",))[-1]
-    base_worst = int((reference.state == worst).sum())
+    base_worst = count_of(reference, worst)
     found = []
     for k, name in enumerate(names):
         low, high = sides[2 * k], sides[2 * k + 1]
@@ -80,9 +79,8 @@ def parameter_sensitivity(candidate: Pack, reference: Side, names: list[str], si
         found.append(ParameterSensitivity(
             parameter=name, label=parameter.label, unit=parameter.unit, value=movable[name],
             low=_scaled(movable[name], 1 - step), high=_scaled(movable[name], 1 + step),
-            changes_low=int((low.state != reference.state).sum()), changes_high=int((high.state != reference.state).sum()),
-            worst_change_low=int((low.state == worst).sum()) - base_worst,
-            worst_change_high=int((high.state == worst).sum()) - base_worst,
+            changes_low=state_changes(reference, low), changes_high=state_changes(reference, high),
+            worst_change_low=count_of(low, worst) - base_worst, worst_change_high=count_of(high, worst) - base_worst,
             surcharge_change_low_yuan=None if base_surcharge is None or surcharges[0] is None else surcharges[0] - base_surcharge,
             surcharge_change_high_yuan=None if base_surcharge is None or surcharges[1] is None else surcharges[1] - base_surcharge))
     return sorted(found, key=lambda p: -(p.changes_low + p.changes_high))
@@ -101,29 +99,33 @@ def cut_lines(side: Side, nearest: int = 5) -> list[CutLine]:
     rated = detail.filter(pl.col(STATE).is_in(list(side.tiers)) & pl.col("score").is_not_null())
     if "vetoed" in rated.columns:
         rated = rated.filter(~pl.col("vetoed"))
-    rated = rated.with_columns(pl.col("group").fill_null("—"))
+    rated = rated.select(pl.col("group").fill_null("—"), "enterprise_id", STATE, pl.col("score").cast(pl.Float64))
+    # per group and tier: the lowest and the highest ``nearest`` scores, and the tier's min and max
+    lows = rated.sort("score", "enterprise_id").group_by("group", STATE, maintain_order=True).head(nearest)
+    highs = rated.sort("score", "enterprise_id", descending=[True, False]).group_by(
+        "group", STATE, maintain_order=True).head(nearest)
+    bounds = {(g, t): (lo, hi) for g, t, lo, hi in rated.group_by("group", STATE).agg(
+        pl.col("score").min().alias("lo"), pl.col("score").max().alias("hi")).iter_rows()}
+    firms_low: dict[tuple[str, str], list[tuple[str | None, float]]] = {}
+    columns = ("group", "enterprise_id", STATE, "score")
+    for g, ident, tier, score in lows.select(columns).iter_rows():
+        firms_low.setdefault((g, tier), []).append((ident, score))
+    firms_high: dict[tuple[str, str], list[tuple[str | None, float]]] = {}
+    for g, ident, tier, score in highs.select(columns).iter_rows():
+        firms_high.setdefault((g, tier), []).append((ident, score))
     lines = []
-    for upper, lower in zip(side.tiers, side.tiers[1:]):
-        above = rated.filter(pl.col(STATE) == upper)
-        below = rated.filter(pl.col(STATE) == lower)
-        if above.is_empty() or below.is_empty():
-            continue
-        top = above.sort("score", "enterprise_id").group_by("group", maintain_order=True).head(nearest)
-        bottom = below.sort("score", "enterprise_id", descending=[True, False]).group_by(
-            "group", maintain_order=True).head(nearest)
-        upper_min = dict(above.group_by("group").agg(pl.col("score").min()).iter_rows())
-        lower_max = dict(below.group_by("group").agg(pl.col("score").max()).iter_rows())
-        threshold = side.threshold_mins.get(upper)
-        for group in sorted(set(upper_min) & set(lower_max)):
-            firms = []
-            for row in top.filter(pl.col("group") == group).iter_rows(named=True):
-                against = threshold if threshold is not None else lower_max[group]
-                firms.append(MarginFirm(enterprise_id=row["enterprise_id"], tier=upper, score=row["score"],
-                                        margin=row["score"] - against))
-            for row in bottom.filter(pl.col("group") == group).iter_rows(named=True):
-                against = threshold if threshold is not None else upper_min[group]
-                firms.append(MarginFirm(enterprise_id=row["enterprise_id"], tier=lower, score=row["score"],
-                                        margin=row["score"] - against))
-            lines.append(CutLine(group=group, upper=upper, lower=lower, upper_min=upper_min[group],
-                                 lower_max=lower_max[group], threshold=threshold, firms=firms))
+    for group in sorted({g for g, _ in bounds}):
+        for upper, lower in zip(side.tiers, side.tiers[1:]):
+            if (group, upper) not in bounds or (group, lower) not in bounds:
+                continue
+            upper_min, lower_max = bounds[(group, upper)][0], bounds[(group, lower)][1]
+            threshold = side.threshold_mins.get(upper)
+            firms = [MarginFirm(enterprise_id=i, tier=upper, score=v,
+                                margin=v - (threshold if threshold is not None else lower_max))
+                     for i, v in firms_low[(group, upper)]]
+            firms += [MarginFirm(enterprise_id=i, tier=lower, score=v,
+                                 margin=v - (threshold if threshold is not None else upper_min))
+                      for i, v in firms_high[(group, lower)]]
+            lines.append(CutLine(group=group, upper=upper, lower=lower, upper_min=upper_min, lower_max=lower_max,
+                                 threshold=threshold, firms=firms))
     return lines
