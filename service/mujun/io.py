@@ -25,7 +25,7 @@ from mujun.engine.prepare import to_frame
 from mujun.errors import InputError
 from mujun.packs.fields import normalise_header, split_unit
 
-__all__ = ["read_table", "read_source", "write_table", "keep_columns", "FORMATS", "STDIO"]
+__all__ = ["read_table", "read_source", "write_table", "FORMATS", "STDIO"]
 
 FORMATS = (".csv", ".parquet", ".jsonl", ".ndjson", ".xlsx", ".xls")
 STDIO = "-"
@@ -42,14 +42,6 @@ def _format(path: Path | str, given: str | None = None) -> str:
 def _wanted(header: str, keep: set[str]) -> bool:
     name = normalise_header(header)
     return name in keep or split_unit(name)[0] in keep
-
-
-def keep_columns(frame: pl.DataFrame, columns: Collection[str]) -> pl.DataFrame:
-    """The columns of ``frame`` a reader given ``columns`` keeps (all of them when none matches), so a
-    table held in memory is cut exactly as the same table read from a file."""
-    keep = {normalise_header(c) for c in columns}
-    kept = [c for c in frame.columns if _wanted(c, keep)]
-    return frame.select(kept) if kept else frame
 
 
 def read_table(path: str | os.PathLike[str], columns: Collection[str] | None = None, *,
@@ -89,7 +81,8 @@ def read_source(path: str | os.PathLike[str], columns: Collection[str] | None = 
         raise
     except Exception as exc:  # noqa: BLE001 - every reader failure means the file is unusable
         raise InputError(f"{name}: cannot read as {suffix[1:]}: {exc}") from exc
-    return Source(name, frame if columns is None else keep_columns(frame, columns), tuple(frame.columns))
+    kept = [c for c in frame.columns if keep is None or _wanted(c, keep)]
+    return Source(name, frame.select(kept) if kept else frame, tuple(frame.columns))
 
 
 def _read_csv(source: Path | BinaryIO) -> pl.DataFrame:

@@ -49,7 +49,7 @@ def test_simulate_on_a_stored_cycle_gives_the_json_of_the_cli_on_the_same_data(c
     answer = client_as("operator_a").simulate(REGION_A, YEAR, overrides={"weight_tax": 50})
     served = json.loads(answer.report_json)
     assert answer.html == ""
-    assert served["baseline"]["id"] == "js-huaian-2024" and served["candidate"]["overrides"] == {"weight_tax": "50"}
+    assert served["baseline"]["id"] == "js-huaian-2024" and served["candidate"]["overrides"] == {"weight_tax": 50}
     assert _comparable(served) == _comparable(cli)
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import mujun
 from mujun.errors import InputError, PackError, PreconditionFailed, RequestInvalid
-from mujun.io import keep_columns
 from mujun.simulate import render_html, simulate
 from mujun.simulate.diff import PackDiff, pack_diff
 from mujun.simulate.sweep import parse_sweep
@@ -78,11 +77,8 @@ class SimulationService:
             except InputError as error:
                 raise RequestInvalid(error.message, [("sweep", error.message)]) from error
             _check_overrides(new or baseline, {spec.parameter: str(spec.values[0])}, field="sweep")
-        # The columns the packs read, as `mujun simulate` reads them from files: the same data hash
-        headers = baseline.input_headers | (new.input_headers if new is not None else frozenset())
-        data, prior = (keep_columns(f, headers) if f is not None else None
-                       for f in (from_ipc(cycle.data_arrow), from_ipc(cycle.prior_arrow)))
-        history = from_ipc(cycle.history_arrow)
+        data, prior, history = (from_ipc(cycle.data_arrow), from_ipc(cycle.prior_arrow),
+                                from_ipc(cycle.history_arrow))
         # One process: a server call runs beside others on the server's threads; a pool per call would
         # fight them for the cores.
         impact = simulate(baseline, new, data, prior, history, cycle.year, overrides=dict(overrides), sweep=spec,
