@@ -164,6 +164,12 @@ def test_cut_line_margins_are_positive_above_and_negative_below(huaian, county):
     assert above and below
     assert all(f.margin >= 0 and f.margin == pytest.approx(f.score - line.lower_max) for f in above)
     assert all(f.margin <= 0 and f.margin == pytest.approx(f.score - line.upper_min) for f in below)
+    table = huaian.evaluate(data.head(1200), prior=prior).table.filter(pl.col("group") == line.group)
+    clean = table.filter(pl.col("adjust.env_accident").is_null() | (pl.col("tier") != "D"))
+    a_scores = sorted(clean.filter(pl.col("tier") == "A")["score"].to_list())
+    b_scores = sorted(clean.filter(pl.col("tier") == "B")["score"].to_list(), reverse=True)
+    assert (line.upper_min, line.lower_max) == (a_scores[0], b_scores[0])
+    assert [f.score for f in above] == a_scores[:5] and [f.score for f in below] == b_scores[:5], "nearest first"
 
 
 def test_a_sweep_point_at_the_overlay_value_repeats_the_headline(huaian, county, impact):

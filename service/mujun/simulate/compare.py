@@ -217,20 +217,30 @@ def _nice_width(span: float, bins: int) -> float:
     return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= raw)
 
 
+def _rated_scores(side: Side) -> np.ndarray:
+    """The scores of the firms the side rated (a tier, a finite score)."""
+    assert side.detail is not None
+    if "score" not in side.detail.columns:
+        return np.array([])
+    scores = side.detail["score"].cast(pl.Float64).to_numpy()
+    keep = (side.codes < len(side.tiers)) & np.isfinite(scores)
+    return scores[keep]
+
+
 def distributions(base: Side, cand: Side, bins: int = 20) -> Distributions:
-    """Histograms of the rated firms' scores on common, round bin edges."""
-    assert base.detail is not None and cand.detail is not None
-    rated = [s.detail.filter(pl.col(STATE).is_in(list(s.tiers)) & pl.col("score").is_not_null())["score"]
-             .cast(pl.Float64).to_numpy() if "score" in s.detail.columns else np.array([]) for s in (base, cand)]
-    values = np.concatenate(rated)
-    values = values[np.isfinite(values)]
-    if not len(values):
+    """Histograms of the rated firms' scores on common, round bin edges (about ``bins`` of them)."""
+    rated = [_rated_scores(base), _rated_scores(cand)]
+    if not any(len(v) for v in rated):
         return Distributions(score=Histogram(edges=[], before=[], after=[]))
-    width = _nice_width(float(values.max() - values.min()), bins)
-    low = math.floor(values.min() / width) * width
-    count = max(1, math.ceil((values.max() - low) / width + 1e-9))
+    low_value = min(float(v.min()) for v in rated if len(v))
+    high_value = max(float(v.max()) for v in rated if len(v))
+    width = _nice_width(high_value - low_value, bins)
+    low = math.floor(low_value / width) * width
+    count = max(1, math.ceil((high_value - low) / width + 1e-9))
     edges = np.round(low + width * np.arange(count + 1), 10)
-    hist = [np.histogram(v[np.isfinite(v)], bins=edges)[0].tolist() for v in rated]
+    # each score's bin by arithmetic (the last bin holds its right edge): one pass, no search
+    hist = [np.bincount(np.clip(np.floor((v - low) / width).astype(np.int64), 0, count - 1), minlength=count).tolist()
+            for v in rated]
     means = [float(v.mean()) if len(v) else None for v in rated]
     return Distributions(score=Histogram(edges=edges.tolist(), before=hist[0], after=hist[1]),
                          score_mean_before=means[0], score_mean_after=means[1])

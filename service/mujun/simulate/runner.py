@@ -110,7 +110,7 @@ def side_of(pack: Pack, result: Result, overrides: dict[str, Any] | None, *, ful
     detail = None
     if full:
         keep = [c for c in _DETAIL_FIXED if c in table.columns] + [c for c in table.columns if c.startswith("item.")]
-        detail = table.select(*keep, _STATE_EXPR.alias(STATE))
+        detail = table.select(keep).with_columns(pl.Series(STATE, vocab).gather(codes))
         facts = result.facts()
         if _VETO in facts.columns:
             detail = detail.with_columns(facts[_VETO].is_not_null().alias("vetoed"))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from mujun.pack import Pack
 from mujun.packs.model import Pack as PackModel
-from mujun.simulate.compare import count_of, headline, state_changes
+from mujun.simulate.compare import Groups, count_of, headline, state_changes
 from mujun.simulate.model import CutLine, MarginFirm, ParameterSensitivity
-from mujun.simulate.runner import STATE, Side
+from mujun.simulate.runner import Side
 
 __all__ = ["numeric_parameters", "overlays", "parameter_sensitivity", "cut_lines"]
 
@@ -91,41 +92,41 @@ def cut_lines(side: Side, nearest: int = 5) -> list[CutLine]:
 
     A firm above the line has margin = its score − the best score below (or the threshold): the points it
     may lose before it meets a firm of the lower tier; a firm below has its score − the lowest score above.
-    Vetoed firms are not ranked on their score and are left out."""
+    Vetoed firms are not ranked on their score and are left out. Equal scores are taken in input order."""
     detail = side.detail
     assert detail is not None
     if "score" not in detail.columns or len(side.tiers) < 2:
         return []
-    rated = detail.filter(pl.col(STATE).is_in(list(side.tiers)) & pl.col("score").is_not_null())
-    if "vetoed" in rated.columns:
-        rated = rated.filter(~pl.col("vetoed"))
-    rated = rated.select(pl.col("group").fill_null("—"), "enterprise_id", STATE, pl.col("score").cast(pl.Float64))
-    # per group and tier: the lowest and the highest ``nearest`` scores, and the tier's min and max
-    lows = rated.sort("score", "enterprise_id").group_by("group", STATE, maintain_order=True).head(nearest)
-    highs = rated.sort("score", "enterprise_id", descending=[True, False]).group_by(
-        "group", STATE, maintain_order=True).head(nearest)
-    bounds = {(g, t): (lo, hi) for g, t, lo, hi in rated.group_by("group", STATE).agg(
-        pl.col("score").min().alias("lo"), pl.col("score").max().alias("hi")).iter_rows()}
-    firms_low: dict[tuple[str, str], list[tuple[str | None, float]]] = {}
-    columns = ("group", "enterprise_id", STATE, "score")
-    for g, ident, tier, score in lows.select(columns).iter_rows():
-        firms_low.setdefault((g, tier), []).append((ident, score))
-    firms_high: dict[tuple[str, str], list[tuple[str | None, float]]] = {}
-    for g, ident, tier, score in highs.select(columns).iter_rows():
-        firms_high.setdefault((g, tier), []).append((ident, score))
+    scores = detail["score"].cast(pl.Float64).to_numpy()
+    keep = (side.codes < len(side.tiers)) & np.isfinite(scores)
+    if "vetoed" in detail.columns:
+        keep &= ~detail["vetoed"].fill_null(False).to_numpy()
+    groups = Groups.of(detail["group"])
+    tiers = len(side.tiers)
+    rows = np.flatnonzero(keep)
+    frame = pl.DataFrame({"key": groups.codes[rows] * tiers + side.codes[rows].astype(np.int64), "score": scores[rows],
+                          "row": rows})
+    # per group and tier: the lowest and highest ``nearest`` (a selection, not a sort), ties in input order
+    picked = frame.group_by("key").agg(
+        pl.col("row").bottom_k_by(["score", "row"], nearest).alias("lows"),
+        pl.col("row").top_k_by(["score", "row"], nearest, reverse=[False, True]).alias("highs"))
+    runs = {key: ([int(i) for i in lows], [int(i) for i in highs]) for key, lows, highs in picked.iter_rows()}
+    chosen = sorted({i for lows, highs in runs.values() for i in (*lows, *highs)})
+    ids = dict(zip(chosen, detail["enterprise_id"].gather(chosen).to_list())) if chosen else {}
     lines = []
-    for group in sorted({g for g, _ in bounds}):
-        for upper, lower in zip(side.tiers, side.tiers[1:]):
-            if (group, upper) not in bounds or (group, lower) not in bounds:
+    for g, group in enumerate(groups.names):
+        for t, (upper, lower) in enumerate(zip(side.tiers, side.tiers[1:])):
+            above, below = runs.get(g * tiers + t), runs.get(g * tiers + t + 1)
+            if above is None or below is None:
                 continue
-            upper_min, lower_max = bounds[(group, upper)][0], bounds[(group, lower)][1]
+            upper_min, lower_max = float(scores[above[0][0]]), float(scores[below[1][0]])
             threshold = side.threshold_mins.get(upper)
-            firms = [MarginFirm(enterprise_id=i, tier=upper, score=v,
-                                margin=v - (threshold if threshold is not None else lower_max))
-                     for i, v in firms_low[(group, upper)]]
-            firms += [MarginFirm(enterprise_id=i, tier=lower, score=v,
-                                 margin=v - (threshold if threshold is not None else upper_min))
-                      for i, v in firms_high[(group, lower)]]
+            firms = [MarginFirm(enterprise_id=ids[i], tier=upper, score=float(scores[i]),
+                                margin=float(scores[i]) - (threshold if threshold is not None else lower_max))
+                     for i in above[0]]
+            firms += [MarginFirm(enterprise_id=ids[i], tier=lower, score=float(scores[i]),
+                                 margin=float(scores[i]) - (threshold if threshold is not None else upper_min))
+                      for i in below[1]]
             lines.append(CutLine(group=group, upper=upper, lower=lower, upper_min=upper_min, lower_max=lower_max,
                                  threshold=threshold, firms=firms))
     return lines
