@@ -2,14 +2,15 @@
 
 Order of work: OLD once (the cached baseline every comparison reads), NEW once, the comparison; then,
 when asked, the sensitivity runs and the sweep points — many evaluations of NEW under overlays, run by
-:func:`mujun.simulate.runner.run_sides` on every core, each compared against the same OLD and NEW.
+:func:`mujun.simulate.runner.run_sides`, each compared against the same OLD and NEW. A run whose pack
+content is OLD's or NEW's reuses that evaluation.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import polars as pl

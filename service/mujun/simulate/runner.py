@@ -1,4 +1,4 @@
-"""Evaluations a simulation needs, each reduced to a :class:`Side`, and run on every core when there are many.
+"""Evaluations a simulation needs, each reduced to a :class:`Side`; many of them in this process or on a pool.
 
 A side keeps a firm's *state* (its tier when rated, else its status) and its measures' figures by state;
 the two sides a report compares in detail also keep scores, ranks and item points. Sweeps and the
@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import pickle
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +67,6 @@ class Side:
     amounts: dict[str, list[TierAmount]]
     detail: pl.DataFrame | None = None
     threshold_mins: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
 
     @property
     def firms(self) -> int:
@@ -95,7 +93,7 @@ def _codes(table: pl.DataFrame, vocab: tuple[str, ...]) -> np.ndarray:
     return table.select(_STATE_EXPR.replace_strict(index, default=index["—"], return_dtype=pl.UInt8)).to_series().to_numpy()
 
 
-def side_of(pack: Pack, result: Result, overrides: dict[str, Any] | None, *, full: bool, seconds: float = 0.0) -> Side:
+def side_of(pack: Pack, result: Result, overrides: dict[str, Any] | None, *, full: bool) -> Side:
     """Reduce an evaluation: the state of every firm, the measures by state, and (``full``) the detail."""
     table = result.table
     measures = tuple(measure_infos(pack.model))
@@ -115,14 +113,13 @@ def side_of(pack: Pack, result: Result, overrides: dict[str, Any] | None, *, ful
         facts = result.facts()
         if _VETO in facts.columns:
             detail = detail.with_columns(facts[_VETO].is_not_null().alias("vetoed"))
-    return Side(pack_ref(pack, overrides), tiers, measures, vocab, codes, amounts, detail, thresholds, seconds)
+    return Side(pack_ref(pack, overrides), tiers, measures, vocab, codes, amounts, detail, thresholds)
 
 
 def evaluate_side(pack: Pack, inputs: Inputs, overrides: dict[str, Any] | None = None, *, full: bool = False) -> Side:
-    started = time.perf_counter()
     result = pack.evaluate(inputs.data, prior=inputs.prior, history=inputs.history, cycle=inputs.cycle,
                            prefer=inputs.prefer)
-    return side_of(pack, result, overrides, full=full, seconds=time.perf_counter() - started)
+    return side_of(pack, result, overrides, full=full)
 
 
 def _source(pack: Pack) -> PackSource:
