@@ -251,6 +251,23 @@ def test_energy_quota_headline_sums_the_allocated_tce_by_tier():
     assert a_after == new.filter(pl.col("tier") == "A")["measure.energy_quota_tce"].sum() > a_before
 
 
+def test_history_and_cycle_reach_both_packs_hand_computed_surcharge():
+    """zj-haining-2025's golden case: a D firm D years running ≥ d_repeat_years pays 0.4 元/kWh, else 0.3.
+    With the threshold at 2 years, D2 (D in 2024 and 2025) pays 0.4 too: +100,000 元 on 1,000,000 kWh."""
+    pack = mujun.load_pack("zj-haining-2025")
+    history = pl.DataFrame({"enterprise_id": ["D3", "D3", "D3", "D2"], "cycle": [2022, 2023, 2024, 2024],
+                            "tier": ["D", "D", "D", "D"]})
+    data = pl.DataFrame({"enterprise_id": ["D3", "D2", "C1", "A1"], "tier": ["D", "D", "C", "A"],
+                         "electricity_kwh": [1_000_000.0] * 4, "energy_tce": [1000.0] * 4})
+    found = simulate(pack, None, data, history=history, cycle=2025, overrides={"d_repeat_years": 2}, workers=1)
+    h = found.headline
+    assert (h.electricity_surcharge_before_yuan, h.electricity_surcharge_after_yuan) == (700_000, 800_000)
+    quota = next(m for m in h.measures if m.kind == "energy_quota")
+    assert (quota.measure, quota.before, quota.after) == ("energy_quota_tce", 3_500, 3_500)
+    assert quota.by_tier_after == {"A": 1000, "C": 900, "D": 1600}
+    assert h.tier_changes == 0 and found.data.history_records == 4 and found.data.cycle == 2025
+
+
 def test_a_parameter_overlay_changes_nothing_but_the_parameter():
     """With every field dumped, the input ``tier`` of a tiers-from-input pack became a number: no firm scored."""
     pack = mujun.load_pack("energy-quota-allocation")

@@ -135,8 +135,8 @@ def simulate_command(
     report: Path = typer.Option(..., "--report", "-r", help="The HTML report; report.json goes beside it (same stem)"),
     sensitivity: bool = typer.Option(True, "--sensitivity/--no-sensitivity",
                                      help="Move each numeric parameter of NEW by ±10 % (two evaluations each)"),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Processes for sweep and sensitivity runs "
-                                                                      "[default: every core]"),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes for sweep and sensitivity runs (1: in this "
+                                                            "process, Polars using every core)"),
     prefer: list[str] | None = typer.Option(None, "--prefer", help="Where two inputs differ, this file's value wins"),
     server: str | None = server_switch("bundled packs and files only"), token: str | None = TokenOption,
     tls_ca: Path | None = TlsCaOption,

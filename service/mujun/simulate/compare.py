@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from mujun.simulate.measures import MeasureInfo, yuan_factor
+from mujun.simulate.measures import HEADLINE_KINDS, MeasureInfo, pick, yuan_factor
 from mujun.simulate.model import (Crossing, Distributions, FirmMove, Headline, HeadlineMeasure, Histogram, ItemMove,
                                   MeasureTotals, TierAmount, TransitionMatrix, Transitions)
 from mujun.simulate.runner import STATE, Side
@@ -21,7 +21,6 @@ from mujun.simulate.runner import STATE, Side
 __all__ = ["Groups", "tier_order", "state_changes", "count_of", "headline", "transitions", "crossings", "distributions", "measure_totals", "NO_GROUP"]
 
 NO_GROUP = "—"
-_KIND_ORDER = ("electricity_surcharge", "surcharge", "tax_relief", "energy_quota", "subsidy")
 
 
 def tier_order(base: Side, cand: Side) -> list[str]:
@@ -102,11 +101,6 @@ def headline(base: Side, cand: Side, groups: Groups | None = None) -> Headline:
         measures=figures, groups_changed=names)
 
 
-def _pick(measures: tuple[MeasureInfo, ...], kind: str) -> MeasureInfo | None:
-    of_kind = [m for m in measures if m.kind == kind]
-    return next((m for m in of_kind if m.summable), of_kind[0] if of_kind else None)
-
-
 def _by_tier(side: Side, info: MeasureInfo | None, reads: str) -> dict[str, float]:
     rows = side.amounts.get(info.column, []) if info is not None else []
     return {r.tier: float(r.total if reads == "total" else r.nonzero) for r in rows}
@@ -118,8 +112,8 @@ def _means(side: Side, info: MeasureInfo | None) -> dict[str, float | None]:
 
 def _headline_measures(base: Side, cand: Side) -> list[HeadlineMeasure]:
     figures = []
-    for kind in _KIND_ORDER:
-        info = _pick(cand.measures, kind) or _pick(base.measures, kind)
+    for kind in HEADLINE_KINDS:
+        info = pick(cand.measures, kind) or pick(base.measures, kind)
         if info is None:
             continue
         reads = "total" if info.summable else "firms"

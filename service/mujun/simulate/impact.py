@@ -2,14 +2,15 @@
 
 Order of work: OLD once (the cached baseline every comparison reads), NEW once, the comparison; then,
 when asked, the sensitivity runs and the sweep points — many evaluations of NEW under overlays, run by
-:func:`mujun.simulate.runner.run_sides` on every core, each compared against the same OLD and NEW.
+:func:`mujun.simulate.runner.run_sides`, each compared against the same OLD and NEW. A run whose pack
+content is OLD's or NEW's reuses that evaluation.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -56,14 +57,14 @@ def _rows(value: Any) -> int | None:
     return sum(f.height for _, f in tables) if tables else None
 
 
-def _run(pack: Pack, overlays: list[dict[str, Any]], known: dict[str, Side], inputs: Inputs, workers: int | None,
-         rows: int) -> tuple[list[Side], int]:
+def _run(pack: Pack, overlays: list[dict[str, Any]], known: dict[str, Side], inputs: Inputs,
+         workers: int | None) -> tuple[list[Side], int]:
     """``pack`` under each overlay, and how many were evaluated: an overlay that gives OLD's or NEW's
     content reuses that evaluation."""
     packs = [pack.with_parameters(o) for o in overlays]
     todo = [i for i, p in enumerate(packs) if p.hash not in known]
-    done = dict(zip(todo, run_sides([packs[i] for i in todo], inputs, [overlays[i] for i in todo], workers=workers,
-                                    rows=rows))) if todo else {}
+    done = dict(zip(todo, run_sides([packs[i] for i in todo], inputs, [overlays[i] for i in todo],
+                                    workers=workers))) if todo else {}
     return [done[i] if i in done else replace(known[p.hash], ref=pack_ref(p, overlays[i]))
             for i, p in enumerate(packs)], len(todo)
 
@@ -75,8 +76,8 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
              timings: dict[str, float] | None = None) -> Impact:
     """The impact of NEW against OLD on ``data``. ``overrides`` (``--set``) apply to NEW, or with no NEW to a
     copy of OLD; ``sweep`` runs NEW at each value of one parameter; ``sensitivity`` moves each numeric
-    parameter of NEW by ±``step``. ``workers``: processes for those runs (default: every core when the
-    runs are many and large enough to pay for starting them, see :func:`mujun.simulate.runner.worth_processes`);
+    parameter of NEW by ±``step``. ``workers``: processes for those runs (default 1: in this process, Polars
+    using every core; see :func:`mujun.simulate.runner.run_sides`);
     ``timings``, when given, receives the seconds of each stage."""
     clock = timings if timings is not None else {}
     overrides = {name: _as_number(value) for name, value in (overrides or {}).items()}
@@ -118,8 +119,8 @@ def simulate(baseline: Pack, candidate: Pack | None, data: Any, prior: Any = Non
         names, runs, skipped = overlays(new_pack, overrides, step)
     points = [{**overrides, sweep.parameter: value} for value in sweep.values] if sweep is not None else []
     started = time.perf_counter()
-    sides, evaluated = _run(candidate or baseline, [*runs, *points], {base.ref.hash: base, cand.ref.hash: cand}, inputs,
-                 workers, base.firms)
+    sides, evaluated = _run(candidate or baseline, [*runs, *points], {base.ref.hash: base, cand.ref.hash: cand},
+                            inputs, workers)
     clock["runs"] = time.perf_counter() - started
     clock["run_count"] = float(evaluated)
 

@@ -30,7 +30,8 @@ import polars as pl
 from mujun.packs.model import Pack as PackModel
 from mujun.simulate.model import MeasureKind, TierAmount
 
-__all__ = ["MeasureInfo", "measure_infos", "kind_of", "tier_amounts", "yuan_factor", "MEASURE_PREFIX"]
+__all__ = ["MeasureInfo", "measure_infos", "kind_of", "pick", "headline_measures", "tier_amounts", "yuan_factor",
+           "MEASURE_PREFIX", "HEADLINE_KINDS"]
 
 MEASURE_PREFIX = "measure."
 
@@ -88,6 +89,20 @@ def measure_infos(model: PackModel) -> list[MeasureInfo]:
     """The numeric measures of a pack, in its order."""
     return [MeasureInfo(name, m.label, m.unit, kind_of(name, m.label), _summable(m.unit))
             for name, m in model.measures.items() if m.type == "number"]
+
+
+#: The kinds the headline reports, in its order.
+HEADLINE_KINDS = ("electricity_surcharge", "surcharge", "tax_relief", "energy_quota", "subsidy")
+
+
+def pick(measures: tuple[MeasureInfo, ...] | list[MeasureInfo], kind: str) -> MeasureInfo | None:
+    """The measure the headline reads for ``kind``: the first summable one, else the first one."""
+    of_kind = [m for m in measures if m.kind == kind]
+    return next((m for m in of_kind if m.summable), of_kind[0] if of_kind else None)
+
+
+def headline_measures(measures: tuple[MeasureInfo, ...] | list[MeasureInfo]) -> list[MeasureInfo]:
+    return [m for m in (pick(measures, kind) for kind in HEADLINE_KINDS) if m is not None]
 
 
 def tier_amounts(frame: pl.DataFrame, codes: np.ndarray, vocab: tuple[str, ...],

@@ -1,11 +1,11 @@
-"""Evaluations a simulation needs, each reduced to a :class:`Side`, and run on every core when there are many.
+"""Evaluations a simulation needs, each reduced to a :class:`Side`; many of them in this process or on a pool.
 
 A side keeps a firm's *state* (its tier when rated, else its status) and its measures' figures by state;
 the two sides a report compares in detail also keep scores, ranks and item points. Sweeps and the
-sensitivity runs evaluate one pack under many parameter overlays against the same data: when they are
-many and large (:func:`worth_processes`) they go to a pool of processes, one per core (spawned: a forked
-Polars may deadlock), each reading the data once from a temporary pickle; the main process keeps the
-one cached baseline evaluation they are all compared against. A script that simulates with workers
+sensitivity runs evaluate one pack under many parameter overlays against the same data: in this process
+(Polars spreads each evaluation over the cores), or with ``workers`` > 1 on a pool of processes (spawned:
+a forked Polars may deadlock), each reading the data once from a temporary pickle; the main process keeps
+the one cached baseline evaluation they are all compared against. A script that simulates with workers
 needs the usual ``if __name__ == "__main__":`` guard (spawned workers import the main module).
 """
 
@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import pickle
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +27,10 @@ import polars as pl
 from mujun.engine.result import Result
 from mujun.pack import Pack
 from mujun.packs.load import PackSource
-from mujun.simulate.measures import MeasureInfo, measure_infos, tier_amounts
+from mujun.simulate.measures import MeasureInfo, headline_measures, measure_infos, tier_amounts
 from mujun.simulate.model import PackRef, TierAmount
 
-__all__ = ["Inputs", "Side", "EXTRA_STATES", "evaluate_side", "run_sides", "pack_ref", "default_workers", "worth_processes", "STATE",
-           "PROCESS_MIN_ROW_RUNS"]
+__all__ = ["Inputs", "Side", "EXTRA_STATES", "evaluate_side", "run_sides", "pack_ref", "default_workers", "STATE"]
 
 STATE = "state"
 _DETAIL_FIXED = ("enterprise_id", "group", "score", "rank")
@@ -69,7 +67,6 @@ class Side:
     amounts: dict[str, list[TierAmount]]
     detail: pl.DataFrame | None = None
     threshold_mins: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
 
     @property
     def firms(self) -> int:
@@ -96,7 +93,7 @@ def _codes(table: pl.DataFrame, vocab: tuple[str, ...]) -> np.ndarray:
     return table.select(_STATE_EXPR.replace_strict(index, default=index["—"], return_dtype=pl.UInt8)).to_series().to_numpy()
 
 
-def side_of(pack: Pack, result: Result, overrides: dict[str, Any] | None, *, full: bool, seconds: float = 0.0) -> Side:
+def side_of(pack: Pack, result: Result, overrides: dict[str, Any] | None, *, full: bool) -> Side:
     """Reduce an evaluation: the state of every firm, the measures by state, and (``full``) the detail."""
     table = result.table
     measures = tuple(measure_infos(pack.model))
@@ -104,7 +101,9 @@ def side_of(pack: Pack, result: Result, overrides: dict[str, Any] | None, *, ful
     tiers = tuple(tiers_model.tier_names()) if tiers_model is not None else ()
     vocab = (*tiers, *(s for s in EXTRA_STATES if s not in tiers))
     codes = _codes(table, vocab)
-    amounts = tier_amounts(table, codes, vocab, [m.column for m in measures])
+    # a light side (a sweep point, a sensitivity run) feeds a headline only: its measures alone
+    counted = measures if full else headline_measures(measures)
+    amounts = tier_amounts(table, codes, vocab, [m.column for m in counted])
     thresholds = {t.tier: t.min for t in tiers_model.thresholds if t.min is not None} \
         if tiers_model is not None and tiers_model.method == "thresholds" else {}
     detail = None
@@ -114,14 +113,13 @@ def side_of(pack: Pack, result: Result, overrides: dict[str, Any] | None, *, ful
         facts = result.facts()
         if _VETO in facts.columns:
             detail = detail.with_columns(facts[_VETO].is_not_null().alias("vetoed"))
-    return Side(pack_ref(pack, overrides), tiers, measures, vocab, codes, amounts, detail, thresholds, seconds)
+    return Side(pack_ref(pack, overrides), tiers, measures, vocab, codes, amounts, detail, thresholds)
 
 
 def evaluate_side(pack: Pack, inputs: Inputs, overrides: dict[str, Any] | None = None, *, full: bool = False) -> Side:
-    started = time.perf_counter()
     result = pack.evaluate(inputs.data, prior=inputs.prior, history=inputs.history, cycle=inputs.cycle,
                            prefer=inputs.prefer)
-    return side_of(pack, result, overrides, full=full, seconds=time.perf_counter() - started)
+    return side_of(pack, result, overrides, full=full)
 
 
 def _source(pack: Pack) -> PackSource:
@@ -139,24 +137,13 @@ def _run_one(path: str, source: PackSource, shown: dict[str, Any]) -> Side:
     return evaluate_side(Pack(source), _worker_inputs(path), shown)
 
 
-def worth_processes(rows: int, runs: int, workers: int) -> bool:
-    """Whether a pool pays for itself: each worker starts a Python and reads the data (about a second),
-    which only many large runs win back. Polars already spreads one evaluation over the cores."""
-    return workers > 1 and runs > 1 and rows * runs >= PROCESS_MIN_ROW_RUNS
-
-
-#: rows × runs from which a pool of processes is used by default (measured: benchmarks/test_bench_simulate.py)
-PROCESS_MIN_ROW_RUNS = 5_000_000
-
-
 def run_sides(packs: Sequence[Pack], inputs: Inputs, shown: Sequence[dict[str, Any]], *,
-              workers: int | None = None, rows: int = 0) -> list[Side]:
+              workers: int | None = None) -> list[Side]:
     """Each pack evaluated on the inputs, as light sides in order; ``shown`` is what each side's PackRef
-    records as its overrides. ``workers``: processes (1: in this process; default: every core when
-    :func:`worth_processes` says a pool pays for itself for ``rows`` records)."""
-    if workers is None:
-        workers = default_workers() if worth_processes(rows, len(packs), default_workers()) else 1
-    workers = min(workers, len(packs))
+    records as its overrides. ``workers``: processes, one Polars thread pool each sharing the cores
+    (default 1: in this process, where Polars already uses every core — measured faster on this
+    project's 2-core machines: benchmarks/test_bench_simulate.py)."""
+    workers = min(workers or 1, len(packs))
     if workers <= 1:
         return [evaluate_side(pack, inputs, s) for pack, s in zip(packs, shown)]
     with tempfile.TemporaryDirectory(prefix="mujun-simulate-") as folder:

@@ -42,7 +42,11 @@ def numeric_parameters(model: PackModel) -> tuple[dict[str, float | dict[str, fl
 
 
 def _scaled(value: float | dict[str, float], factor: float) -> float | dict[str, float]:
-    return {k: v * factor for k, v in value.items()} if isinstance(value, dict) else value * factor
+    """``value × factor`` to 12 significant digits (26.5067, not 26.506700000000002: an editor reads it)."""
+    def scale(v: float) -> float:
+        return float(f"{v * factor:.12g}")
+
+    return {k: scale(v) for k, v in value.items()} if isinstance(value, dict) else scale(value)
 
 
 def _overlay(name: str, value: float | dict[str, float]) -> dict[str, Any]:
