@@ -119,4 +119,4 @@ def corrected_cohort(data: pl.DataFrame, position: int, record: dict[str, Any],
         violations = [(f"correction.{name}", f"the cycle's data holds {name} as {data.schema[name]}; "
                        f"{corrected[name]!r} cannot be stored there") for name in lost]
         raise RequestInvalid(f"appeal correction: {violations[0][0]} {violations[0][1]}", violations)
-    return pl.concat([data.slice(0, position), row, data.slice(position + 1)], rechunk=True)
+    return pl.concat([data.slice(0, position), row, data.slice(position + 1)])
