@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mujun.packs import expr as ex
+from mujun import lang as ex
+from mujun.engine.lower import lower
 
 TABLES = {"reduction": {"A": 100.0, "B": 50.0}}
 
@@ -18,7 +19,7 @@ def vectorized(text: str, env: dict) -> object:
     frame = pl.DataFrame({k: [v] for k, v in env.items()},
                          schema={k: (pl.String if isinstance(v, str) or k == "s" else pl.List(pl.String)
                                      if isinstance(v, list) else pl.Float64) for k, v in env.items()})
-    return frame.select(ex.to_polars(ex.parse(text), pl.col, TABLES.__getitem__).alias("out")).item()
+    return frame.select(lower(ex.parse(text), pl.col, TABLES.__getitem__).alias("out")).item()
 
 
 @pytest.mark.parametrize("text", [

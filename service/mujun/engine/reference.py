@@ -18,7 +18,7 @@ from mujun.engine.allocate import DECIMALS
 from mujun.engine.checks import holds, message_digits, message_parts, render_number, round_half_away
 from mujun.engine.compile import Plan, calls
 from mujun.engine.tiers import cumulative_cuts
-from mujun.packs import expr as ex
+from mujun import lang as ex
 from mujun.packs.fields import ID_FIELD
 from mujun.packs.model import Benchmark, Item
 
