@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import mujun
 from mujun import lang as ex
-from mujun.engine.lower import lower
+from mujun.engine.lookups import lookup_col, lookup_sites
+from mujun.engine.lower import LOWERINGS, lower
+from mujun.engine.reference import reference_evaluate
+from mujun.errors import PackError
+from mujun.packs.load import locator
 
 TABLES = {"reduction": {"A": 100.0, "B": 50.0}}
 
@@ -71,3 +79,94 @@ def test_interpreters_agree_on_arithmetic(a, b, c) -> None:
 def test_names_lists_what_an_expression_reads() -> None:
     assert ex.names(ex.parse("tax_wan / land_mu + item.tax if has_flag('x') else 0")) == {
         "tax_wan", "land_mu", "item.tax", "flags"}
+
+
+# ---------------------------------------------------------------- lookup with a number key
+
+NUMBER_KEY_PACK = """\
+id: test-number-key
+version: "1"
+title: a rate by years in production
+source: tests
+parameters:
+  rate: {"1": 10, "2": 20}
+items:
+  years: {method: expr, expr: "coalesce(lookup(rate, years_in_production), 0)"}
+tiers:
+  method: thresholds
+  thresholds: [{tier: A, min: 15}, {tier: B, min: 5}, {tier: C}]
+"""
+
+
+def test_lookup_with_a_number_key_reads_whole_number_keys_alike_in_engine_and_reference() -> None:
+    pack = mujun.load_pack_text(NUMBER_KEY_PACK)
+    rows = [{"enterprise_id": f"E{i}", "region": "r", "industry": "13", "land_mu": 10.0, "tax_wan": 1.0,
+             "years_in_production": years} for i, years in enumerate([1.0, 2.0, 3.0, 1.5])]
+    table = pack.evaluate(rows).table
+    reference = reference_evaluate(pack.plan, rows)
+    assert table["tier"].to_list() == [env["tier"] for env in reference] == ["B", "A", "C", "C"]
+    assert table["item.years"].to_list() == [env["item.years"] for env in reference] == [10.0, 20.0, 0.0, 0.0]
+    site = lookup_sites(pack.plan)[0]  # 3 and 1.5 are not keys of the table: recorded, alike
+    assert pack.evaluate(rows).explain_table()[lookup_col(site)].to_list() == [None, None, "3", "1.5"]
+    assert [env["unknown_lookups"] for env in reference] == [[], [], [(site.path, "rate", "3")],
+                                                              [(site.path, "rate", "1.5")]]
+
+
+@pytest.mark.parametrize("keys", ['{"1.5": 10}', '{"01": 10}', '{"one": 10}'])
+def test_lookup_with_a_number_key_needs_a_table_keyed_by_whole_numbers(keys: str) -> None:
+    text = NUMBER_KEY_PACK.replace('{"1": 10, "2": 20}', keys)
+    with pytest.raises(PackError) as caught:
+        mujun.load_pack_text(text)
+    [issue] = caught.value.issues
+    assert issue.path == "items.years.expr" and "every key of rate must be a whole number" in issue.message
+
+
+def test_lookup_with_a_text_key_reads_any_table() -> None:
+    assert ex.check(ex.parse("lookup(rate, industry)"), {"industry": ex.STR}, {"rate": {"01": 1.0}}).type == ex.NUM
+
+
+# ---------------------------------------------------------------- where an issue is
+
+
+def test_a_type_error_names_the_line_and_the_column_of_the_part_at_fault() -> None:
+    text = NUMBER_KEY_PACK.replace('"coalesce(lookup(rate, years_in_production), 0)"', "tax_wan + industry")
+    with pytest.raises(PackError) as caught:
+        mujun.load_pack_text(text)
+    [issue] = caught.value.issues
+    written = '  years: {method: expr, expr: tax_wan + industry}'
+    line, column = text.splitlines().index(written) + 1, written.index("industry") + 1
+    assert (issue.path, issue.line, issue.column) == ("items.years.expr", line, column)  # `industry`, not `+`
+    assert f"(line {line}, column {column})" in str(issue)
+
+
+def test_a_schema_error_names_the_line_of_its_key() -> None:
+    text = NUMBER_KEY_PACK.replace("method: expr,", "method: expr, wieght: 3,")
+    with pytest.raises(PackError) as caught:
+        mujun.load_pack_text(text)
+    assert [(i.path, i.line) for i in caught.value.issues] == [("items.years.wieght", 8)]
+
+
+def test_an_issue_in_an_inherited_section_has_no_line_of_this_text() -> None:
+    locate = locator("id: x\nitems:\n  tax: {weight: 3}\n")
+    assert locate("items.tax.weight", None) == (3, 17)
+    assert locate("items.energy.weight", None) is None
+
+
+# ---------------------------------------------------------------- the language stands alone
+
+
+def test_the_language_imports_neither_polars_nor_the_engine() -> None:
+    """``mujun.lang`` loaded without ``mujun/__init__`` (which loads the engine): what does it pull in?"""
+    service = Path(mujun.__file__).parent
+    probe = ("import sys, types; package = types.ModuleType('mujun'); package.__path__ = [sys.argv[1]]; "
+             "sys.modules['mujun'] = package; import mujun.lang; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'polars' or m.startswith('mujun.engine')))")
+    found = subprocess.run([sys.executable, "-c", probe, str(service)], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
+
+
+def test_every_builtin_has_a_lowering_and_a_documented_line() -> None:
+    reference = (Path(mujun.__file__).parents[2] / "docs" / "pack-language.md").read_text(encoding="utf-8")
+    for builtin in ex.BUILTINS.values():
+        assert builtin.lowering in LOWERINGS, builtin.name
+        assert f"`{builtin.name}(" in reference, builtin.name

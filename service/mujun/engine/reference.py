@@ -530,9 +530,9 @@ def _unknown_lookups(plan: Plan, rows: list[dict[str, Any]]) -> None:
                 continue
             for call in _lookups_in(node):
                 table = call.args[0].value if isinstance(call.args[0], ex.Str) else call.args[0].name  # type: ignore[union-attr]
-                key = ex.eval_row(call.args[1], env, plan.tables.__getitem__)
-                if key is not None and str(key) not in plan.tables[table]:
-                    found.append((path, table, str(key)))
+                key = ex.table_key(ex.eval_row(call.args[1], env, plan.tables.__getitem__))
+                if key is not None and key not in plan.tables[table]:
+                    found.append((path, table, key))
         row["unknown_lookups"] = sorted(found)
 
 

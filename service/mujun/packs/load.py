@@ -338,7 +338,7 @@ def _inside(text: str, node: yaml.Node, offset: int | None) -> int:
     if offset is None or not isinstance(node, yaml.ScalarNode) or start.line != end.line:
         return 0
     raw = text[start.index:end.index]
-    if node.style is None and raw == node.value:
+    if not node.style and raw == node.value:  # plain: None from PyYAML, "" from libyaml
         return offset
     if node.style in ("'", '"') and raw[1:-1] == node.value:
         return 1 + offset
