@@ -57,6 +57,9 @@ def test_anything_outside_the_language_is_refused(text: str) -> None:
     ("has_flag('high_tech')", {"flags": ["high_tech"]}, True),
     ("1 < a <= 3", {"a": 3.0}, True),
     ("-a + abs(b)", {"a": 2.0, "b": -5.0}, 3.0),
+    ("clamp(a, 0, 10)", {"a": 12.5}, 10.0),
+    ("clamp(a, 0, 10)", {"a": -1.0}, 0.0),
+    ("clamp(a, b, 10)", {"a": 5.0, "b": None}, None),
 ])
 def test_null_rules_hold_in_both_interpreters(text: str, env: dict, expected: object) -> None:
     assert ex.eval_row(ex.parse(text), env, TABLES.__getitem__) == expected
@@ -74,6 +77,12 @@ def test_interpreters_agree_on_arithmetic(a, b, c) -> None:
     assert (row is None) == (column is None)
     if row is not None:
         assert math.isclose(row, column, rel_tol=1e-12, abs_tol=1e-12)
+
+
+@given(a=numbers, b=numbers, c=numbers)
+def test_interpreters_agree_on_clamp(a, b, c) -> None:
+    env = {"a": a, "b": b, "c": c}
+    assert ex.eval_row(ex.parse("clamp(a, b, c)"), env, TABLES.__getitem__) == vectorized("clamp(a, b, c)", env)
 
 
 def test_names_lists_what_an_expression_reads() -> None:

@@ -134,6 +134,8 @@ LOWERINGS: dict[str, Lower] = {
     "min": _min_max(pl.min_horizontal),
     "max": _min_max(pl.max_horizontal),
     "abs": lambda a, at: a[0].abs(),
+    "clamp": lambda a, at: pl.when(pl.any_horizontal([x.is_null() for x in a])).then(None)
+                             .otherwise(pl.min_horizontal(pl.max_horizontal(a[0], a[1]), a[2])),
     "when": lambda a, at: pl.when(a[0]).then(a[1]).otherwise(a[2]),
     "coalesce": lambda a, at: pl.coalesce(a),
     "is_missing": lambda a, at: a[0].is_null(),

@@ -165,6 +165,8 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in (
     Builtin("max", ("number", "number"), NUM, _strict(max), "max", "largest argument; missing if any is missing",
             "max(a, b)", rest="number"),
     Builtin("abs", ("number",), NUM, _strict(abs), "abs", "absolute value", "abs(x)"),
+    Builtin("clamp", ("number", "number", "number"), NUM, _strict(lambda x, lo, hi: min(max(x, lo), hi)), "clamp",
+            "x held between lo and hi (hi wins when lo > hi); missing if any argument is missing", "clamp(x, 0, 100)"),
     Builtin("when", ("bool", "T", "T"), "T", lambda a, env: a[1] if a[0] is True else a[2], "when",
             "b if the condition holds, else c (a missing condition counts as false); also written 'b if cond else c'",
             "when(cond, b, c)"),
