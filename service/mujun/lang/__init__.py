@@ -7,8 +7,8 @@ Policy editors write formulas such as ``tax_wan / land_mu`` or ``when(size_class
 checked tree into Polars expressions, by each builtin's lowering name.
 """
 
-from mujun.lang.builtins import (BUILTINS, LITERAL_KINDS, MAX_ROUND_DIGITS, Builtin, floor_entries, integer_keyed, round_half_away,
-                                 table_key)
+from mujun.lang.builtins import (BUILTINS, LITERAL_KINDS, MAX_ROUND_DIGITS, Builtin, floor_entries, integer_keyed,
+                                 round_half_away, table_key)
 from mujun.lang.errors import ExpressionSyntaxError, ExpressionTypeError, LanguageError
 from mujun.lang.nodes import (BOOL, FLAGS, NUM, STR, Binary, Call, Compare, InList, Logic, Name, Node, Num, Span, Str,
                               Unary, calls, children, earlier_column, literal_name, names, past_column,

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mujun.lang.nodes import BOOL, NUM, STR, Node, Num, Name, Str, past_column, tier_count_column
+from mujun.lang.nodes import BOOL, NUM, Name, Node, Num, Str, past_column, tier_count_column
 
 __all__ = ["Builtin", "BUILTINS", "LITERAL_KINDS", "MAX_ROUND_DIGITS", "check_literal", "table_key",
            "integer_keyed", "floor_entries", "round_half_away"]
