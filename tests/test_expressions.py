@@ -19,6 +19,7 @@ from mujun.engine.lower import LOWERINGS, lower
 from mujun.engine.reference import reference_evaluate
 from mujun.errors import PackError
 from mujun.packs.load import locator
+from conftest import FIXTURES
 
 TABLES = {"reduction": {"A": 100.0, "B": 50.0}}
 
@@ -179,3 +180,29 @@ def test_every_builtin_has_a_lowering_and_a_documented_line() -> None:
     for builtin in ex.BUILTINS.values():
         assert builtin.lowering in LOWERINGS, builtin.name
         assert f"`{builtin.name}(" in reference, builtin.name
+
+
+def test_evaluation_lowers_nothing_the_compiler_lowered_every_expression(monkeypatch) -> None:
+    """Polars expressions are immutable: built once per pack at compile time, read by every evaluation."""
+    from mujun.engine import lower as lowering
+    from mujun.synth import generate
+
+    packs = [mujun.load_pack(p) for p in [*sorted((FIXTURES / "packs").glob("*.yaml")), "js-huaian-2024"]]
+    current, prior = generate(300, 3, seed=7)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an expression was lowered during evaluation")
+
+    monkeypatch.setattr(lowering, "_lower", refuse)
+    for pack in packs:
+        lacking = [spec for spec in pack.plan.inputs.values() if spec.name not in current.columns]
+        data = current.with_columns(pl.lit(_filler(pack, spec)).alias(spec.name) for spec in lacking)
+        result = pack.evaluate(data, prior=prior, cycle=2024)
+        assert result.table.height == current.height
+        result.explain_table()
+
+
+def _filler(pack: mujun.Pack, spec) -> object:
+    if spec.type == "number":
+        return 1.0
+    return (spec.allowed or pack.plan.tier_names or ["x"])[0]

@@ -44,9 +44,11 @@ def lower(node: Node, resolve: Resolver, tables: TableResolver, memo: dict[Node,
     ``memo``, when given, receives the expression of every part of the tree (the stages that read
     a part apart, such as a quotient's denominator, find it there instead of lowering it again).
     """
+    if memo is not None and node in memo:  # the same part written twice is one expression
+        return memo[node]
     expr = _lower(node, resolve, tables, memo)
     if memo is not None:
-        memo.setdefault(node, expr)
+        memo[node] = expr
     return expr
 
 
