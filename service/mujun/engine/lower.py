@@ -17,7 +17,7 @@ import polars as pl
 from mujun.engine.columns import column_of
 
 from mujun.lang import (BUILTINS, LITERAL_KINDS, NUM, Binary, Call, Compare, InList, Logic, Name, Node, Num, Str,
-                        Unary, earlier_column, floor_entries, literal_name)
+                        Unary, earlier_column, floor_entries, literal_argument)
 
 if TYPE_CHECKING:
     from mujun.engine.compile import Plan
@@ -86,17 +86,9 @@ def _lower(node: Node, resolve: Resolver, tables: TableResolver, memo: dict[Node
         member = pl.when(inner.is_null()).then(None).otherwise(inner.is_in(list(node.options)))
         return ~member if node.negate else member
     builtin = BUILTINS[node.func]
-    args = [_literal(kind, arg, tables) if kind in LITERAL_KINDS else sub(arg)
+    args = [literal_argument(kind, arg, tables) if kind in LITERAL_KINDS else sub(arg)
             for kind, arg in zip(builtin.kinds(len(node.args)), node.args)]
     return LOWERINGS[builtin.lowering](args, Lowering(resolve, node))
-
-
-def _literal(kind: str, arg: Node, tables: TableResolver) -> Any:
-    if kind == "table":
-        return tables(literal_name(arg))
-    if kind in ("cycles", "digits"):
-        return int(arg.value)  # type: ignore[union-attr]
-    return literal_name(arg)
 
 
 def number_key(key: pl.Expr) -> pl.Expr:

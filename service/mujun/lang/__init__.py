@@ -8,7 +8,7 @@ checked tree into Polars expressions, by each builtin's lowering name.
 """
 
 from mujun.lang.builtins import (BUILTINS, LITERAL_KINDS, MAX_ROUND_DIGITS, Builtin, floor_entries, integer_keyed,
-                                 round_half_away, table_key)
+                                 literal_argument, round_half_away, table_key)
 from mujun.lang.errors import ExpressionSyntaxError, ExpressionTypeError, LanguageError
 from mujun.lang.nodes import (BOOL, FLAGS, NUM, STR, Binary, Call, Compare, InList, Logic, Name, Node, Num, Span, Str,
                               Unary, calls, children, earlier_column, literal_name, names, past_column,
@@ -19,7 +19,7 @@ from mujun.lang.types import check
 
 __all__ = [
     "parse", "check", "eval_row", "names", "calls", "children", "walk", "literal_name", "earlier_column",
-    "past_column", "tier_count_column", "floor_entries", "round_half_away", "table_key", "integer_keyed",
+    "past_column", "tier_count_column", "literal_argument", "floor_entries", "round_half_away", "table_key", "integer_keyed",
     "LITERAL_KINDS", "Node", "Num", "Str", "Name", "Unary", "Binary", "Compare", "Logic", "Call", "InList", "Span",
     "NUM", "STR", "BOOL", "FLAGS", "Builtin", "BUILTINS", "MAX_ROUND_DIGITS", "MAX_CHARS", "MAX_DEPTH",
     "LanguageError", "ExpressionSyntaxError", "ExpressionTypeError", "TableResolver",

@@ -22,9 +22,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mujun.lang.nodes import BOOL, NUM, Name, Node, Num, Str, past_column, tier_count_column
+from mujun.lang.nodes import BOOL, NUM, Name, Node, Num, Str, literal_name, past_column, tier_count_column
 
-__all__ = ["Builtin", "BUILTINS", "LITERAL_KINDS", "MAX_ROUND_DIGITS", "check_literal", "table_key",
+__all__ = ["Builtin", "BUILTINS", "LITERAL_KINDS", "MAX_ROUND_DIGITS", "check_literal", "literal_argument", "table_key",
            "integer_keyed", "floor_entries", "round_half_away"]
 
 #: A float64 carries about 15 significant digits: more decimals than that cannot be rounded to.
@@ -77,6 +77,15 @@ def check_literal(builtin: Builtin, kind: str, arg: Node) -> str | None:
         return f"{builtin.name}() takes a quoted flag, as in {builtin.example}"
     what = "a name" if builtin.params[0] == "field" else "a quoted tier"
     return f"{builtin.name}() takes {what} and a whole number of cycles from 1 to 10, as in {builtin.example}"
+
+
+def literal_argument(kind: str, arg: Node, tables: Callable[[str], Mapping[str, Any]]) -> Any:
+    """What an implementation receives for a literal argument: a table's mapping, a whole number, a word."""
+    if kind == "table":
+        return tables(literal_name(arg))
+    if kind in ("cycles", "digits"):
+        return int(arg.value)  # type: ignore[union-attr]
+    return literal_name(arg)
 
 
 # ---------------------------------------------------------------- helpers the implementations share

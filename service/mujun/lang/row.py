@@ -14,8 +14,8 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mujun.lang.builtins import BUILTINS, LITERAL_KINDS
-from mujun.lang.nodes import Binary, Call, Compare, InList, Logic, Name, Node, Num, Str, Unary, literal_name
+from mujun.lang.builtins import BUILTINS, LITERAL_KINDS, literal_argument
+from mujun.lang.nodes import Binary, Call, Compare, InList, Logic, Name, Node, Num, Str, Unary
 
 __all__ = ["eval_row", "TableResolver"]
 
@@ -73,14 +73,6 @@ def _kleene(op: str, values: list[Any]) -> Any:
 
 def _call(node: Call, env: Mapping[str, Any], tables: TableResolver) -> Any:
     builtin = BUILTINS[node.func]
-    args = [_literal(kind, arg, tables) if kind in LITERAL_KINDS else eval_row(arg, env, tables)
+    args = [literal_argument(kind, arg, tables) if kind in LITERAL_KINDS else eval_row(arg, env, tables)
             for kind, arg in zip(builtin.kinds(len(node.args)), node.args)]
     return builtin.row(args, env)
-
-
-def _literal(kind: str, arg: Node, tables: TableResolver) -> Any:
-    if kind == "table":
-        return tables(literal_name(arg))
-    if kind in ("cycles", "digits"):
-        return int(arg.value)  # type: ignore[union-attr]
-    return literal_name(arg)
