@@ -92,7 +92,9 @@ class _Compiler:
             return
         unknown = sorted(n for n in lang.names(node) if n not in scope and n not in self.plan.tables)
         if unknown:
-            self.fail(path, f"unknown name(s) {', '.join(unknown)}; known here: {_describe(scope)}")
+            first = next((p for p in lang.walk(node) if isinstance(p, lang.Name) and p.name in unknown), None)
+            self.fail(path, f"unknown name(s) {', '.join(unknown)}; known here: {_describe(scope)}",
+                      first.span.start if first is not None and first.span else None)
             return
         self.used_fields.update(n for n in lang.names(node) if n in self._field_types())
         try:
