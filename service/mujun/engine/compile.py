@@ -8,6 +8,7 @@ names and types are checked.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -96,7 +97,7 @@ class _Compiler:
             self.fail(path, f"unknown name(s) {', '.join(unknown)}; known here: {_describe(scope)}",
                       first.span.start if first is not None and first.span else None)
             return
-        self.used_fields.update(n for n in lang.names(node) if n in self._field_types())
+        self.used_fields.update(n for n in lang.names(node) if n in self.fields)
         try:
             node = lang.check(node, scope, self.plan.tables)
         except lang.ExpressionTypeError as exc:
@@ -111,8 +112,10 @@ class _Compiler:
             return
         self.plan.exprs[path] = node
 
-    def _field_types(self) -> dict[str, str]:
-        return {name: spec.type for name, spec in _all_fields(self.plan.pack).items()}
+    @functools.cached_property
+    def fields(self) -> dict[str, InputSpec]:
+        """The canonical fields merged with the pack's inputs (built once: every expression asks)."""
+        return _all_fields(self.plan.pack)
 
 
 def _describe(scope: dict[str, str]) -> str:
@@ -168,14 +171,14 @@ def _pass_parameters(c: _Compiler) -> None:
 
 
 def _pass_fields(c: _Compiler) -> None:
-    for name, spec in _all_fields(c.plan.pack).items():
+    for name, spec in c.fields.items():
         if name in c.types:
             c.fail(f"inputs.{name}", f"{name} is also a parameter; names must be unique")
         c.types[name] = spec.type
 
 
 def _pass_groups(c: _Compiler) -> None:
-    fields = _all_fields(c.plan.pack)
+    fields = c.fields
     for name, spec in c.plan.pack.groups.items():
         path = f"groups.{name}"
         table = c.plan.tables.get(spec.table)
@@ -242,7 +245,7 @@ def _ratio_of_sums(c: _Compiler, path: str, of: str) -> None:
 
 
 def _check_group_fields(c: _Compiler, path: str, group_by: list[str]) -> None:
-    fields = _all_fields(c.plan.pack)
+    fields = c.fields
     for name in group_by:
         if name in c.plan.pack.groups:
             continue
@@ -313,7 +316,7 @@ def _pass_tiers(c: _Compiler) -> None:
             c.fail(f"tiers.order_by.{i}", f"unknown name {name!r} to order by")
         else:
             c.plan.order_by.append((name, direction == "desc"))
-            if name in _all_fields(c.plan.pack):
+            if name in c.fields:
                 c.used_fields.add(name)
     c.types.update({"tier": STR, "rank": NUM, "tier_streak": NUM})
 
@@ -387,7 +390,7 @@ def _pass_parks(c: _Compiler) -> None:
     if spec.industry is not None:
         _check_group_fields(c, "parks.industry", [spec.industry])
     for i, name in enumerate(spec.sums):
-        if name not in c.plan.pack.indicators and (name not in _all_fields(c.plan.pack) or c.types.get(name) != NUM):
+        if name not in c.plan.pack.indicators and (name not in c.fields or c.types.get(name) != NUM):
             c.fail(f"parks.sums.{i}", f"{name!r} is not a number field or indicator to sum")
         elif name not in c.plan.pack.indicators:
             c.used_fields.add(name)
@@ -425,7 +428,7 @@ def _check_tier_keys(c: _Compiler, path: str, table: dict, tiers: list[str]) -> 
 
 def _pass_inputs(c: _Compiler) -> None:
     """Only the fields the pack reads are required from the input table (plus the id)."""
-    fields = _all_fields(c.plan.pack)
+    fields = c.fields
     wanted = {ID_FIELD} | c.used_fields | set(c.plan.pack.inputs)
     for name in sorted(wanted, key=lambda n: (n != ID_FIELD, n)):
         spec = fields[name]
