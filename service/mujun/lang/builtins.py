@@ -12,6 +12,10 @@ same for every ``T`` of the call; a result ``T`` has it too), ``any`` (a value o
 (quoted words), ``field`` (a name), ``cycles`` (a whole number from 1 to 10), ``digits`` (0 to 15).
 A row implementation receives values (``None`` is missing) and, for a literal, the literal itself
 (a table as its mapping); ``env`` is the record.
+
+Adding a builtin: one entry below, its Polars lowering under the entry's ``lowering`` name in
+``engine.lower.LOWERINGS`` (the language does not import Polars), its line in docs/pack-language.md;
+tests/test_expressions.py fails while any of the three is missing.
 """
 
 from __future__ import annotations
