@@ -10,12 +10,12 @@ of ``mujun.lang.row``, which the reference evaluator runs, and the differential 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from mujun.engine.columns import column_of
-
 from mujun.lang import (BUILTINS, LITERAL_KINDS, NUM, Binary, Call, Compare, InList, Logic, Name, Node, Num, Str,
                         Unary, earlier_column, floor_entries, literal_argument)
 
@@ -28,11 +28,12 @@ Resolver = Callable[[str], pl.Expr]
 TableResolver = Callable[[str], Mapping[str, Any]]
 
 
+@dataclass(frozen=True)
 class Lowering:
     """What a builtin's lowering may read besides its arguments: names as columns, the call itself."""
 
-    def __init__(self, resolve: Resolver, call: Call):
-        self.resolve, self.call = resolve, call
+    resolve: Resolver
+    call: Call
 
 
 Lower = Callable[[list[Any], Lowering], pl.Expr]
