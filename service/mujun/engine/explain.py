@@ -28,7 +28,7 @@ from mujun.engine.formula import render
 from mujun.engine.indicators import denominator_text, zero_col
 from mujun.engine.items import applied_codes, applied_col, ratio_col
 from mujun.engine.tiers import GROUP, RANK, TIER, cumulative_cuts
-from mujun.packs import expr as ex
+from mujun import lang as ex
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["explain_row", "format_trace", "row_env", "pack_language", "LANGUAGES"]

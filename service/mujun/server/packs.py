@@ -28,7 +28,8 @@ class PacksServicer(packs_pb2_grpc.PacksServicer):
         checked = self._packs.validate(request.yaml)
         if not checked.valid:
             return packs_pb2.ValidatePackResponse(valid=False, issues=[
-                packs_pb2.PackIssue(path=i.path, message=i.message) for i in checked.issues])
+                packs_pb2.PackIssue(path=i.path, message=i.message, line=i.line or 0, column=i.column or 0)
+                for i in checked.issues])
         return packs_pb2.ValidatePackResponse(valid=True, pack_id=checked.pack_id, version=checked.version,
                                               hash=checked.hash)
 
