@@ -6,10 +6,10 @@ import polars as pl
 
 from mujun.engine.columns import OK, STATUS, VETO, adjust_col, compile_expr, item_col
 from mujun.engine.compile import Plan
+from mujun.engine.schema import SCORE
 
 __all__ = ["score_and_adjust", "SCORE"]
 
-SCORE = "score"
 
 
 def score_and_adjust(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:

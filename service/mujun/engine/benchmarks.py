@@ -21,22 +21,13 @@ import polars as pl
 from mujun.engine.columns import OK, STATUS, benchmark_col, compile_expr, indicator_col, select
 from mujun.engine.compile import Plan
 from mujun.engine.groups import GroupCoder, Groups, group_codes
+from mujun.engine.schema import BASIS, cohort_n_col, stat_col
 from mujun.packs.model import Benchmark
 
 __all__ = ["compute_benchmarks", "prior_statistics", "PriorStatistics", "BASIS", "stat_col", "cohort_n_col"]
 
-BASIS = "benchmark_basis"
 _PRIOR, _CURRENT_FALLBACK = "prior year", "current year (no prior-year data for this group)"
 
-
-def stat_col(name: str) -> str:
-    """Internal column: the cohort statistic a benchmark used, before its factor (for the explanation)."""
-    return f"__bm.{name}.stat"
-
-
-def cohort_n_col(name: str) -> str:
-    """Internal column: how many firms the benchmark's cohort statistic was taken over."""
-    return f"__bm.{name}.n"
 
 
 def _count_per_group(slots: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:

@@ -21,27 +21,18 @@ import polars as pl
 
 from mujun.engine.columns import OK, STATUS, compile_expr
 from mujun.engine.compile import Plan
+from mujun.engine.schema import DECISION, FAILED_REASONS, check_col, compared_col
 from mujun.lang import round_half_away
 from mujun.packs.model import Check
 
 __all__ = ["apply_checks", "check_col", "compared_col", "DECISION", "FAILED_REASONS", "render_number",
            "round_half_away", "message_parts", "holds", "message_digits", "TOLERANCE"]
 
-DECISION, FAILED_REASONS = "decision", "failed"
 _WHOLE_LIMIT = 1e15  # beyond this a float is written as Python/Polars write it, not as an integer
 #: Relative difference below which value and threshold are equal: binary noise, not a shortfall.
 TOLERANCE = 1e-9
 _EXTRA_DIGITS = 8  # at most this many more decimals in a message before giving up on showing the gap
 
-
-def check_col(name: str) -> str:
-    return f"check.{name}"
-
-
-def compared_col(name: str, part: str) -> str:
-    """Internal column of what a check compared: ``part`` is value or threshold (rounded if declared),
-    or raw: the value before a declared precision rounded it."""
-    return f"__check.{name}.{part}"
 
 
 def holds(check: Check, value: float, threshold: float, rounded: bool = False) -> bool:

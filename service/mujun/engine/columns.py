@@ -1,7 +1,6 @@
-"""Column names of the evaluation frame, where each pack name lives, and the lowered expressions the stages read.
+"""Where each pack name lives in the evaluation frame, and the helpers stages share to queue columns.
 
-One place decides that indicator ``tax_per_mu`` lives in column ``indicator.tax_per_mu``, so the
-stages, the explanation and the reference evaluator cannot disagree.
+The names themselves are :mod:`mujun.engine.schema`'s (re-exported here for the stages that read both).
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from mujun.engine.schema import (ERROR, FAILED, GROUP_N, OK, REASON, ROW, SCOPE_TIER, STATUS, UNRATED, VETO,
+                                 adjust_col, benchmark_col, indicator_col, item_col, measure_col)
 from mujun.lang import Node, names
 
 if TYPE_CHECKING:
@@ -22,10 +23,6 @@ __all__ = ["ROW", "STATUS", "ERROR", "REASON", "VETO", "SCOPE_TIER", "GROUP_N", 
            "column_of", "compile_expr", "compile_part", "reads", "with_columns_batched", "join_messages", "scatter",
            "select"]
 
-ROW = "__row"
-STATUS, ERROR, REASON = "status", "error", "reason"
-VETO, SCOPE_TIER, GROUP_N = "__veto", "__scope_tier", "__group_n"
-OK, UNRATED, FAILED = "ok", "unrated", "error"
 #: ``status`` inside the run: an enum compares as a small integer (``status == "ok"`` is asked in
 #: nearly every stage); the published table has it as text.
 STATUS_TYPE = pl.Enum([OK, UNRATED, FAILED])
@@ -33,26 +30,6 @@ STATUS_TYPE = pl.Enum([OK, UNRATED, FAILED])
 
 def status_lit(status: str) -> pl.Expr:
     return pl.lit(status, dtype=STATUS_TYPE)
-
-
-def indicator_col(name: str) -> str:
-    return f"indicator.{name}"
-
-
-def benchmark_col(name: str) -> str:
-    return f"benchmark.{name}"
-
-
-def item_col(name: str) -> str:
-    return f"item.{name}"
-
-
-def adjust_col(name: str) -> str:
-    return f"adjust.{name}"
-
-
-def measure_col(name: str) -> str:
-    return f"measure.{name}"
 
 
 def column_of(plan: Plan, name: str) -> str | None:

@@ -16,6 +16,7 @@ import polars as pl
 
 from mujun import lang
 from mujun.engine.lower import lower_plan
+from mujun.engine.schema import RANK, TIER, TIER_STREAK
 from mujun.errors import PackError, PackIssue
 from mujun.lang import BOOL, NUM, STR, calls
 from mujun.packs.fields import CANONICAL_FIELDS, ID_FIELD, TIER_FIELD
@@ -318,7 +319,7 @@ def _pass_tiers(c: _Compiler) -> None:
             c.plan.order_by.append((name, direction == "desc"))
             if name in c.fields:
                 c.used_fields.add(name)
-    c.types.update({"tier": STR, "rank": NUM, "tier_streak": NUM})
+    c.types.update({TIER: STR, RANK: NUM, TIER_STREAK: NUM})
 
 
 def _pass_measures(c: _Compiler) -> None:

@@ -19,11 +19,9 @@ from typing import Any
 
 import polars as pl
 
-from mujun.engine.adjust import SCORE, score_and_adjust
-from mujun.engine.benchmarks import BASIS, PriorStatistics, compute_benchmarks, prior_statistics
-from mujun.engine.checks import DECISION, FAILED_REASONS, apply_checks, check_col
-from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, adjust_col, benchmark_col, indicator_col,
-                                  item_col, measure_col)
+from mujun.engine.adjust import score_and_adjust
+from mujun.engine.benchmarks import PriorStatistics, compute_benchmarks, prior_statistics
+from mujun.engine.checks import apply_checks
 from mujun.engine.compile import Plan
 from mujun.engine.earlier import past_values, split_years, tier_counts, without_past
 from mujun.engine.groups import Groups, derive_groups, group_codes
@@ -35,7 +33,10 @@ from mujun.engine.lookups import unknown_key_columns
 from mujun.engine.parks import evaluate_parks
 from mujun.engine.prepare import prepare, take_in_data, to_frame
 from mujun.engine.scope import apply_scope
-from mujun.engine.tiers import GROUP, RANK, TIER, assign_tiers
+from mujun.engine.schema import (BASIS, DECISION, ERROR, FAILED, FAILED_REASONS, GROUP, OK, PACK_COLUMNS, RANK, REASON,
+                                 SCORE, STATUS, TIER, adjust_col, benchmark_col, check_col, indicator_col, item_col,
+                                 measure_col)
+from mujun.engine.tiers import assign_tiers
 from mujun.errors import InputError
 from mujun.packs.fields import ID_FIELD
 
@@ -184,5 +185,5 @@ def output_columns(plan: Plan, frame: pl.DataFrame) -> list[pl.Expr]:
         names += [DECISION, FAILED_REASONS, *(check_col(c.name) for c in pack.checks)]
     if BASIS in frame.columns:
         names.append(BASIS)
-    return [*(pl.col(n).cast(pl.String) if n == STATUS else pl.col(n) for n in names), pl.lit(pack.id).alias("pack_id"),
-            pl.lit(pack.version).alias("pack_version"), pl.lit(plan.pack_hash).alias("pack_hash")]
+    return [*(pl.col(n).cast(pl.String) if n == STATUS else pl.col(n) for n in names),
+            *(pl.lit(v).alias(c) for c, v in zip(PACK_COLUMNS, (pack.id, pack.version, plan.pack_hash)))]

@@ -17,17 +17,17 @@ import re
 from typing import Any
 
 from mujun.engine.explain_mechanisms import mechanism_facts
-from mujun.engine.adjust import SCORE
-from mujun.engine.benchmarks import BASIS, cohort_n_col, stat_col
-from mujun.engine.checks import (DECISION, FAILED_REASONS, check_col, compared_col, holds, render_number,
-                                 round_half_away)
-from mujun.engine.columns import (ERROR, GROUP_N, OK, REASON, STATUS, VETO, adjust_col, benchmark_col, column_of,
-                                  indicator_col, item_col, measure_col)
+from mujun.engine.checks import holds, render_number, round_half_away
+from mujun.engine.columns import column_of
 from mujun.engine.compile import CYCLE, Plan
 from mujun.engine.formula import render
-from mujun.engine.indicators import denominator_text, zero_col
-from mujun.engine.items import applied_codes, applied_col, ratio_col
-from mujun.engine.tiers import GROUP, RANK, TIER, cumulative_cuts
+from mujun.engine.indicators import denominator_text
+from mujun.engine.items import applied_codes
+from mujun.engine.schema import (BASIS, DECISION, ERROR, FAILED_REASONS, GROUP, GROUP_N, OK, RANK, REASON, SCORE,
+                                 STATUS, TIER, TIER_STREAK, VETO, adjust_col, applied_col, benchmark_col, check_col,
+                                 cohort_n_col, compared_col, indicator_col, item_col, measure_col, ratio_col, stat_col,
+                                 zero_col)
+from mujun.engine.tiers import cumulative_cuts
 from mujun import lang as ex
 from mujun.packs.fields import ID_FIELD
 
@@ -35,8 +35,7 @@ __all__ = ["explain_row", "format_trace", "row_env", "pack_language", "LANGUAGES
 
 LANGUAGES = ("zh", "en")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_STREAK = "tier_streak"
-_BUILTIN_NAMES = {_STREAK: ("连续同等级次数", "consecutive cycles in the tier"), CYCLE: ("评价年度", "cycle"),
+_BUILTIN_NAMES = {TIER_STREAK: ("连续同等级次数", "consecutive cycles in the tier"), CYCLE: ("评价年度", "cycle"),
                   SCORE: ("得分", "score"), TIER: ("等级", "tier"), RANK: ("名次", "rank")}
 
 
@@ -53,7 +52,7 @@ def row_env(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
     env: dict[str, Any] = dict(plan.numbers)
     names = set(plan.inputs) | set(plan.pack.indicators) | set(plan.pack.benchmarks)
     names |= {f"item.{n}" for n in plan.pack.items} | {f"measure.{n}" for n in plan.pack.measures}
-    names |= {SCORE, TIER, RANK, _STREAK, CYCLE}
+    names |= {SCORE, TIER, RANK, TIER_STREAK, CYCLE}
     for name in names:
         column = column_of(plan, name)
         if column is not None and column in row:
@@ -501,7 +500,7 @@ class _Explainer:
         if row.get(VETO):
             vetoes = [a for a in self._adjustments() if a["applied"] and a["veto"]]
             lines += [f"  {a['text']}" for a in vetoes[:1]]
-        streak = row.get(_STREAK)
+        streak = row.get(TIER_STREAK)
         if tier and streak is not None and self._reads_streak():
             k = int(streak)
             cycle = row.get(CYCLE)
@@ -521,7 +520,7 @@ class _Explainer:
 
     def _reads_streak(self) -> bool:
         for path, node in self.plan.exprs.items():
-            if path.startswith("measures.") and _STREAK in ex.names(node):
+            if path.startswith("measures.") and TIER_STREAK in ex.names(node):
                 return True
         return False
 

@@ -15,14 +15,11 @@ from mujun.engine.columns import (ERROR, FAILED, OK, STATUS, compile_expr, indic
                                   compile_part, status_lit, with_columns_batched)
 from mujun.engine.compile import Plan
 from mujun.engine.formula import render
+from mujun.engine.schema import zero_col
 from mujun import lang as ex
 
 __all__ = ["compute_indicators", "zero_col", "denominator_text", "zero_denominator_message"]
 
-
-def zero_col(name: str) -> str:
-    """Internal column: the indicator's denominator was 0 with a positive numerator."""
-    return f"__zero_den.{name}"
 
 
 def denominator_text(plan: Plan, name: str) -> str:

@@ -18,7 +18,7 @@ import polars as pl
 from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, UNRATED, compile_expr, indicator_col, item_col,
                                   join_messages, status_lit)
 from mujun.engine.compile import Plan
-from mujun.engine.indicators import zero_col
+from mujun.engine.schema import applied_col, ratio_col, zero_col
 from mujun.packs.model import Item
 
 __all__ = ["score_items", "applies", "raw_points", "ratio_col", "applied_col", "applied_codes", "APPLIED"]
@@ -27,16 +27,6 @@ __all__ = ["score_items", "applies", "raw_points", "ratio_col", "applied_col", "
 APPLIED = ("zero_denominator_full", "cap_ratio", "negative_zero", "floor", "cap", "missing_zero",
            "missing_cohort_mean", "missing_unrated", "missing_error", "negative_unrated", "negative_error")
 
-
-def ratio_col(name: str) -> str:
-    """Internal column: indicator ÷ benchmark of a ratio item, before ``cap_ratio``."""
-    return f"__item.{name}.ratio"
-
-
-def applied_col(name: str) -> str:
-    """Internal column: the rules that changed the item's points, a bit mask over APPLIED (one integer
-    per row costs far less than a string of codes at a million rows); :func:`applied_codes` reads it."""
-    return f"__item.{name}.applied"
 
 
 def applied_codes(mask: int | None) -> list[str]:

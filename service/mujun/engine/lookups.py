@@ -21,6 +21,7 @@ from mujun.engine.formula import render
 from mujun.engine.tiers import TIER
 from mujun import lang as ex
 from mujun.engine.lower import number_key
+from mujun.engine import schema
 
 __all__ = ["LookupSite", "lookup_sites", "lookup_col", "unknown_key_columns", "unknown_key_notes", "site_message"]
 
@@ -36,7 +37,7 @@ class LookupSite:
 
 
 def lookup_col(site: LookupSite) -> str:
-    return f"__lookup.{site.index}"
+    return schema.lookup_col(site.index)
 
 
 def lookup_sites(plan: Plan) -> list[LookupSite]:

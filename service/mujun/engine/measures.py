@@ -13,13 +13,13 @@ import polars as pl
 from mujun.engine.allocate import allocate
 from mujun.engine.columns import compile_expr, measure_col, reads, with_columns_batched
 from mujun.engine.compile import CYCLE, Plan
+from mujun.engine.schema import TIER_STREAK
 from mujun.engine.tiers import TIER
 from mujun.errors import InputError
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["apply_measures", "prepare_history", "TIER_STREAK"]
 
-TIER_STREAK = "tier_streak"
 
 
 def prepare_history(history: pl.DataFrame | None) -> pl.DataFrame | None:

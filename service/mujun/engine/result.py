@@ -18,6 +18,7 @@ from mujun.engine.intake import Intake
 from mujun.engine.lookups import unknown_key_notes
 from mujun.engine.parks import explain_park
 from mujun.engine.report import error_groups, input_notes
+from mujun.engine.schema import is_fact
 from mujun.engine.tiers import GROUP, TIER
 from mujun.errors import NotFound
 from mujun.packs.fields import ID_FIELD
@@ -76,8 +77,7 @@ class Result:
         cohort sizes, item ratios and the rules applied, zero denominators, vetoes, tier streaks), one
         row per input row: stored with a decision, they let it be explained later without re-scoring."""
         frame, published = self._run.frame, set(self.table.columns)
-        return frame.select([c for c in frame.columns if c not in published and c != ROW
-                             and (c.startswith("__") or c == "tier_streak")])
+        return frame.select([c for c in frame.columns if c not in published and is_fact(c)])
 
     def explain_table(self) -> pl.DataFrame:
         """Every intermediate value of every record, flat: the 'explain everything' export."""

@@ -18,11 +18,11 @@ from mujun.engine.columns import GROUP_N, OK, SCOPE_TIER, STATUS, VETO, column_o
 from mujun.engine.compile import Plan
 from mujun.engine.groups import GroupCoder, Groups, group_codes
 from mujun.engine.ranking import rank_within_groups
+from mujun.engine.schema import GROUP, RANK, TIER
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["assign_tiers", "GROUP", "TIER", "RANK", "cumulative_cuts", "minimum_counts", "BASIS_POINTS"]
 
-GROUP, TIER, RANK = "group", "tier", "rank"
 BASIS_POINTS = 10_000
 
 
