@@ -27,6 +27,7 @@ from mujun.engine.result import input_sources
 from mujun.errors import InputError, NotFound, PackError, PackNotFound
 from mujun.packs.load import bundled_pack_files, bundled_parents
 from mujun.server.auth import Principal
+from mujun.server.frozen import FrozenCycles, appeal_row
 from mujun.server.metrics import Metrics
 from mujun.store import Database, audit, cycles, groups, packs, reports
 from mujun.store.errors import PermissionDenied, PreconditionFailed, RequestInvalid
@@ -88,6 +89,7 @@ class Core:
         self._cache: OrderedDict[str, mujun.Pack] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self.frozen = FrozenCycles(db, self._compiled)
 
     # -- startup ----------------------------------------------------------------------------------
 
@@ -304,8 +306,9 @@ class Core:
 
     def freeze_cycle(self, principal: Principal, region: str, year: int) -> CycleView:
         principal.require_region(region)
-        with self._db.write() as session:
-            return self._cycle_view(session, cycles.freeze(session, region, year, principal.actor))
+        frozen = self.frozen.freeze(principal, region, year)
+        with self._db.read() as session:
+            return self._cycle_view(session, cycles.get(session, frozen.region, frozen.year))
 
     def publish_cycle(self, principal: Principal, region: str, year: int) -> CycleView:
         principal.require_region(region)
@@ -332,9 +335,11 @@ class Core:
                 raise PreconditionFailed(f"cycle {region}/{year} is {cycle.state}: appeals apply to frozen or published "
                                          "cycles; correct the data of a draft and run it again")
             current = cycles.current_decision(session, cycle, enterprise_id)
-        record = {**json.loads(current.input_json), **correction}
-        result, position = self._rescore(cycle, enterprise_id, record)
-        row = result.table.row(position, named=True)
+        record = {**json.loads(current.input_json), **correction}  # the latest version's input is the base
+        row = appeal_row(self.frozen.rescore(principal, cycle, record), current.version, reason)
+        if row is None:  # the pack reads more of its cohort than the frozen context keeps
+            result, position = self._rescore(cycle, enterprise_id, record)
+            row = result.table.row(position, named=True)
         decision = {"status": row["status"], "tier": row.get("tier"), "score": row.get("score"),
                     "group_key": None if row.get("group") is None else str(row["group"]),
                     "result_json": json.dumps(row, ensure_ascii=False, default=str),
@@ -372,7 +377,10 @@ class Core:
         trace = None
         if with_trace:
             trace = self._recorded_trace(cycle, current)
-            if trace is None:  # an appeal's version, or a run from before runs recorded their groups
+            if trace is None and current.version > 1:  # an appeal's version: against the frozen context
+                scored = self.frozen.rescore(principal, cycle, json.loads(current.input_json))
+                trace = None if scored is None else scored.explain(enterprise_id)
+            if trace is None:  # a run from before runs recorded their groups, or a pack beyond the context
                 result, _ = self._rescore(cycle, enterprise_id, json.loads(current.input_json))
                 trace = result.explain(enterprise_id)
         return DecisionView(current, cycle, history, trace)
