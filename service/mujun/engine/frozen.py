@@ -39,7 +39,8 @@ from mujun.errors import MujunError
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["FrozenContext", "FrozenContextError", "CohortStatistic", "OrderKey", "CutLine", "QuotaGroup",
-           "frozen_stages", "score_frozen", "precedes", "FROZEN_BASIS", "FROZEN_CUTS", "FORMAT"]
+           "frozen_stages", "score_frozen", "require_usable", "precedes", "basis_fields", "place_tier",
+           "no_group_reason", "describe_cuts", "unsupported", "FROZEN_BASIS", "FROZEN_CUTS", "FORMAT"]
 
 #: Version of the stored JSON; a context of another format is rebuilt, never misread.
 FORMAT = 1
@@ -177,7 +178,7 @@ class FrozenContext(_Model):
             benchmarks[name] = tuple(
                 CohortStatistic(group=tuple(row[:-2]), stat=_number(row[-2]), n=None if row[-1] is None else int(row[-1]))
                 for row in (stats.rows() if fields else stats.head(1).rows()))
-        fields = _basis_fields(plan)
+        fields = basis_fields(plan)
         basis: tuple[BasisEntry, ...] = ()
         if BASIS in frame.columns:
             rows = (frame.filter(pl.col(BASIS).is_not_null()).select(*fields, BASIS)
@@ -235,7 +236,7 @@ def _number(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def _basis_fields(plan: Plan) -> list[str]:
+def basis_fields(plan: Plan) -> list[str]:
     """The fields that decide a record's benchmark basis: those the prior-year benchmarks group by."""
     fields: dict[str, None] = {}
     for bm in plan.pack.benchmarks.values():
@@ -336,7 +337,7 @@ def _benchmarks_stage(context: FrozenContext) -> Stage:
             columns += [pl.Series(benchmark_col(name), [None if s is None else s * factor for s in stats], dtype=pl.Float64),
                         pl.Series(stat_col(name), stats, dtype=pl.Float64),
                         pl.Series(cohort_n_col(name), [None if s is None else s.n for s in found], dtype=pl.UInt32)]
-        if _basis_fields(plan):
+        if basis_fields(plan):
             keys = frame.select(list(context.basis_fields)).rows() if context.basis_fields else [()] * frame.height
             columns.append(pl.Series(BASIS, [context.basis_of(k) for k in keys], dtype=pl.String))
         return frame.lazy().with_columns(columns)
@@ -370,12 +371,17 @@ def frozen_stages(context: FrozenContext) -> tuple[tuple[str, Stage], ...]:
     return tuple((name, replaced.get(name, stage)) for name, stage in STAGES)
 
 
-def score_frozen(plan: Plan, context: FrozenContext, data: Any, *, prior: Any = None, history: Any = None) -> Result:
-    """Score ``data`` (a few records) against a frozen cycle: the vectorized stages, benchmarks and tiers
-    from ``context``. ``prior`` is read only for ``past()`` (the firms' own earlier values)."""
+def require_usable(plan: Plan, context: FrozenContext) -> None:
+    """The context is of this plan's pack, and the pack reads nothing of its cohort the context lacks."""
     if context.pack_hash != plan.pack_hash:
         raise FrozenContextError(f"the frozen context is of pack hash {context.pack_hash[:12]}, not "
                                  f"{plan.pack_hash[:12]}: score with the cycle's own pack", location="cycle")
     context.require_supported()
+
+
+def score_frozen(plan: Plan, context: FrozenContext, data: Any, *, prior: Any = None, history: Any = None) -> Result:
+    """Score ``data`` (a few records) against a frozen cycle: the vectorized stages, benchmarks and tiers
+    from ``context``. ``prior`` is read only for ``past()`` (the firms' own earlier values)."""
+    require_usable(plan, context)
     return Result(plan, run_plan(plan, data, prior=prior, history=history, cycle=context.year,
                                  stages=frozen_stages(context)))
