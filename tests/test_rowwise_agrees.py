@@ -107,7 +107,7 @@ def test_most_bundled_packs_are_covered():
 def test_row_path_agrees_with_the_vectorized_frozen_stages(pack_id):
     pack, context, data = _frozen(pack_id)
     rng = random.Random(f"{pack_id}/records")
-    records = [_faulty(pack.plan, r, rng) for r in data.sample(40, seed=1).to_dicts()]
+    records = [_faulty(pack.plan, r, rng) for r in data.sample(ROWWISE_MAX_RECORDS, seed=1).to_dicts()]
     assert row_path_refusal(pack.plan, records) is None
     rows = score_against(pack.plan, context, records, rowwise=True)
     vectorized = score_against(pack.plan, context, records, rowwise=False)

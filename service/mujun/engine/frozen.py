@@ -113,10 +113,14 @@ class FrozenContext(_Model):
 
     _statistics: dict[tuple[str, tuple[str | None, ...]], CohortStatistic] = PrivateAttr(default_factory=dict)
     _basis: dict[tuple[str | None, ...], str] = PrivateAttr(default_factory=dict)
+    _described: dict[str, str] = PrivateAttr(default_factory=dict)
+    _label: str = PrivateAttr(default="")
 
     def model_post_init(self, _context: Any) -> None:
         self._statistics.update({(name, s.group): s for name, stats in self.benchmarks.items() for s in stats})
         self._basis.update({b.group: b.text for b in self.basis})
+        where = f"cycle {self.region}/{self.year}" if self.region is not None else "a frozen cycle"
+        self._label = f"{where}, pack {self.pack_id} {self.pack_version} ({self.pack_hash[:12]})"
 
     # -- JSON
     def to_json(self) -> str:
@@ -129,8 +133,7 @@ class FrozenContext(_Model):
     @property
     def label(self) -> str:
         """What a result scored against this context says it was scored against."""
-        where = f"cycle {self.region}/{self.year}" if self.region is not None else "a frozen cycle"
-        return f"{where}, pack {self.pack_id} {self.pack_version} ({self.pack_hash[:12]})"
+        return self._label
 
     # -- reading
     def statistic(self, benchmark: str, group: tuple[str | None, ...]) -> CohortStatistic | None:
@@ -285,6 +288,13 @@ def _quota_groups(plan: Plan, frame: pl.DataFrame) -> dict[str, QuotaGroup]:
 
 def describe_cuts(context: FrozenContext, group: QuotaGroup) -> str:
     """The cut lines of a group as the explanation shows them: each tier's last ordering key."""
+    known = context._described.get(group.group)
+    if known is None:
+        known = context._described[group.group] = _describe_cuts(context, group)
+    return known
+
+
+def _describe_cuts(context: FrozenContext, group: QuotaGroup) -> str:
     names = [name for name, _ in context.order_by]
     parts = []
     for cut in group.cuts:

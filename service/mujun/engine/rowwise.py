@@ -47,10 +47,11 @@ from mujun.packs.fields import FLAG_VALUES, ID_FIELD, TIER_FIELD, normalise_valu
 __all__ = ["FrozenScores", "RowPlan", "row_plan", "score_against", "row_path_refusal", "ROWWISE_MAX_RECORDS"]
 
 #: Up to this many records the row path is taken (measured in benchmarks/test_bench_latency.py: one
-#: record costs it ~0.1 ms against a vectorized run's ~20 ms fixed cost, so they meet near 200).
-ROWWISE_MAX_RECORDS = 64
+#: record costs it ~0.1 ms against a vectorized run's ~20 ms fixed cost; with the garbage collector the row path stays well ahead up to a few dozen records).
+ROWWISE_MAX_RECORDS = 32
 
 Row = dict[str, Any]
+_ENV = "\0env"  # a row's name → value view while its stages run (removed before the row is returned)
 
 
 @dataclass(frozen=True)
@@ -107,14 +108,25 @@ class RowPlan:
         self._columns = {n: c for n in names if (c := column_of(plan, n)) is not None}
         self._maps = {name: value_map(spec, pack) for name, spec in plan.inputs.items()
                       if spec.type == "string" and name != ID_FIELD}
-        self._weights = {name: self._node(f"items.{name}.weight") for name in pack.items}
-        self._reads_tier_history = any(calls(node, "tier_count") for node in plan.exprs.values())
-
-    def _node(self, path: str):
-        return self.plan.exprs.get(path)
+        self._exprs = plan.exprs
+        self._tier_names = plan.tier_names
+        self._reads_past = any(calls(node, "past") for node in plan.exprs.values())
+        self._sites = lookup_sites(plan)
+        self._basis = bool(basis_fields(plan))
+        self._masks = {  # the columns published only for a rated record, a record not in error, a graded one
+            "ok": [SCORE, RANK, *(item_col(n) for n in pack.items), *(adjust_col(a.name) for a in pack.adjustments),
+                   *(benchmark_col(n) for n in pack.benchmarks), BASIS],
+            "kept": [GROUP, *(indicator_col(n) for n in pack.indicators)],
+            "graded": [TIER, *(measure_col(n) for n in pack.measures)]}
+        self._published = [ID_FIELD, STATUS, ERROR, REASON, SCORE, TIER, RANK, GROUP, *pack.groups,
+                           *(item_col(n) for n in pack.items), *(adjust_col(a.name) for a in pack.adjustments),
+                           *(measure_col(n) for n in pack.measures), *(indicator_col(n) for n in pack.indicators),
+                           *(benchmark_col(n) for n in pack.benchmarks)]
+        if pack.checks:
+            self._published += [DECISION, FAILED_REASONS, *(check_col(c.name) for c in pack.checks)]
 
     def _eval(self, path: str, row: Row) -> Any:
-        return eval_row(self.plan.exprs[path], _Env(row, self._columns, self.plan.numbers), self._tables)
+        return eval_row(self._exprs[path], row[_ENV], self._tables)
 
     # -- stages ----------------------------------------------------------------------------------
 
@@ -182,8 +194,7 @@ class RowPlan:
             row[indicator_col(name)] = None if value is None else float(value)
             if indicator.zero_denominator is not None:
                 node = self.plan.exprs[path]
-                env = _Env(row, self._columns, self.plan.numbers)
-                numerator, denominator = (eval_row(n, env, self._tables) for n in (node.left, node.right))
+                numerator, denominator = (eval_row(n, row[_ENV], self._tables) for n in (node.left, node.right))
                 zero = denominator == 0 and numerator is not None and numerator > 0
                 row[zero_col(name)] = zero
                 if zero and indicator.zero_denominator == "error":
@@ -203,7 +214,7 @@ class RowPlan:
             row[benchmark_col(name)] = None if stat is None else stat * factor
             row[stat_col(name)] = stat
             row[cohort_n_col(name)] = None if found is None else found.n
-        if basis_fields(self.plan):
+        if self._basis:
             row[BASIS] = context.basis_of(tuple(row.get(f) for f in context.basis_fields))
 
     def _items(self, row: Row) -> None:
@@ -320,7 +331,7 @@ class RowPlan:
         row[FROZEN_BASIS], row[FROZEN_CUTS] = context.label, None
         if tiers is None:
             return
-        names = self.plan.tier_names
+        names = self._tier_names
         eligible = row[STATUS] == OK and row[VETO] is None
         forced = row[VETO] if row[STATUS] == OK else row[SCOPE_TIER]
         if not eligible:
@@ -400,8 +411,8 @@ class RowPlan:
 
     def _lookups(self, row: Row) -> None:
         """``__lookup.N``: the key a record asked a site for when its table lacks it (see engine.lookups)."""
-        for site in lookup_sites(self.plan):
-            key = eval_row(site.key, _Env(row, self._columns, self.plan.numbers), self._tables)
+        for site in self._sites:
+            key = eval_row(site.key, row[_ENV], self._tables)  # the env reads the row as masked
             key = None if key is None else (_float_text(key) if isinstance(key, float) else str(key))
             unknown = key is not None and key not in self.plan.tables[site.table]
             row[lookup_col(site)] = key if unknown and self._reaches(site.path, row) else None
@@ -433,38 +444,30 @@ class RowPlan:
 
     def _publishable(self, row: Row) -> None:
         """What a record's status does not allow to be published is masked (as ``evaluate._publishable``)."""
-        pack = self.plan.pack
         ok, kept = row[STATUS] == OK, row[STATUS] != FAILED
         graded = row[TIER] is not None and kept
-        masks = [(SCORE, ok), (TIER, graded), (RANK, ok), (GROUP, kept)]
-        masks += [(item_col(n), ok) for n in pack.items] + [(adjust_col(a.name), ok) for a in pack.adjustments]
-        masks += [(measure_col(n), graded) for n in pack.measures] + [(indicator_col(n), kept) for n in pack.indicators]
-        masks += [(benchmark_col(n), ok) for n in pack.benchmarks] + ([(BASIS, ok)] if BASIS in row else [])
-        for column, keep in masks:
-            if not keep:
+        masked = [*([] if ok else self._masks["ok"]), *([] if kept else self._masks["kept"]),
+                  *([] if graded else self._masks["graded"])]
+        for column in masked:
+            if column in row:
                 row[column] = None
 
     def published(self, row: Row) -> Row:
         """The columns of ``Result.table`` (``evaluate.output_columns``), in their order."""
         pack = self.plan.pack
-        names = [ID_FIELD, STATUS, ERROR, REASON, SCORE, TIER, RANK, GROUP, *pack.groups,
-                 *(item_col(n) for n in pack.items), *(adjust_col(a.name) for a in pack.adjustments),
-                 *(measure_col(n) for n in pack.measures), *(indicator_col(n) for n in pack.indicators),
-                 *(benchmark_col(n) for n in pack.benchmarks)]
-        if pack.checks:
-            names += [DECISION, FAILED_REASONS, *(check_col(c.name) for c in pack.checks)]
+        out = {name: row.get(name) for name in self._published}
         if BASIS in row:
-            names.append(BASIS)
-        out = {name: row.get(name) for name in names}
+            out[BASIS] = row[BASIS]
         out.update(pack_id=pack.id, pack_version=pack.version, pack_hash=self.plan.pack_hash)
         return out
 
     def score(self, records: list[Row], context: FrozenContext) -> list[Row]:
         """Every stage on each record: the full rows (every column the vectorized frame would hold)."""
-        tier_names = self.plan.tier_names
+        tier_names = self._tier_names
         rows = []
         for record in records:
             row = self._prepare(record, tier_names)
+            row[_ENV] = _Env(row, self._columns, self.plan.numbers)
             self._groups(row)
             self._scope(row)
             self._indicators(row)
@@ -476,13 +479,14 @@ class RowPlan:
             self._checks(row)
             self._publishable(row)
             self._lookups(row)
+            del row[_ENV]
             rows.append(row)
         return rows
 
     def refusal(self, records: list[Row], history: Any) -> str | None:
         """Why these records take the vectorized road, or None when the row path covers them."""
         plan = self.plan
-        if any(calls(node, "past") for node in plan.exprs.values()):
+        if self._reads_past:
             return "the pack reads earlier cycles (past)"
         if plan.pack.measures and history is not None and len(history):
             return "the cycle has a tier history that measures read"
