@@ -1,5 +1,5 @@
-"""Scoring against frozen cycles on the server: the context recorded at freeze, cached, and used by
-RuleEngine.Evaluate/Explain with ``cycle`` and by appeals.
+"""Scoring against frozen cycles: the context recorded at freeze, cached, and used by RuleEngine.Evaluate
+and Explain with ``cycle``, by appeals and by the traces of appealed decisions.
 
 A cycle's context is built from a run of its stored data when it is frozen (and, for a cycle frozen
 before contexts were kept, on first use), stored with the cycle (:mod:`mujun.store.frozen`) and kept in
@@ -11,23 +11,24 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 
 import mujun
 from mujun.engine.compile import calls
 from mujun.engine.frozen import FrozenContext
 from mujun.engine.rowwise import FrozenScores, score_against
-from mujun.server.auth import Principal
-from mujun.store import Database, cycles, packs
+from mujun.errors import PreconditionFailed, RequestInvalid
+from mujun.services._arrow import from_ipc
+from mujun.services.context import Context
+from mujun.services.principal import Principal
+from mujun.store import cycles, packs
 from mujun.store import frozen as store
-from mujun.store.errors import PreconditionFailed, RequestInvalid
+from mujun.store.models import CycleRow
 
-__all__ = ["FrozenCycles", "FrozenEntry", "FROZEN_STATES", "CAUSE", "appeal_row"]
+__all__ = ["FrozenService", "FrozenEntry", "FROZEN_STATES", "CAUSE", "appeal_row"]
 
 #: The states whose context is fixed: a frozen cycle, and the published list made from it.
 FROZEN_STATES = ("frozen", "published")
@@ -45,37 +46,29 @@ class FrozenEntry:
     history: pl.DataFrame | None
 
 
-def _frame(data: bytes | None) -> pl.DataFrame | None:
-    if data is None:
-        return None
-    frame = pl.from_arrow(pa.ipc.open_stream(pa.py_buffer(data)).read_all())
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
 def _reads_past(pack: mujun.Pack) -> bool:
     return any(calls(node, "past") for node in pack.plan.exprs.values())
 
 
-class FrozenCycles:
-    def __init__(self, db: Database, compiled: Callable[[Any], mujun.Pack], *, cache_size: int = 16):
-        self._db = db
-        self._compiled = compiled
+class FrozenService:
+    def __init__(self, context: Context, *, cache_size: int = 16):
+        self._db = context.db
+        self._compiled = context.compiled
         self._cache: OrderedDict[tuple[int, int], FrozenEntry] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     # -- freezing ---------------------------------------------------------------------------------
 
-    def _build(self, cycle: Any) -> tuple[FrozenContext, mujun.Pack]:
+    def _build(self, cycle: CycleRow) -> tuple[FrozenContext, mujun.Pack]:
         """The context of the cycle's current run: that run scored again from its stored data."""
         with self._db.read() as session:
             pack = self._compiled(packs.by_id(session, cycle.pack_version_id))
-        data, prior, history = _frame(cycle.data_arrow), _frame(cycle.prior_arrow), _frame(cycle.history_arrow)
+        data, prior, history = from_ipc(cycle.data_arrow), from_ipc(cycle.prior_arrow), from_ipc(cycle.history_arrow)
         result = pack.evaluate(data, prior=prior, history=history, cycle=cycle.year)
         return FrozenContext.build(pack.plan, result, region=cycle.region, year=cycle.year), pack
 
-    def freeze(self, principal: Principal, region: str, year: int) -> Any:
+    def freeze(self, principal: Principal, region: str, year: int) -> CycleRow:
         """Freeze the cycle and record its context in the same transaction (the run frozen is the one
         the context was built from: a run in between makes the freeze fail, to be asked again)."""
         principal.require_region(region)
@@ -128,8 +121,8 @@ class FrozenCycles:
                                      json.loads(context.to_json()))
         else:
             context = FrozenContext.model_validate(detail)
-        prior = _frame(cycle.prior_arrow) if _reads_past(pack) else None
-        return FrozenEntry(state, context, pack, prior, _frame(cycle.history_arrow))
+        prior = from_ipc(cycle.prior_arrow) if _reads_past(pack) else None
+        return FrozenEntry(state, context, pack, prior, from_ipc(cycle.history_arrow))
 
     # -- scoring ----------------------------------------------------------------------------------
 
@@ -145,7 +138,7 @@ class FrozenCycles:
         scoped = [{**r, "region": region} for r in records]
         return score_against(entry.pack.plan, entry.context, scoped, prior=entry.prior, history=entry.history)
 
-    def rescore(self, principal: Principal, cycle: Any, record: dict[str, Any]) -> FrozenScores | None:
+    def rescore(self, principal: Principal, cycle: CycleRow, record: dict[str, Any]) -> FrozenScores | None:
         """One firm of a frozen cycle scored again against its context (an appeal, or the trace of an
         appealed version); None when the pack reads more of its cohort than the context keeps."""
         entry = self.entry(principal, cycle.region, cycle.year)
