@@ -270,17 +270,19 @@ def _quota_groups(plan: Plan, frame: pl.DataFrame) -> dict[str, QuotaGroup]:
         cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, n)
         if any(q.min_count for q in tiers.quotas):
             cuts = minimum_counts(cuts, [q.min_count for q in tiers.quotas], n)
-
-        def key(rank: int) -> OrderKey | None:
-            if not 1 <= rank <= n:
-                return None
-            firm = firms[rank - 1]
-            return OrderKey(values=_key_values(firm, columns), enterprise_id=firm[ID_FIELD])
-
-        groups[label] = QuotaGroup(group=label, n=n, ranks={f[ID_FIELD]: int(f[RANK]) for f in firms},
-                                   cuts=tuple(CutLine(tier=q.tier, last_rank=int(c), last=key(int(c)), next=key(int(c) + 1))
-                                              for q, c in zip(tiers.quotas, cuts)))
+        groups[label] = QuotaGroup(
+            group=label, n=n, ranks={f[ID_FIELD]: int(f[RANK]) for f in firms},
+            cuts=tuple(CutLine(tier=q.tier, last_rank=int(c), last=_key_at(firms, int(c), columns),
+                               next=_key_at(firms, int(c) + 1, columns)) for q, c in zip(tiers.quotas, cuts)))
     return groups
+
+
+def _key_at(firms: list[dict[str, Any]], rank: int, columns: list[str]) -> OrderKey | None:
+    """The ordering key of the firm at ``rank`` (1-based) of a group's firms in rank order; None off the list."""
+    if not 1 <= rank <= len(firms):
+        return None
+    firm = firms[rank - 1]
+    return OrderKey(values=_key_values(firm, columns), enterprise_id=firm[ID_FIELD])
 
 
 # ---------------------------------------------------------------- the vectorized stages against a context

@@ -46,8 +46,9 @@ from mujun.packs.fields import FLAG_VALUES, ID_FIELD, TIER_FIELD, normalise_valu
 
 __all__ = ["FrozenScores", "RowPlan", "row_plan", "score_against", "row_path_refusal", "ROWWISE_MAX_RECORDS"]
 
-#: Up to this many records the row path is taken (measured in benchmarks/test_bench_latency.py: one
-#: record costs it ~0.1 ms against a vectorized run's ~20 ms fixed cost; with the garbage collector the row path stays well ahead up to a few dozen records).
+#: Up to this many records the row path is taken. Measured (benchmarks/test_bench_latency.py): a record
+#: costs it about 0.1 ms against a vectorized run's 15–20 ms fixed cost; on this shared machine the row
+#: path's median stays below the vectorized one up to a few dozen records.
 ROWWISE_MAX_RECORDS = 32
 
 Row = dict[str, Any]

@@ -2,8 +2,10 @@
 and Explain with ``cycle``, by appeals and by the traces of appealed decisions.
 
 A cycle's context is built from a run of its stored data when it is frozen (and, for a cycle frozen
-before contexts were kept, on first use), stored with the cycle (:mod:`mujun.store.frozen`) and kept in
-memory per (cycle, run), so a call that scores one firm reads one small row of the store and no county.
+before contexts were kept, on first use) and stored with the cycle (:mod:`mujun.store.frozen`). A frozen
+or published cycle never changes again (a run needs a draft, and a restore of the store needs every
+server stopped), so once read its context is kept in memory by (region, year): a call that scores one
+firm against it reads nothing from the store.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class FrozenService:
     def __init__(self, context: Context, *, cache_size: int = 16):
         self._db = context.db
         self._compiled = context.compiled
-        self._cache: OrderedDict[tuple[int, int], FrozenEntry] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], FrozenEntry] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -90,18 +92,18 @@ class FrozenService:
         """The frozen cycle to score against; PERMISSION_DENIED for another's region, FAILED_PRECONDITION
         for a draft (its cohort can still change)."""
         principal.require_region(region)
+        key = (region, year)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
         with self._db.read() as session:
             state = store.cycle_state(session, region, year)
         if state.state not in FROZEN_STATES:
             raise PreconditionFailed(f"cycle {region}/{year} is {state.state}: only a frozen or published cycle has "
                                      "fixed benchmarks and cut lines to score against; freeze it first "
                                      "(Cycles.Freeze), or evaluate without a cycle", location=f"cycles/{region}/{year}")
-        key = (state.id, state.run_number)
-        with self._lock:
-            found = self._cache.get(key)
-            if found is not None:
-                self._cache.move_to_end(key)
-                return found
         found = self._load(state)
         with self._lock:
             self._cache[key] = found
