@@ -89,6 +89,7 @@ def test_one_firm_against_a_frozen_cycle_against_health_check(frozen_server, cou
             unfrozen.append(time.perf_counter() - started)
     latency_results.update(
         health_p50_ms=round(1e3 * statistics.median(health), 3),
+        health_p99_ms=round(1e3 * _percentile(health, 0.99), 3),
         frozen_evaluate_p50_ms=round(1e3 * statistics.median(frozen), 3),
         frozen_evaluate_p99_ms=round(1e3 * _percentile(frozen, 0.99), 3),
         frozen_evaluate_over_health_p50=round(statistics.median(frozen) / statistics.median(health), 2),
