@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import grpc
 import polars as pl
 import pytest
+from sqlalchemy import select
 
+from mujun.store import open_database, sqlite_url
+from mujun.store.models import DecisionRow
 from mujun.synth import generate
 from mujun_client import Client, RemoteError
 from mujun_wire.v1 import rule_engine_pb2
@@ -122,10 +127,6 @@ def test_an_appeal_records_its_cause(appeal_cycle, client_as, server):
     admin = client_as("admin")
     firm = next(d for d in before.values() if d.result.tier == "C" and d.result.rank)
     admin.appeal(region, YEAR, firm.result.enterprise_id, {"revenue_wan": firm.input.revenue_wan * 1.01}, "statistics bureau")
-    from mujun.store import open_database, sqlite_url
-    from mujun.store.models import DecisionRow
-    import json
-    from sqlalchemy import select
     db = open_database(sqlite_url(server.data_dir))
     try:
         with db.read() as session:
@@ -136,3 +137,11 @@ def test_an_appeal_records_its_cause(appeal_cycle, client_as, server):
         db.close()
     assert causes and causes[-1]["kind"] == "appeal" and causes[-1]["base_version"] == 1
     assert causes[-1]["scored_against"] == "frozen cycle" and causes[-1]["region"] == region
+
+
+def test_a_record_of_another_region_is_not_scored_against_the_cycle(published_cycle, client_as):
+    _, data = published_cycle
+    foreign = data.head(1).with_columns(pl.lit(REGION_B).alias("region")).to_dicts()
+    with pytest.raises(RemoteError) as caught:
+        client_as("admin").evaluate(foreign, cycle=(REGION_A, YEAR))
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT and "own region" in caught.value.message
