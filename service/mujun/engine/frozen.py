@@ -34,7 +34,8 @@ from mujun.engine.columns import (GROUP_N, OK, REASON, STATUS, STATUS_TYPE, UNRA
 from mujun.engine.compile import Plan
 from mujun.engine.evaluate import STAGES, Stage, run_plan
 from mujun.engine.result import Result
-from mujun.engine.tiers import FROZEN_BASIS, FROZEN_CUTS, GROUP, RANK, TIER, assign_tiers, cumulative_cuts, minimum_counts, score_bounds
+from mujun.engine.tiers import (FROZEN_BASIS, FROZEN_CUTS, GROUP, RANK, TIER, assign_tiers, cumulative_cuts,
+                                minimum_counts, score_bounds)
 from mujun.errors import MujunError
 from mujun.packs.fields import ID_FIELD
 
