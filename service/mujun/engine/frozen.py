@@ -108,7 +108,8 @@ class FrozenContext(_Model):
     basis_fields: tuple[str, ...] = ()
     basis: tuple[BasisEntry, ...] = ()
     tier_method: str | None = None
-    order_by: tuple[tuple[str, bool], ...] = ()  # (pack name, descending); then enterprise id ascending
+    order_by: tuple[tuple[str, bool], ...] = ()  # (pack name, descending), missing values last
+    tie_break: str = "enterprise_id ascending"  # after order_by: equal firms always rank the same way
     quota_groups: dict[str, QuotaGroup] = {}
     unsupported: tuple[str, ...] = ()
 
