@@ -145,3 +145,19 @@ def test_a_record_of_another_region_is_not_scored_against_the_cycle(published_cy
     with pytest.raises(RemoteError) as caught:
         client_as("admin").evaluate(foreign, cycle=(REGION_A, YEAR))
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT and "own region" in caught.value.message
+
+
+def test_a_pack_reading_its_cohort_spread_is_refused_against_a_cycle_and_appeals_use_the_cohort(client_as):
+    """ah-minmax scores min–max within the cohort: a frozen context cannot stand in for the county."""
+    region, admin = "320183", client_as("admin")
+    admin.activate_pack(region, "ah-minmax", effective_from="2020-01-01")
+    data, prior = generate(60, 1, 5, bad_fraction=0)
+    data, prior = (t.with_columns(pl.lit(region).alias("region")) for t in (data, prior))
+    admin.run_cycle(region, YEAR, data, prior=prior)
+    admin.freeze_cycle(region, YEAR)
+    with pytest.raises(RemoteError) as caught:
+        admin.evaluate(data.head(1).to_dicts(), cycle=(region, YEAR))
+    assert caught.value.code == grpc.StatusCode.FAILED_PRECONDITION and "min–max" in caught.value.message
+    firm = data["enterprise_id"][0]
+    appealed = admin.appeal(region, YEAR, firm, {"tax_wan": float(data["tax_wan"][0]) * 2}, "tax bureau")
+    assert appealed.version == 2 and appealed.result.rank  # ranked again within its corrected cohort

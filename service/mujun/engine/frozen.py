@@ -36,7 +36,7 @@ from mujun.engine.evaluate import STAGES, Stage, run_plan
 from mujun.engine.result import Result
 from mujun.engine.tiers import (FROZEN_BASIS, FROZEN_CUTS, GROUP, RANK, TIER, assign_tiers, cumulative_cuts,
                                 minimum_counts, score_bounds)
-from mujun.errors import MujunError
+from mujun.errors import PreconditionFailed
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["FrozenContext", "FrozenContextError", "CohortStatistic", "OrderKey", "CutLine", "QuotaGroup",
@@ -49,8 +49,9 @@ FORMAT = 1
 Value = float | str | None
 
 
-class FrozenContextError(MujunError):
-    """The pack reads more of its cohort than a frozen context keeps (see ``unsupported``)."""
+class FrozenContextError(PreconditionFailed):
+    """The pack reads more of its cohort than a frozen context keeps (see ``unsupported``), or the context
+    is of another pack: a precondition of scoring against it (FAILED_PRECONDITION on the API)."""
 
     code = "FROZEN_CONTEXT_UNSUPPORTED"
 
