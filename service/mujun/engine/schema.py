@@ -9,7 +9,7 @@ column is never published, and a stored decision keeps the recorded facts (``__b
 from __future__ import annotations
 
 __all__ = ["INTERNAL", "internal", "ROW", "STATUS", "ERROR", "REASON", "SCORE", "GROUP", "TIER", "RANK",
-           "TIER_STREAK", "DECISION", "FAILED_REASONS", "BASIS", "VETO", "SCOPE_TIER", "GROUP_N", "OK", "UNRATED",
+           "TIER_STREAK", "DECISION", "FAILED_REASONS", "BASIS", "VETO", "SCOPE_TIER", "GROUP_N", "FROZEN_BASIS", "FROZEN_CUTS", "OK", "UNRATED",
            "FAILED", "PACK_COLUMNS", "indicator_col", "benchmark_col", "item_col", "adjust_col", "measure_col",
            "check_col", "zero_col", "stat_col", "cohort_n_col", "ratio_col", "applied_col", "compared_col",
            "lookup_col", "is_fact"]
@@ -62,6 +62,9 @@ def check_col(name: str) -> str:
 # ---------------------------------------------------------------- internal: the run's own bookkeeping
 ROW = internal("row")
 VETO, SCOPE_TIER, GROUP_N = internal("veto"), internal("scope_tier"), internal("group_n")
+#: A record scored later against a frozen cycle (:mod:`mujun.engine.frozen`): what it was scored
+#: against, and the cut lines it was placed against; the explanation reads them.
+FROZEN_BASIS, FROZEN_CUTS = internal("frozen.basis"), internal("frozen.cuts")
 
 
 # ---------------------------------------------------------------- internal: facts recorded for explain
