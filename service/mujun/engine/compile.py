@@ -8,6 +8,7 @@ names and types are checked.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import polars as pl
 
 from mujun import lang
 from mujun.engine.lower import lower_plan
+from mujun.engine.nodes import IndicatorNode, ItemNode, build_nodes
 from mujun.engine.schema import RANK, TIER, TIER_STREAK
 from mujun.errors import PackError, PackIssue
 from mujun.lang import BOOL, NUM, STR, calls
@@ -40,11 +42,12 @@ class InputField:
     label: str | None
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Plan:
-    """Everything evaluation needs, checked: typed expressions by YAML path, each lowered to Polars once
-    (``lowered``; ``parts`` holds the Polars expression of every part of a record expression), inputs,
-    parameters."""
+    """Everything evaluation needs, checked and frozen, built once per pack hash: the typed nodes the
+    stages take (``indicators``, ``items``: :mod:`mujun.engine.nodes`), and every typed expression by
+    its YAML path, each lowered to Polars once (``lowered``; ``parts`` holds the Polars expression of
+    every part of a record expression), inputs, parameters."""
 
     pack: Pack
     pack_hash: str
@@ -55,6 +58,8 @@ class Plan:
     numbers: dict[str, float] = field(default_factory=dict)
     tables: dict[str, dict[str, float]] = field(default_factory=dict)
     order_by: list[tuple[str, bool]] = field(default_factory=list)  # (name, descending)
+    indicators: tuple[IndicatorNode, ...] = ()
+    items: tuple[ItemNode, ...] = ()
 
     def node(self, path: str) -> lang.Node:
         return self.exprs[path]
@@ -466,4 +471,5 @@ def compile_plan(pack: Pack, pack_hash: str, *, locate: Locator | None = None) -
     if compiler.issues:
         raise PackError(compiler.issues, source=pack.id)
     lower_plan(compiler.plan)
-    return compiler.plan
+    indicators, items = build_nodes(compiler.plan)
+    return dataclasses.replace(compiler.plan, indicators=indicators, items=items)

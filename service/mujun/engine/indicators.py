@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from mujun.engine.columns import (ERROR, FAILED, OK, STATUS, compile_expr, indicator_col, join_messages, reads,
-                                  compile_part, status_lit, with_columns_batched)
+from mujun.engine.columns import (ERROR, FAILED, OK, STATUS, indicator_col, join_messages, reads,
+                                  status_lit, with_columns_batched)
 from mujun.engine.compile import Plan
 from mujun.engine.formula import render
 from mujun.engine.schema import zero_col
@@ -35,15 +35,11 @@ def zero_denominator_message(plan: Plan, name: str) -> str:
 def compute_indicators(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     errors: list[pl.Expr] = []
     columns: list[tuple[str, frozenset[str], pl.Expr]] = []
-    for name, indicator in plan.pack.indicators.items():
-        path = f"indicators.{name}"
-        read = reads(plan, path)
-        columns.append((indicator_col(name), read, compile_expr(plan, path).cast(pl.Float64).alias(indicator_col(name))))
-        if indicator.zero_denominator is not None:
-            node = plan.node(path)
-            assert isinstance(node, ex.Binary)  # the compiler accepts a policy only on a quotient
-            numerator, denominator = compile_part(plan, node.left), compile_part(plan, node.right)
-            zero = ((denominator == 0) & (numerator > 0)).fill_null(False)
+    for indicator in plan.indicators:
+        name, read = indicator.name, reads(plan, indicator.source_path)
+        columns.append((indicator_col(name), read, indicator.expr.polars.cast(pl.Float64).alias(indicator_col(name))))
+        if indicator.numerator is not None and indicator.denominator is not None:
+            zero = ((indicator.denominator == 0) & (indicator.numerator > 0)).fill_null(False)
             columns.append((zero_col(name), read, zero.alias(zero_col(name))))
             if indicator.zero_denominator == "error":
                 errors.append(pl.when(zero).then(pl.lit(zero_denominator_message(plan, name))))

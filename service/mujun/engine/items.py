@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, UNRATED, compile_expr, indicator_col, item_col,
+from mujun.engine.columns import (ERROR, FAILED, OK, REASON, STATUS, UNRATED, indicator_col, item_col,
                                   join_messages, status_lit)
 from mujun.engine.compile import Plan
+from mujun.engine.nodes import ItemNode, MinmaxItem, RatioItem, StepsItem
 from mujun.engine.schema import applied_col, ratio_col, zero_col
-from mujun.packs.model import Item
 
 __all__ = ["score_items", "applies", "raw_points", "ratio_col", "applied_col", "applied_codes", "APPLIED"]
 
@@ -38,76 +38,64 @@ def _mark(condition: pl.Expr, code: str) -> pl.Expr:
     return pl.when(condition).then(pl.lit(1 << APPLIED.index(code), dtype=pl.UInt16)).otherwise(pl.lit(0, dtype=pl.UInt16))
 
 
-def full_points(plan: Plan, name: str, item: Item) -> pl.Expr:
+def full_points(item: ItemNode) -> pl.Expr:
     """An item's best points, given to an indicator whose zero denominator means the best result."""
-    path = f"items.{name}"
-    weight = compile_expr(plan, f"{path}.weight")
-    if item.method == "ratio":
-        return weight * item.cap_ratio if item.cap_ratio is not None else compile_expr(plan, f"{path}.cap")
-    if item.method == "minmax":
+    weight = item.weight.polars
+    if isinstance(item, RatioItem):
+        return weight * item.cap_ratio if item.cap_ratio is not None else item.cap.polars  # type: ignore[union-attr]
+    if isinstance(item, MinmaxItem):
         return weight
-    return compile_expr(plan, f"{path}.steps.0.points")
+    return item.steps[0].points.polars  # type: ignore[union-attr]
 
 
-def _zero_full(plan: Plan, item: Item) -> pl.Expr | None:
-    indicator = plan.pack.indicators.get(item.indicator or "")
-    if indicator is None or indicator.zero_denominator != "full":
-        return None
-    return pl.col(zero_col(item.indicator)).fill_null(False)  # type: ignore[arg-type]
-
-
-def applies(plan: Plan, name: str, item: Item) -> pl.Expr:
+def applies(item: ItemNode) -> pl.Expr:
     rated = pl.col(STATUS) == OK
-    if item.when is None:
-        return rated
-    return rated & compile_expr(plan, f"items.{name}.when").fill_null(False)
+    return rated if item.when is None else rated & item.when.polars.fill_null(False)
 
 
-def raw_points(plan: Plan, name: str, item: Item) -> pl.Expr:
+def raw_points(item: ItemNode) -> pl.Expr:
     """Points before policies; missing when the indicator or benchmark is missing."""
-    path = f"items.{name}"
-    weight = compile_expr(plan, f"{path}.weight")
+    weight = item.weight.polars
     x = pl.col(indicator_col(item.indicator)) if item.indicator else None
-    if item.method == "ratio":
-        bm = compile_expr(plan, f"{path}.benchmark")
+    if isinstance(item, RatioItem):
+        bm = item.benchmark.polars
         ratio = pl.when(bm > 0).then(x / bm).otherwise(None)  # type: ignore[operator]
         if item.cap_ratio is not None:
             ratio = pl.when(ratio > item.cap_ratio).then(pl.lit(item.cap_ratio)).otherwise(ratio)
         return weight * ratio
-    if item.method == "minmax":
-        cohort = applies(plan, name, item) & x.is_not_null()  # type: ignore[union-attr]
+    if isinstance(item, MinmaxItem):
+        cohort = applies(item) & x.is_not_null()  # type: ignore[union-attr]
         in_cohort = pl.when(cohort).then(x).otherwise(None)
         low, high = in_cohort.min(), in_cohort.max()
         if item.cohort:
             low, high = low.over(item.cohort), high.over(item.cohort)
         spread = pl.when(high > low).then(20 + 80 * (x - low) / (high - low)).otherwise(100.0)  # type: ignore[operator]
         return pl.when(x.is_not_null()).then(weight * spread / 100)  # type: ignore[union-attr]
-    if item.method == "steps":
+    if isinstance(item, StepsItem):
         chain: pl.Expr | pl.When | pl.Then = pl
-        for i, step in enumerate(item.steps):
-            points = compile_expr(plan, f"{path}.steps.{i}.points")
+        for step in item.steps:
             cond = x.is_not_null() if step.min is None else x >= step.min  # type: ignore[union-attr,operator]
-            chain = chain.when(cond).then(points)  # type: ignore[union-attr]
+            chain = chain.when(cond).then(step.points.polars)  # type: ignore[union-attr]
         return chain.otherwise(None)  # type: ignore[union-attr]
-    return compile_expr(plan, f"{path}.expr")
+    return item.expr.polars
 
 
 def score_items(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     columns: list[pl.Expr] = []
     unrated: list[pl.Expr] = []
     failed: list[pl.Expr] = []
-    for name, item in plan.pack.items.items():
-        path = f"items.{name}"
-        applicable = applies(plan, name, item)
+    for item in plan.items:
+        name = item.name
+        applicable = applies(item)
         x = pl.col(indicator_col(item.indicator)) if item.indicator else None
-        points = raw_points(plan, name, item)
+        points = raw_points(item)
         steps: list[pl.Expr] = []  # one bit of APPLIED per rule that changed the points
-        full = _zero_full(plan, item)
-        if full is not None:
-            points = pl.when(full).then(full_points(plan, name, item)).otherwise(points)
+        if item.zero_full:
+            full = pl.col(zero_col(item.indicator)).fill_null(False)  # type: ignore[arg-type]
+            points = pl.when(full).then(full_points(item)).otherwise(points)
             steps.append(_mark(full, "zero_denominator_full"))
-        if item.method == "ratio":
-            bm = compile_expr(plan, f"{path}.benchmark")
+        if isinstance(item, RatioItem):
+            bm = item.benchmark.polars
             ratio = pl.when(bm > 0).then(x / bm)  # type: ignore[operator]
             columns.append(pl.when(applicable).then(ratio).cast(pl.Float64).alias(ratio_col(name)))
             if item.cap_ratio is not None:
@@ -117,11 +105,11 @@ def score_items(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
             steps.append(_mark(negative, "negative_zero"))
             points = pl.when(negative).then(0.0).otherwise(points)
         if item.floor is not None:
-            floor = compile_expr(plan, f"{path}.floor")
+            floor = item.floor.polars
             steps.append(_mark(points < floor, "floor"))
             points = pl.when(points < floor).then(floor).otherwise(points)
         if item.cap is not None:
-            cap = compile_expr(plan, f"{path}.cap")
+            cap = item.cap.polars
             steps.append(_mark(points > cap, "cap"))
             points = pl.when(points > cap).then(cap).otherwise(points)
         missing = points.is_null()
