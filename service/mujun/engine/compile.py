@@ -1,6 +1,6 @@
 """Compiler: a validated pack model → a checked :class:`Plan`.
 
-The passes run in the order of :data:`PASSES`; each adds what it finds to one list of issues, so an
+The passes run in the order of :data:`PASSES` (the pipeline's stage order, :mod:`mujun.engine.pipeline`); each adds what it finds to one list of issues, so an
 editor sees every problem of a pack at once, each with its YAML path. Order matters: names must be
 declared before expressions that read them are checked, and an expression is parsed before its
 names and types are checked.
@@ -18,6 +18,7 @@ import polars as pl
 from mujun import lang
 from mujun.engine.lower import lower_plan
 from mujun.engine.nodes import IndicatorNode, ItemNode, build_nodes
+from mujun.engine.pipeline import in_order
 from mujun.engine.schema import RANK, TIER, TIER_STREAK
 from mujun.errors import PackError, PackIssue
 from mujun.lang import BOOL, NUM, STR, calls
@@ -449,16 +450,10 @@ PASSES: tuple[tuple[str, Callable[[_Compiler], None]], ...] = (
     # parameters and fields first: every later expression is checked against these names
     ("parameters", _pass_parameters),
     ("fields", _pass_fields),
-    ("groups", _pass_groups),  # derived text fields: read like fields from the scope on
-    ("scope", _pass_scope),
-    ("indicators", _pass_indicators),  # in declaration order: an indicator may read earlier ones
-    ("benchmarks", _pass_benchmarks),
-    ("items", _pass_items),
-    ("adjustments", _pass_adjustments),
-    ("tiers", _pass_tiers),  # declares tier, rank for measures
-    ("measures", _pass_measures),  # in declaration order: a measure may read earlier ones
-    ("checks", _pass_checks),  # after measures: a condition may read a tier or a measure
-    ("parks", _pass_parks),  # after the firm stages: a park sums firm fields and indicators
+    # then one pass per stage, in the pipeline's order (mujun.engine.pipeline): each declares what it adds
+    *in_order({"groups": _pass_groups, "scope": _pass_scope, "indicators": _pass_indicators,
+               "benchmarks": _pass_benchmarks, "items": _pass_items, "score": _pass_adjustments,
+               "tiers": _pass_tiers, "measures": _pass_measures, "checks": _pass_checks, "parks": _pass_parks}),
     ("inputs", _pass_inputs),  # last: collects every field the expressions above read
 )
 

@@ -31,6 +31,7 @@ from mujun.engine.measures import apply_measures, prepare_history
 from mujun.engine.intake import Intake
 from mujun.engine.lookups import unknown_key_columns
 from mujun.engine.parks import evaluate_parks
+from mujun.engine.pipeline import in_order
 from mujun.engine.prepare import prepare, take_in_data, to_frame
 from mujun.engine.scope import apply_scope
 from mujun.engine.schema import (BASIS, DECISION, ERROR, FAILED, FAILED_REASONS, GROUP, OK, PACK_COLUMNS, RANK, REASON,
@@ -87,21 +88,21 @@ class _Inputs:
 Stage = Callable[[pl.LazyFrame, Plan, _Inputs], pl.LazyFrame]
 
 #: Element-wise stages only queue expressions on the lazy frame; a stage that needs whole
-#: columns (group statistics, ranking) collects what is queued first.
-STAGES: tuple[tuple[str, Stage], ...] = (
-    ("groups", lambda f, p, i: derive_groups(f, p)),  # derived text fields (industry group), read from scope on
-    ("scope", lambda f, p, i: apply_scope(f, p)),
-    ("earlier", lambda f, p, i: past_values(f, p, i.years)),  # past(x, k) columns, before indicators read them
-    ("indicators", lambda f, p, i: compute_indicators(f, p)),
-    # benchmarks need indicators of the current and the prior year
-    ("benchmarks", lambda f, p, i: compute_benchmarks(i.collect(f), p, i.prior_year.result, i.groups_of)),
-    ("items", lambda f, p, i: score_items(f, p)),
-    ("score", lambda f, p, i: score_and_adjust(f, p)),
-    ("tiers", lambda f, p, i: assign_tiers(i.collect(f), p, i.groups_of)),  # after score: vetoes and quotas need it
-    ("history", lambda f, p, i: tier_counts(f, p, i.history, i.cycle)),  # tier_count(T, n) for measures, checks
-    ("measures", lambda f, p, i: apply_measures(f, p, i.history, i.cycle)),
-    ("checks", lambda f, p, i: apply_checks(f, p)),  # last: a condition may read a tier or a measure
-)
+#: columns (group statistics, ranking) collects what is queued first. In the pipeline's order
+#: (:mod:`mujun.engine.pipeline`); parks run on the collected result (:func:`run_plan`).
+STAGES: tuple[tuple[str, Stage], ...] = in_order({
+    "groups": lambda f, p, i: derive_groups(f, p),
+    "scope": lambda f, p, i: apply_scope(f, p),
+    "earlier": lambda f, p, i: past_values(f, p, i.years),
+    "indicators": lambda f, p, i: compute_indicators(f, p),
+    "benchmarks": lambda f, p, i: compute_benchmarks(i.collect(f), p, i.prior_year.result, i.groups_of),
+    "items": lambda f, p, i: score_items(f, p),
+    "score": lambda f, p, i: score_and_adjust(f, p),
+    "tiers": lambda f, p, i: assign_tiers(i.collect(f), p, i.groups_of),
+    "history": lambda f, p, i: tier_counts(f, p, i.history, i.cycle),
+    "measures": lambda f, p, i: apply_measures(f, p, i.history, i.cycle),
+    "checks": lambda f, p, i: apply_checks(f, p),
+})
 
 
 def _prior_frame(plan: Plan, prior: pl.DataFrame) -> pl.DataFrame:
