@@ -291,7 +291,7 @@ def test_cli_done_when_huaian_weight_tax_50_prints_changes_counties_and_d_surcha
     assert f"{h['electricity_surcharge_change_yuan']:+,.2f}" in run.output
     for county_row in (g for g in written["transitions"]["by_group"] if g["changes"]):
         assert county_row["group"] in run.output
-    assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").lower().startswith("<!doctype html>")
     library = simulate(mujun.load_pack("js-huaian-2024"), None, data, prior, overrides={"weight_tax": "50"},
                        sensitivity=False, workers=1)
     assert written["headline"] == library.model_dump(mode="json")["headline"]

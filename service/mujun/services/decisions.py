@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -17,7 +18,9 @@ from mujun.errors import PreconditionFailed, RequestInvalid
 from mujun.services._arrow import from_ipc
 from mujun.services._paging import clamp_page_size, decode_token, encode_token
 from mujun.services.context import Context
+from mujun.services.corrections import corrected_cohort, typed_correction
 from mujun.services.cycles import group_label
+from mujun.services.frozen import FrozenService, appeal_row
 from mujun.services.principal import Principal
 from mujun.services.results import FACTS, Decision, Page
 from mujun.store import cycles, groups, packs
@@ -26,14 +29,27 @@ from mujun.store.models import CycleRow, DecisionRow
 __all__ = ["DecisionService"]
 
 
+@dataclass(frozen=True)
+class _Cohort:
+    """What a cycle's run scored: its pinned pack and the stored records."""
+
+    pack: mujun.Pack
+    data: pl.DataFrame
+    prior: pl.DataFrame | None
+    history: pl.DataFrame | None
+
+
 class DecisionService:
-    def __init__(self, context: Context):
+    def __init__(self, context: Context, frozen: FrozenService):
         self._context = context
         self._db = context.db
+        self._frozen = frozen
 
     def appeal(self, principal: Principal, region: str, year: int, enterprise_id: str, correction: dict[str, Any],
                reason: str) -> Decision:
-        """Re-score one enterprise with corrected input against its cycle's cohort and pinned pack."""
+        """Re-score one enterprise with corrected input against its frozen cycle's context (benchmarks and cut
+        lines; the pinned pack): no other firm's decision moves. A pack that reads more of its cohort than
+        the context keeps is re-scored with the cycle's cohort instead."""
         principal.require_region(region)
         violations = []
         if not reason.strip():
@@ -51,9 +67,13 @@ class DecisionService:
                 raise PreconditionFailed(f"cycle {region}/{year} is {cycle.state}: appeals apply to frozen or "
                                          "published cycles; correct the data of a draft and run it again")
             current = cycles.current_decision(session, cycle, enterprise_id)
-        record = {**json.loads(current.input_json), **correction}
-        result, position = self._rescore(cycle, enterprise_id, record)
-        row = result.table.row(position, named=True)
+        cohort = self._cohort(cycle)
+        corrected = typed_correction(cohort.pack.plan, correction, cohort.data.columns)
+        record = {**json.loads(current.input_json), **corrected}  # the latest version's input is the base
+        row = appeal_row(self._frozen.rescore(principal, cycle, record), current.version, reason)
+        if row is None:  # the pack reads more of its cohort than the frozen context keeps
+            result, position = self._rescore(cycle, cohort, enterprise_id, record, corrected)
+            row = result.table.row(position, named=True)
         decision = {"status": row["status"], "tier": row.get("tier"), "score": row.get("score"),
                     "group_key": None if row.get("group") is None else str(row["group"]),
                     "result_json": json.dumps(row, ensure_ascii=False, default=str),
@@ -74,8 +94,11 @@ class DecisionService:
         trace = None
         if with_trace:
             trace = self._recorded_trace(cycle, current)
-            if trace is None:  # an appeal's version, or a run from before runs recorded their groups
-                result, _ = self._rescore(cycle, enterprise_id, json.loads(current.input_json))
+            if trace is None and current.version > 1:  # an appeal's version: against the frozen context
+                scored = self._frozen.rescore(principal, cycle, json.loads(current.input_json))
+                trace = None if scored is None else scored.explain(enterprise_id)
+            if trace is None:  # a run from before runs recorded their groups, or a pack beyond the context
+                result, _ = self._rescore(cycle, self._cohort(cycle), enterprise_id, json.loads(current.input_json))
                 trace = result.explain(enterprise_id)
         return Decision.of(current, cycle, history, trace)
 
@@ -91,21 +114,24 @@ class DecisionService:
         token = encode_token(rows[size - 1].enterprise_id) if len(rows) > size else ""
         return Page(tuple(Decision.of(r, cycle) for r in rows[:size]), token)
 
-    def _rescore(self, cycle: CycleRow, enterprise_id: str, record: dict[str, Any]) -> tuple[mujun.Result, int]:
-        """The cycle's cohort, with this enterprise's row replaced by ``record``, scored by the pinned pack."""
+    def _cohort(self, cycle: CycleRow) -> _Cohort:
         with self._db.read() as session:
-            version = packs.by_id(session, cycle.pack_version_id)
-        data, prior, history = from_ipc(cycle.data_arrow), from_ipc(cycle.prior_arrow), from_ipc(cycle.history_arrow)
+            pack = self._context.compiled(packs.by_id(session, cycle.pack_version_id))
+        data = from_ipc(cycle.data_arrow)
         assert data is not None
-        matches = data.with_row_index("__n").filter(pl.col("enterprise_id") == enterprise_id)["__n"]
+        return _Cohort(pack, data, from_ipc(cycle.prior_arrow), from_ipc(cycle.history_arrow))
+
+    def _rescore(self, cycle: CycleRow, cohort: _Cohort, enterprise_id: str, record: dict[str, Any],
+                 corrected: dict[str, Any] | None = None) -> tuple[mujun.Result, int]:
+        """The cycle's cohort, with this enterprise's row replaced by ``record``, scored by the pinned pack."""
+        matches = cohort.data.with_row_index("__n").filter(pl.col("enterprise_id") == enterprise_id)["__n"]
         if matches.len() != 1:
             raise PreconditionFailed(f"decision {enterprise_id} has no row of its own in the cycle's data (a repeated "
                                      "or missing enterprise id); correct the data and run a new cycle",
                                      location=f"cycles/{cycle.region}/{cycle.year}/decisions/{enterprise_id}")
         position = matches[0]
-        replacement = pl.from_dicts([record], schema=data.schema, strict=False)
-        data = pl.concat([data.slice(0, position), replacement, data.slice(position + 1)])
-        result = self._context.compiled(version).evaluate(data, prior=prior, history=history, cycle=cycle.year)
+        data = corrected_cohort(cohort.data, position, record, corrected or {})
+        result = cohort.pack.evaluate(data, prior=cohort.prior, history=cohort.history, cycle=cycle.year)
         return result, position
 
     def _recorded_trace(self, cycle: CycleRow, decision: DecisionRow) -> dict[str, Any] | None:
