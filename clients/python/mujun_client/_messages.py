@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
-from mujun_wire.arrow import ChunkReader, decoded, table_to_chunks
+from mujun_wire.arrow import ChunkReader, codec, compression_value, decoded, table_to_chunks
 from mujun_wire.records import record_message
 from mujun_wire.v1 import common_pb2, cycles_pb2, rule_engine_pb2
 
@@ -77,22 +77,26 @@ def chunks_to_table(chunks: list[bytes]) -> pa.Table:
 
 
 def _uploads(message: type, header: Any, data: Any, prior: Any, history: Any,
-             chunk_bytes: int) -> Iterator[Any]:
-    """The header (declaring each table's rows, which the server checks), then each table's stream."""
+             chunk_bytes: int, compression: str | None = None) -> Iterator[Any]:
+    """The header (declaring each table's rows, which the server checks), then each table's stream
+    (its buffers compressed with ``compression``, a pyarrow codec)."""
     tables = {"data": data, "prior": prior, "history": history}
     arrow = {name: arrow_table(table) for name, table in tables.items() if table is not None}
     header.rows.CopyFrom(common_pb2.UploadRows(**{name: table.num_rows for name, table in arrow.items()}))
     yield message(header=header)
     for name, table in arrow.items():
-        for chunk in table_to_chunks(table, chunk_bytes):
+        for chunk in table_to_chunks(table, chunk_bytes, compression):
             yield message(**{f"{name}_chunk": chunk})
 
 
 def batch_requests(ref: common_pb2.PackRef, data: Any, prior: Any, history: Any, chunk_bytes: int,
-                   cycle: int | None = None, prefer: tuple[str, ...] = ()
-                   ) -> Iterator[rule_engine_pb2.EvaluateBatchRequest]:
-    header = rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes, cycle=cycle or 0, prefer=prefer)
-    return _data_uploads(rule_engine_pb2.EvaluateBatchRequest, header, data, prior, history, chunk_bytes)
+                   cycle: int | None = None, prefer: tuple[str, ...] = (), compression: str | int | None = None,
+                   columns: Iterable[str] | None = None) -> Iterator[rule_engine_pb2.EvaluateBatchRequest]:
+    """The upload; ``compression`` ("none", "lz4", "zstd") codes its buffers and the answer's."""
+    header = rule_engine_pb2.BatchHeader(pack=ref, response_chunk_bytes=chunk_bytes, cycle=cycle or 0, prefer=prefer,
+                                         compression=compression_value(compression), columns=list(columns or ()))
+    return _data_uploads(rule_engine_pb2.EvaluateBatchRequest, header, data, prior, history, chunk_bytes,
+                         codec(compression))
 
 
 def several(data: Any) -> dict[str, Any] | None:
@@ -106,27 +110,29 @@ def several(data: Any) -> dict[str, Any] | None:
 
 
 def run_requests(region: str, year: int, as_of: str, data: Any, prior: Any, history: Any, chunk_bytes: int,
-                 prefer: tuple[str, ...] = ()) -> Iterator[cycles_pb2.RunCycleRequest]:
+                 prefer: tuple[str, ...] = (), compression: str | int | None = None
+                 ) -> Iterator[cycles_pb2.RunCycleRequest]:
     header = cycles_pb2.RunCycleHeader(region=region, year=year, as_of=as_of, prefer=prefer)
-    return _data_uploads(cycles_pb2.RunCycleRequest, header, data, prior, history, chunk_bytes)
+    return _data_uploads(cycles_pb2.RunCycleRequest, header, data, prior, history, chunk_bytes, codec(compression))
 
 
-def _data_uploads(message: type, header: Any, data: Any, prior: Any, history: Any, chunk_bytes: int) -> Iterator[Any]:
+def _data_uploads(message: type, header: Any, data: Any, prior: Any, history: Any, chunk_bytes: int,
+                  compression: str | None) -> Iterator[Any]:
     sources = several(data)
     if sources is None:
-        return _uploads(message, header, data, prior, history, chunk_bytes)
+        return _uploads(message, header, data, prior, history, chunk_bytes, compression)
     return _source_uploads(message, header, {name: arrow_table(t) for name, t in sources.items()}, prior, history,
-                           chunk_bytes)
+                           chunk_bytes, compression)
 
 
 def _source_uploads(message: type, header: Any, sources: dict[str, pa.Table], prior: Any, history: Any,
-                    chunk_bytes: int) -> Iterator[Any]:
+                    chunk_bytes: int, compression: str | None) -> Iterator[Any]:
     """The header naming each source with its rows, each source's stream in order, then prior and history."""
     header.data_sources.extend(common_pb2.DataSource(name=name, rows=t.num_rows) for name, t in sources.items())
-    uploads = _uploads(message, header, None, prior, history, chunk_bytes)
+    uploads = _uploads(message, header, None, prior, history, chunk_bytes, compression)
     yield next(uploads)  # the header (it declares rows.data = 0: the sources carry the data)
     for index, table in enumerate(sources.values()):
-        for chunk in table_to_chunks(table, chunk_bytes):
+        for chunk in table_to_chunks(table, chunk_bytes, compression):
             yield message(source_chunk=common_pb2.SourceChunk(source=index, chunk=chunk))
     yield from uploads
 

@@ -2,22 +2,53 @@
 
 Tables travel as one IPC stream split into chunks that fit a gRPC message. Few-valued string
 columns are sent as dictionaries marked in field metadata, and the receiver casts exactly those
-back to strings.
+back to strings. The buffers may be compressed with Arrow's own IPC compression (LZ4 frame or ZSTD,
+``mujun.v1.Compression``), which every Arrow reader decodes without being told.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["DICTIONARY_MARK", "ChunkReader", "decoded", "dictionary_encoded", "table_to_chunks"]
+__all__ = ["CODECS", "DICTIONARY_MARK", "ChunkReader", "codec", "compression_value", "decoded", "dictionary_encoded", "parts_to_chunks",
+           "table_to_chunks"]
 
 #: Field metadata of string columns sent dictionary-encoded; the receiver casts exactly those back.
 DICTIONARY_MARK = b"mujun:dictionary_encoded"
+
+#: ``mujun.v1.Compression`` values (0 unspecified, 1 none, 2 LZ4, 3 ZSTD) → pyarrow's IPC codec names.
+CODECS: dict[int, str | None] = {0: None, 1: None, 2: "lz4", 3: "zstd"}
+_NAMES = {"none": 1, "lz4": 2, "zstd": 3}
+
+
+def codec(compression: int | str | None) -> str | None:
+    """pyarrow's codec for a ``mujun.v1.Compression`` value or name ("none", "lz4", "zstd"); ValueError else."""
+    if compression is None:
+        return None
+    if isinstance(compression, str):
+        if compression.lower() not in _NAMES:
+            raise ValueError(f"compression {compression!r}: give none, lz4 or zstd")
+        compression = _NAMES[compression.lower()]
+    if compression not in CODECS:
+        raise ValueError(f"compression {compression} is not a mujun.v1.Compression value (0 to 3)")
+    return CODECS[compression]
+
+
+def compression_value(compression: int | str | None) -> int:
+    """The ``mujun.v1.Compression`` value of a name or value (None: unspecified)."""
+    if compression is None:
+        return 0
+    if isinstance(compression, str):
+        codec(compression)
+        return _NAMES[compression.lower()]
+    codec(compression)
+    return compression
+
 
 def dictionary_encoded(table: pa.Table) -> pa.Table:
     """Few-valued string columns (region, status, tier, pack hash …) as marked dictionaries: fewer
@@ -46,10 +77,17 @@ def decoded(table: pa.Table) -> pa.Table:
     return pa.table(columns, schema=pa.schema(fields))
 
 
-def table_to_chunks(table: pa.Table, chunk_bytes: int) -> Iterator[bytes]:
+def table_to_chunks(table: pa.Table, chunk_bytes: int, compression: str | None = None) -> Iterator[bytes]:
     """Arrow IPC stream bytes of ``table`` in pieces that fit a gRPC message, encoded batch by batch
-    so sending starts before the whole table is encoded."""
+    so sending starts before the whole table is encoded; ``compression``: a pyarrow codec (:func:`codec`)."""
     table = dictionary_encoded(table)
+    return parts_to_chunks([table], table.schema, chunk_bytes, compression)
+
+
+def parts_to_chunks(parts: Iterable[pa.Table], schema: pa.Schema, chunk_bytes: int,
+                    compression: str | None = None) -> Iterator[bytes]:
+    """One IPC stream of ``schema`` from tables that come one after another (a table read page by page),
+    each encoded and sent as it arrives."""
     buffer = io.BytesIO()
 
     def drain() -> Iterator[bytes]:
@@ -59,11 +97,12 @@ def table_to_chunks(table: pa.Table, chunk_bytes: int) -> Iterator[bytes]:
         for offset in range(0, len(encoded), chunk_bytes):
             yield bytes(encoded[offset:offset + chunk_bytes])
 
-    with pa.ipc.new_stream(buffer, table.schema) as writer:
-        for batch in table.to_batches(max_chunksize=65_536):
-            writer.write_batch(batch)
-            if buffer.tell() >= chunk_bytes:
-                yield from drain()
+    with pa.ipc.new_stream(buffer, schema, options=pa.ipc.IpcWriteOptions(compression=compression)) as writer:
+        for part in parts:
+            for batch in part.to_batches(max_chunksize=65_536):
+                writer.write_batch(batch)
+                if buffer.tell() >= chunk_bytes:
+                    yield from drain()
     yield from drain()
 
 
