@@ -119,6 +119,10 @@ class Api(ABC):
     def _batch(self, make_requests: Any, timeout: float | None) -> Any:
         """EvaluateBatch: the upload, then the result table decoded from the response stream."""
 
+    @abstractmethod
+    def _export(self, request: Any, output: Any, timeout: float | None) -> Any:
+        """ExportDecisions: the table (or the Parquet file written) decoded from the response stream."""
+
     # -- RuleEngine ---------------------------------------------------------------------------------
 
     def evaluate(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
@@ -223,6 +227,15 @@ class Api(ABC):
                        page_token: str = "") -> Any:
         return self._unary(self.cycles.ListDecisions, cycles_pb2.ListDecisionsRequest(
             region=region, year=year, tier=tier, group=group, page_size=page_size, page_token=page_token))
+
+    def export_decisions(self, region: str, year: int, *, columns: list[str] | None = None,
+                         compression: str = DEFAULT_COMPRESSION, output: str | Path | None = None,
+                         timeout: float | None = None) -> Any:
+        """A cycle's current decisions in one stream: (pyarrow Table, ``ExportSummary``), or with ``output``
+        written to that Parquet file as they arrive, (path, summary); the file's metadata names the cycle,
+        its state and pack (``mujun:*`` keys). ``columns`` as ``evaluate_batch``."""
+        request = m.export_request(region, year, columns, compression, self.chunk_bytes)
+        return self._export(request, output, timeout)
 
     def audit_log(self, region: str = "", page_size: int = 100, page_token: str = "") -> Any:
         return self._unary(self.cycles.AuditLog, cycles_pb2.AuditLogRequest(region=region, page_size=page_size,

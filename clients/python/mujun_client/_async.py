@@ -77,6 +77,14 @@ class AsyncClient(Api):
 
         return await self._retried(attempt, timeout)
 
+    async def _export(self, request: Any, output: str | Path | None, timeout: float | None) -> tuple[Any, Any]:
+        try:
+            responses = [response async for response in self.cycles.ExportDecisions(
+                request, timeout=timeout or self.timeout, metadata=self.metadata)]
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        return m.read_export(iter(responses), request, output)
+
     async def _retried(self, attempt: Callable[[float, list[bool]], Any], timeout: float | None) -> Any:
         """An upload, sent again from the start while the server is UNAVAILABLE and nothing came back."""
         for remaining, pause in self.upload_attempts(timeout):

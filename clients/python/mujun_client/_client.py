@@ -65,6 +65,13 @@ class Client(Api):
         return self._retried(lambda remaining, received: m.read_results(
             self.engine.EvaluateBatch(make_requests(), timeout=remaining, metadata=self.metadata), received), timeout)
 
+    def _export(self, request: Any, output: str | Path | None, timeout: float | None) -> tuple[Any, Any]:
+        try:
+            return m.read_export(self.cycles.ExportDecisions(request, timeout=timeout or self.timeout,
+                                                             metadata=self.metadata), request, output)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
     def _retried(self, attempt: Callable[[float, list[bool]], Any], timeout: float | None) -> Any:
         """An upload, sent again from the start while the server is UNAVAILABLE and nothing came back."""
         for remaining, pause in self.upload_attempts(timeout):

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from mujun_wire.arrow import ChunkReader, codec, compression_value, decoded, table_to_chunks
 from mujun_wire.records import record_message
 from mujun_wire.v1 import common_pb2, cycles_pb2, rule_engine_pb2
 
 __all__ = ["arrow_table", "pack_ref", "records", "read_results", "chunks_to_table", "batch_requests", "run_requests",
-           "run_records_request", "several"]
+           "run_records_request", "several", "export_request", "read_export", "export_metadata"]
 
 
 def pack_ref(pack_id: str | None = None, *, region: str | None = None, version: str = "", as_of: str = "",
@@ -70,6 +72,53 @@ def read_results(responses: Iterator[Any], received: list[bool]) -> tuple[pa.Tab
         pass
     # The server sends few-valued string columns as dictionaries; the local engine's table has strings.
     return decoded(table), summary[0] if summary else None
+
+
+def export_request(region: str, year: int, columns: Iterable[str] | None, compression: str | int | None,
+                   chunk_bytes: int) -> cycles_pb2.ExportDecisionsRequest:
+    return cycles_pb2.ExportDecisionsRequest(region=region, year=year, columns=list(columns or ()),
+                                             compression=compression_value(compression),
+                                             response_chunk_bytes=chunk_bytes)
+
+
+def export_metadata(request: cycles_pb2.ExportDecisionsRequest, summary: Any) -> dict[bytes, bytes]:
+    """What a written export says about itself: which cycle, in which state, under which pack."""
+    values = {"region": request.region, "year": str(request.year)}
+    if summary is not None:
+        values.update(cycle_state=summary.cycle_state, run_number=str(summary.run_number), pack_id=summary.pack_id,
+                      pack_version=summary.pack_version, pack_hash=summary.pack_hash,
+                      results_hash=summary.results_hash, rows=str(summary.rows))
+    return {f"mujun:{key}".encode(): value.encode() for key, value in values.items()}
+
+
+def read_export(responses: Iterator[Any], request: cycles_pb2.ExportDecisionsRequest,
+                output: str | Path | None) -> tuple[pa.Table | Path, Any]:
+    """Decode an ExportDecisions stream as it arrives: (table, summary), or with ``output`` the batches
+    written to that Parquet file as they come (memory stays one batch) and (path, summary)."""
+    summary: list[Any] = []
+
+    def chunks() -> Iterator[bytes]:
+        for response in responses:
+            if response.WhichOneof("part") == "chunk":
+                yield response.chunk
+            else:
+                summary.append(response.summary)
+
+    stream = chunks()
+    reader = pa.ipc.open_stream(io.BufferedReader(ChunkReader(stream), buffer_size=1 << 20))
+    if output is None:
+        table = reader.read_all()
+        for _ in stream:  # the summary follows the last chunk
+            pass
+        return table, summary[0] if summary else None
+    path = Path(output)
+    with pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+        for _ in stream:
+            pass
+        writer.add_key_value_metadata(export_metadata(request, summary[0] if summary else None))
+    return path, summary[0] if summary else None
 
 
 def chunks_to_table(chunks: list[bytes]) -> pa.Table:

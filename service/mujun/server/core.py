@@ -27,6 +27,7 @@ from mujun.engine.result import input_sources
 from mujun.errors import InputError, NotFound, PackError, PackNotFound
 from mujun.packs.load import bundled_pack_files, bundled_parents
 from mujun.server.auth import Principal
+from mujun.server.export import Export, export_decisions
 from mujun.server.metrics import Metrics
 from mujun.store import Database, audit, cycles, groups, packs, reports
 from mujun.store.errors import PermissionDenied, PreconditionFailed, RequestInvalid
@@ -417,6 +418,10 @@ class Core:
         rows = rows[:size]
         token = base64.urlsafe_b64encode(rows[-1].enterprise_id.encode()).decode() if more else ""
         return [DecisionView(r, cycle, []) for r in rows], token
+
+    def export_decisions(self, principal: Principal, region: str, year: int, columns: list[str]) -> Export:
+        """The cycle's current decisions as Arrow pages (:mod:`mujun.server.export`)."""
+        return export_decisions(self._db, self._compiled, principal, region, year, columns)
 
     def audit_log(self, principal: Principal, region: str, page_size: int, page_token: str) -> tuple[list[Any], str]:
         regions, size, after_id = _id_page(principal, region, page_size, page_token)

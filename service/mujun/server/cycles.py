@@ -6,10 +6,12 @@ from collections.abc import Iterator
 
 from mujun_wire.v1 import cycles_pb2, cycles_pb2_grpc
 from mujun.server import convert
+from mujun.server.bulk import wire_codec
 from mujun.server.config import ServerConfig
 from mujun.server.core import Core, CycleView, DecisionView
 from mujun.server.interceptors import CallContext
 from mujun.server.upload import Uploads
+from mujun_wire.arrow import parts_to_chunks
 
 __all__ = ["CyclesServicer"]
 
@@ -80,3 +82,27 @@ class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
     def AuditLog(self, request: cycles_pb2.AuditLogRequest, context: CallContext):
         rows, token = self._core.audit_log(context.principal, request.region, request.page_size, request.page_token)
         return cycles_pb2.AuditLogResponse(entries=[convert.audit_entry(r) for r in rows], next_page_token=token)
+
+    def ExportDecisions(self, request: cycles_pb2.ExportDecisionsRequest, context: CallContext):
+        codec = wire_codec(request.compression, "compression")
+        with self._uploads.working(context):
+            export = self._core.export_decisions(context.principal, request.region, request.year, list(request.columns))
+            yield from self._uploads.respond(context, self._export_responses(request, export, codec))
+
+    def _export_responses(self, request, export, codec) -> Iterator[cycles_pb2.ExportDecisionsResponse]:
+        chunk_bytes = min(request.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
+        rows = 0
+
+        def counted():
+            nonlocal rows
+            for page in export.pages:
+                rows += page.num_rows
+                yield page
+
+        for chunk in parts_to_chunks(counted(), export.schema, chunk_bytes, codec):
+            yield cycles_pb2.ExportDecisionsResponse(chunk=chunk)
+        cycle, version = export.cycle, export.version
+        yield cycles_pb2.ExportDecisionsResponse(summary=cycles_pb2.ExportSummary(
+            rows=rows, cycle_state=cycle.state, run_number=cycle.run_number, results_hash=cycle.results_hash,
+            pack_id=version.pack_id if version else "", pack_version=version.version if version else "",
+            pack_hash=version.hash if version else ""))

@@ -1,0 +1,97 @@
+"""Cycles.ExportDecisions: a cycle's current decisions as one Arrow table, read and sent page by page.
+
+The export is what the store holds (each decision's stored result row, as its run or appeal scored
+it), never a re-score: a published list must not change because the engine did. Its column types
+come from the cycle's pinned pack (the result table of a zero-row evaluation), so every page has the
+same schema whatever its values. A draft is not a list yet: only the roles that run cycles may
+export one, to check it before freezing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+import mujun
+from mujun.server.auth import Principal
+from mujun.server.bulk import chosen_columns
+from mujun.store import Database, cycles, exports, packs
+from mujun.store.errors import PreconditionFailed
+
+__all__ = ["Export", "DRAFT_ROLES", "export_decisions"]
+
+#: Roles that may export a cycle before it is frozen (they run it; a draft is theirs to check).
+DRAFT_ROLES = frozenset({"operator", "admin"})
+#: Decisions decoded and sent per page: a page's JSON is held once, about 100 MB at most.
+PAGE_ROWS = 50_000
+#: The decision's own columns, after the result row's.
+DECISION_COLUMNS = {"decision_version": pl.Int32, "appeal_reason": pl.String,
+                    "decided_at": pl.Datetime("us", "UTC"), "decided_by": pl.String}
+
+
+@dataclass(frozen=True)
+class Export:
+    cycle: Any
+    version: Any
+    schema: pa.Schema
+    pages: Iterator[pa.Table]
+
+
+def export_decisions(db: Database, compiled: Callable[[Any], mujun.Pack], principal: Principal, region: str,
+                     year: int, columns: Sequence[str], *, page_rows: int = PAGE_ROWS) -> Export:
+    """The cycle's export: its column schema (``columns`` chosen, checked now) and its pages, read lazily."""
+    principal.require_region(region)
+    with db.read() as session:
+        cycle = cycles.get(session, region, year)
+        if cycle.state not in ("frozen", "published") and principal.role not in DRAFT_ROLES:
+            raise PreconditionFailed(f"cycle {region}/{year} is {cycle.state}: it is exported once frozen; a draft "
+                                     "is not a list yet (operators may export it to check it)",
+                                     location=f"cycles/{region}/{year}")
+        version = packs.by_id(session, cycle.pack_version_id) if cycle.pack_version_id else None
+        sample = exports.first_input(session, cycle)
+    result_schema = _result_schema(compiled(version), sample) if version is not None else {}
+    full = {**result_schema, **DECISION_COLUMNS}
+    chosen = chosen_columns(list(full), columns, "columns") if columns else list(full)
+    schema = _page([], result_schema, chosen).to_arrow().schema
+    return Export(cycle, version, schema, _pages(db, cycle, result_schema, chosen, page_rows))
+
+
+def _result_schema(pack: mujun.Pack, sample: str | None) -> dict[str, pl.DataType]:
+    """The dtypes of the pack's result table, from evaluating it on no rows shaped like a stored input."""
+    shape = pl.from_dicts([json.loads(sample)], infer_schema_length=None).head(0) if sample else \
+        pl.DataFrame(schema={"enterprise_id": pl.String})
+    return dict(pack.evaluate(shape).table.schema)
+
+
+def _pages(db: Database, cycle: Any, result_schema: dict[str, pl.DataType], chosen: list[str],
+           page_rows: int) -> Iterator[pa.Table]:
+    with db.read() as session:
+        for rows in exports.current_pages(session, cycle, page_rows):
+            yield _page(rows, result_schema, chosen).to_arrow()
+
+
+def _page(rows: list[Any], result_schema: dict[str, pl.DataType], chosen: list[str]) -> pl.DataFrame:
+    """One page of export rows from stored decisions (``exports.COLUMNS`` tuples)."""
+    wanted = {name: kind for name, kind in result_schema.items() if name in chosen}
+    if rows and wanted:
+        lines = "\n".join(row[-1] for row in rows).encode()
+        results = pl.read_ndjson(io.BytesIO(lines), schema=wanted)  # keys outside the schema (facts) are skipped
+    else:
+        results = pl.DataFrame(schema=wanted)
+    decided = pl.Series("decided_at", [row[3] for row in rows])
+    if isinstance(decided.dtype, pl.Datetime):  # SQLite hands UTC back without the zone, PostgreSQL with it
+        decided = decided.dt.replace_time_zone("UTC") if decided.dtype.time_zone is None \
+            else decided.dt.convert_time_zone("UTC")
+    meta = pl.DataFrame({
+        "decision_version": pl.Series([row[1] for row in rows], dtype=pl.Int32),
+        "appeal_reason": pl.Series([row[2] or None for row in rows], dtype=pl.String),
+        "decided_at": decided.cast(DECISION_COLUMNS["decided_at"]),
+        "decided_by": pl.Series([row[4] for row in rows], dtype=pl.String),
+    })
+    return pl.concat([results, meta], how="horizontal").select(chosen)
