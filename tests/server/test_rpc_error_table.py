@@ -6,11 +6,10 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 
-from mujun.errors import InputError, NotFound, PackError, PackIssue, PackNotFound
+from mujun.errors import (AlreadyExists, InputError, LimitExceeded, NotFound, PackError, PackIssue, PackNotFound,
+                          PermissionDenied, PreconditionFailed, RequestInvalid, Unauthenticated)
 from mujun.server.interceptors import ServiceInterceptor, _Seen, status_for
 from mujun.server.metrics import Metrics
-from mujun.store.errors import (AlreadyExists, LimitExceeded, PermissionDenied, PreconditionFailed, RequestInvalid,
-                                Unauthenticated)
 
 CASES = [
     (PackError([PackIssue("items.tax.weight", "must be a number")]), grpc.StatusCode.INVALID_ARGUMENT),

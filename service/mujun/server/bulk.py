@@ -1,22 +1,20 @@
-"""Answer stage of bulk calls (EvaluateBatch, Cycles.ExportDecisions): the columns asked for, compressed as asked.
+"""Bulk answers on the wire (EvaluateBatch, Cycles.ExportDecisions): Arrow IPC streams compressed as asked.
 
-A caller names the result columns it wants (``columns``: exact names or shell patterns such as
-``indicator.*``) and the compression of the Arrow IPC buffers (``mujun.v1.Compression``). Nothing
-unasked is sent: a million firms' tiers are a few megabytes where the whole result table is 175.
+The request names the compression of the Arrow IPC buffers (``mujun.v1.Compression``); the server
+answers in it, and an unknown value is refused rather than answered uncompressed.
 """
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Sequence
+from collections.abc import Iterator
 
-import polars as pl
-from mujun_wire.arrow import codec
+from mujun_wire.arrow import codec, parts_to_chunks
+from mujun_wire.v1 import cycles_pb2
 
-import mujun
-from mujun.store.errors import RequestInvalid
+from mujun.errors import RequestInvalid
+from mujun.services.export import Export
 
-__all__ = ["wire_codec", "chosen_columns", "result_columns"]
+__all__ = ["wire_codec", "export_responses"]
 
 
 def wire_codec(compression: int, field: str = "header.compression") -> str | None:
@@ -28,32 +26,21 @@ def wire_codec(compression: int, field: str = "header.compression") -> str | Non
             from None
 
 
-def chosen_columns(available: Sequence[str], asked: Sequence[str], field: str = "header.columns") -> list[str]:
-    """The columns of ``available`` that ``asked`` names, in the order asked (each once); every name or
-    pattern must match at least one column, so a typing error is refused rather than sent as nothing."""
-    chosen: list[str] = []
-    missing = []
-    for index, name in enumerate(asked):
-        matches = [c for c in available if fnmatch.fnmatchcase(c, name)]
-        if not matches:
-            missing.append((f"{field}[{index}]", f"{name!r} names no column"))
-        chosen += [c for c in matches if c not in chosen]
-    if missing:
-        shown = ", ".join(available[:40]) + (" …" if len(available) > 40 else "")
-        raise RequestInvalid(f"{missing[0][0]}: {missing[0][1]}; the columns are {shown}", missing)
-    return chosen
+def export_responses(export: Export, chunk_bytes: int, compression: str | None
+                     ) -> Iterator[cycles_pb2.ExportDecisionsResponse]:
+    """The export's IPC stream in chunks, page after page as the store gives them, then its summary."""
+    rows = 0
 
+    def counted() -> Iterator:
+        nonlocal rows
+        for page in export.pages:
+            rows += page.num_rows
+            yield page
 
-def result_columns(result: mujun.Result, asked: Sequence[str]) -> pl.DataFrame:
-    """The published table (``asked`` empty), or the asked columns of it and of the run's intermediate
-    values (the local ``Result.explain_table``), which are computed only when one of them is asked."""
-    table = result.table
-    if not asked:
-        return table
-    published = table.columns
-    if all(any(c == name or fnmatch.fnmatchcase(c, name) for c in published) for name in asked):
-        return table.select(chosen_columns(published, asked))
-    everything = result.explain_table()
-    extra = [c for c in everything.columns if c not in published]
-    chosen = chosen_columns([*published, *extra], asked)
-    return pl.concat([table, everything.select(extra)], how="horizontal").select(chosen)
+    for chunk in parts_to_chunks(counted(), export.schema, chunk_bytes, compression):
+        yield cycles_pb2.ExportDecisionsResponse(chunk=chunk)
+    cycle, pack = export.cycle, export.cycle.pack
+    yield cycles_pb2.ExportDecisionsResponse(summary=cycles_pb2.ExportSummary(
+        rows=rows, cycle_state=cycle.state, run_number=cycle.run_number, results_hash=export.results_hash,
+        pack_id=pack.pack_id if pack else "", pack_version=pack.version if pack else "",
+        pack_hash=pack.hash if pack else ""))

@@ -21,12 +21,11 @@ from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from mujun.errors import InputError, MujunError, NotFound, PackError, PackNotFound
+from mujun.errors import (AlreadyExists, InputError, LimitExceeded, MujunError, NotFound, PackError, PackNotFound,
+                          PermissionDenied, PreconditionFailed, RequestInvalid, Unauthenticated)
 from mujun.server.auth import PUBLIC_PREFIXES, Authenticator, Principal
 from mujun.server.config import ConfigError
 from mujun.server.metrics import Metrics
-from mujun.store.errors import (AlreadyExists, LimitExceeded, PermissionDenied, PreconditionFailed, RequestInvalid,
-                                Unauthenticated)
 
 __all__ = ["STATUS_BY_ERROR", "ServiceInterceptor", "CallContext", "status_for"]
 

@@ -17,10 +17,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased, defer
 
-from mujun.errors import NotFound
+from mujun.errors import NotFound, PreconditionFailed
 from mujun.store import audit
 from mujun.store.leases import alive_owners
-from mujun.store.errors import PreconditionFailed
 from mujun.store.models import CycleRow, DecisionRow, EventRow, utcnow
 
 __all__ = ["get", "find", "begin_run", "complete_run", "abort_run", "recover_interrupted", "freeze", "publish",

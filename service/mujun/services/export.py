@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +19,13 @@ import polars as pl
 import pyarrow as pa
 
 import mujun
-from mujun.server.auth import Principal
-from mujun.server.bulk import chosen_columns
+from mujun.errors import PreconditionFailed
+from mujun.services.columns import chosen_columns
+from mujun.services.context import Context
+from mujun.services.principal import Principal
+from mujun.services.results import Cycle
 from mujun.store import Database, cycles, exports, packs
-from mujun.store.errors import PreconditionFailed
+from mujun.store.models import CycleRow
 
 __all__ = ["Export", "DRAFT_ROLES", "export_decisions"]
 
@@ -37,16 +40,20 @@ DECISION_COLUMNS = {"decision_version": pl.Int32, "appeal_reason": pl.String,
 
 @dataclass(frozen=True)
 class Export:
-    cycle: Any
-    version: Any
+    """A cycle's export: what was exported (state, run, pinned pack), the stream's schema and its pages,
+    read from the store while they are sent."""
+
+    cycle: Cycle
+    results_hash: str  # the run's, as recorded when it was scored
     schema: pa.Schema
     pages: Iterator[pa.Table]
 
 
-def export_decisions(db: Database, compiled: Callable[[Any], mujun.Pack], principal: Principal, region: str,
-                     year: int, columns: Sequence[str], *, page_rows: int = PAGE_ROWS) -> Export:
+def export_decisions(context: Context, principal: Principal, region: str, year: int, columns: Sequence[str], *,
+                     page_rows: int = PAGE_ROWS) -> Export:
     """The cycle's export: its column schema (``columns`` chosen, checked now) and its pages, read lazily."""
     principal.require_region(region)
+    db = context.db
     with db.read() as session:
         cycle = cycles.get(session, region, year)
         if cycle.state not in ("frozen", "published") and principal.role not in DRAFT_ROLES:
@@ -55,11 +62,12 @@ def export_decisions(db: Database, compiled: Callable[[Any], mujun.Pack], princi
                                      location=f"cycles/{region}/{year}")
         version = packs.by_id(session, cycle.pack_version_id) if cycle.pack_version_id else None
         sample = exports.first_input(session, cycle)
-    result_schema = _result_schema(compiled(version), sample) if version is not None else {}
+    result_schema = _result_schema(context.compiled(version), sample) if version is not None else {}
     full = {**result_schema, **DECISION_COLUMNS}
     chosen = chosen_columns(list(full), columns, "columns") if columns else list(full)
     schema = _page([], result_schema, chosen).to_arrow().schema
-    return Export(cycle, version, schema, _pages(db, cycle, result_schema, chosen, page_rows))
+    return Export(Cycle.of(cycle, version), cycle.results_hash, schema,
+                  _pages(db, cycle, result_schema, chosen, page_rows))
 
 
 def _result_schema(pack: mujun.Pack, sample: str | None) -> dict[str, pl.DataType]:
@@ -69,7 +77,7 @@ def _result_schema(pack: mujun.Pack, sample: str | None) -> dict[str, pl.DataTyp
     return dict(pack.evaluate(shape).table.schema)
 
 
-def _pages(db: Database, cycle: Any, result_schema: dict[str, pl.DataType], chosen: list[str],
+def _pages(db: Database, cycle: CycleRow, result_schema: dict[str, pl.DataType], chosen: list[str],
            page_rows: int) -> Iterator[pa.Table]:
     with db.read() as session:
         for rows in exports.current_pages(session, cycle, page_rows):
