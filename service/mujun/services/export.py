@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,27 +81,69 @@ def _result_schema(pack: mujun.Pack, sample: str | None) -> dict[str, pl.DataTyp
 
 def _pages(db: Database, cycle: CycleRow, result_schema: dict[str, pl.DataType], chosen: list[str],
            page_rows: int) -> Iterator[pa.Table]:
-    with db.read() as session:
-        for rows in exports.current_pages(session, cycle, page_rows):
-            yield _page(rows, result_schema, chosen).to_arrow()
+    def read() -> Iterator[pa.Table]:
+        with db.read() as session:
+            for rows in exports.current_pages(session, cycle, page_rows):
+                yield _page(rows, result_schema, chosen).to_arrow()
+
+    return _read_ahead(read)
 
 
-def _page(rows: list[Any], result_schema: dict[str, pl.DataType], chosen: list[str]) -> pl.DataFrame:
-    """One page of export rows from stored decisions (``exports.COLUMNS`` tuples)."""
+_END = object()
+
+
+def _read_ahead(produce: Callable[[], Iterator[pa.Table]], depth: int = 2) -> Iterator[pa.Table]:
+    """The pages of ``produce()`` made on a helper thread up to ``depth`` ahead, so that reading and parsing
+    a page overlaps with encoding and sending the one before (SQLite, Polars and gRPC release the GIL).
+    The helper owns the store session; it stops when the caller stops taking pages."""
+    pages: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                pages.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        produced = produce()
+        try:
+            for page in produced:
+                if not put(page):
+                    return
+            put(_END)
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, which raises it
+            put(error)
+        finally:
+            produced.close()
+
+    threading.Thread(target=run, name="mujun-export-read", daemon=True).start()
+    try:
+        while (item := pages.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+def _page(rows: list[tuple[Any, ...]], result_schema: dict[str, pl.DataType], chosen: list[str]) -> pl.DataFrame:
+    """One page of export rows from stored decisions (``exports.COLUMNS`` tuples, the result row as bytes)."""
     wanted = {name: kind for name, kind in result_schema.items() if name in chosen}
     if rows and wanted:
-        lines = "\n".join(row[-1] for row in rows).encode()
+        lines = b"\n".join(row[5] for row in rows)
         results = pl.read_ndjson(io.BytesIO(lines), schema=wanted)  # keys outside the schema (facts) are skipped
     else:
         results = pl.DataFrame(schema=wanted)
-    decided = pl.Series("decided_at", [row[3] for row in rows])
-    if isinstance(decided.dtype, pl.Datetime):  # SQLite hands UTC back without the zone, PostgreSQL with it
-        decided = decided.dt.replace_time_zone("UTC") if decided.dtype.time_zone is None \
-            else decided.dt.convert_time_zone("UTC")
-    meta = pl.DataFrame({
-        "decision_version": pl.Series([row[1] for row in rows], dtype=pl.Int32),
-        "appeal_reason": pl.Series([row[2] or None for row in rows], dtype=pl.String),
-        "decided_at": decided.cast(DECISION_COLUMNS["decided_at"]),
-        "decided_by": pl.Series([row[4] for row in rows], dtype=pl.String),
-    })
+    meta = pl.DataFrame([row[1:5] for row in rows], schema={"decision_version": pl.Int32, "appeal_reason": pl.String,
+                                                             "decided_at": pl.Datetime("us"), "decided_by": pl.String},
+                        orient="row")
+    # SQLite hands times back without their zone (they are UTC); PostgreSQL with it.
+    decided = meta["decided_at"]
+    decided = decided.dt.replace_time_zone("UTC") if decided.dtype.time_zone is None \
+        else decided.dt.convert_time_zone("UTC")  # type: ignore[union-attr]
+    meta = meta.with_columns(decided, pl.col("appeal_reason").replace("", None))
     return pl.concat([results, meta], how="horizontal").select(chosen)
