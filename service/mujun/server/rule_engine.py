@@ -12,7 +12,7 @@ from mujun.server.interceptors import CallContext
 from mujun.server.upload import Uploads
 from mujun.services import Services
 from mujun.services.columns import result_columns
-from mujun_wire.arrow import table_to_chunks
+from mujun_wire.arrow import BATCH_ROWS, table_to_chunks
 from mujun.errors import LimitExceeded
 
 __all__ = ["RuleEngineServicer"]
@@ -63,7 +63,8 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
     def _responses(self, header, result) -> Iterator[rule_engine_pb2.EvaluateBatchResponse]:
         chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
         table = result_columns(result, header.columns)
-        for chunk in table_to_chunks(table.to_arrow(), chunk_bytes, wire_codec(header.compression)):
+        parts = (table.slice(offset, BATCH_ROWS).to_arrow() for offset in range(0, max(table.height, 1), BATCH_ROWS))
+        for chunk in table_to_chunks(parts, chunk_bytes, wire_codec(header.compression)):
             yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
         counts = result.status_counts()
         yield rule_engine_pb2.EvaluateBatchResponse(summary=rule_engine_pb2.BatchSummary(
