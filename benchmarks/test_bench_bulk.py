@@ -7,7 +7,9 @@
 * the same evaluation behind a tiny Arrow Flight server (``flight_server.py``, DoExchange) on the same
   data in the same run: is Flight clearly faster than the mujun stream?
 * Cycles.ExportDecisions of a published cycle of ``MUJUN_BENCH_EXPORT_N`` (1M) decisions to a Parquet
-  file with the client (seconds, MB on the wire), against reading the first 10,000 through ListDecisions.
+  file with the client (seconds, MB on the wire), against reading 10,000 through ListDecisions, and the
+  share of it the store takes (the same pages read and parsed in-process, nothing sent): what any
+  transport, Flight included, could at most save.
 
 Both servers run as separate processes on 127.0.0.1. Bytes on the wire are the Arrow IPC chunks of
 each direction (gRPC framing aside). The numbers go to ``results/bulk.json``.
@@ -111,6 +113,27 @@ def _flight_batch(client: flight.FlightClient, data: pl.DataFrame, compression: 
     return result
 
 
+def _export_in_process(data_dir: Path) -> float:
+    """Seconds to read and parse the export's pages from the server's store in this process (nothing sent)."""
+    from mujun.server.metrics import Metrics
+    from mujun.services.context import Context, PackCache
+    from mujun.services.export import export_decisions
+    from mujun.services.principal import Principal
+    from mujun.store import open_database, sqlite_url
+
+    db = open_database(sqlite_url(data_dir))
+    try:
+        started = time.perf_counter()
+        export = export_decisions(Context(db, Metrics(), PackCache()), Principal("bench", "admin", None),
+                                  EXPORT_REGION, EXPORT_YEAR, [])
+        rows = sum(page.num_rows for page in export.pages)
+        seconds = time.perf_counter() - started
+    finally:
+        db.close()
+    assert rows == EXPORT_N
+    return seconds
+
+
 def _best(call: Callable[[], Any]) -> tuple[float, Any]:
     times, out = [], None
     for _ in range(ROUNDS):
@@ -165,7 +188,9 @@ def test_export_of_a_published_cycle_to_parquet(server, dataset, bulk_results, t
         path, summary = m.read_export(down.responses(responses, "chunk"), request, tmp_path / "list.parquet")
         export_s = time.perf_counter() - started
     assert summary.rows == pl.scan_parquet(path).select(pl.len()).collect().item() == EXPORT_N
+    store_s = _export_in_process(server.data_dir)
     bulk_results.update(export_n=EXPORT_N, cycle_run_s=round(run_s, 1), export_s=round(export_s, 2),
+                        export_store_s=round(store_s, 2), export_store_share=round(store_s / export_s, 2),
                         export_mb_on_wire=round(down.bytes / 1e6, 1),
                         export_parquet_mb=round(path.stat().st_size / 1e6, 1),
                         list_decisions_10k_s=round(listed_s, 2),
