@@ -7,6 +7,7 @@ back as pyarrow Tables (``pl.from_arrow(table)`` or ``table.to_pandas()`` where 
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,10 @@ def read_results(responses: Iterator[Any], received: list[bool]) -> tuple[pa.Tab
     return decoded(table), summary[0] if summary else None
 
 
+#: Rows per Parquet row group of a written export (the stream's batches are smaller).
+PARQUET_ROW_GROUP = 131_072
+
+
 def export_request(region: str, year: int, columns: Iterable[str] | None, compression: str | int | None,
                    chunk_bytes: int) -> cycles_pb2.ExportDecisionsRequest:
     return cycles_pb2.ExportDecisionsRequest(region=region, year=year, columns=list(columns or ()),
@@ -113,8 +118,13 @@ def read_export(responses: Iterator[Any], request: cycles_pb2.ExportDecisionsReq
         return table, summary[0] if summary else None
     path = Path(output)
     with pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:
-        for batch in reader:
-            writer.write_batch(batch)
+        pending: list[pa.RecordBatch] = []
+        for batch in itertools.chain(reader, [None]):
+            if batch is not None:
+                pending.append(batch)
+            if pending and (batch is None or sum(b.num_rows for b in pending) >= PARQUET_ROW_GROUP):
+                writer.write_table(pa.Table.from_batches(pending), row_group_size=PARQUET_ROW_GROUP)
+                pending = []
         for _ in stream:
             pass
         writer.add_key_value_metadata(export_metadata(request, summary[0] if summary else None))
