@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -17,6 +18,7 @@ from mujun.errors import PreconditionFailed, RequestInvalid
 from mujun.services._arrow import from_ipc
 from mujun.services._paging import clamp_page_size, decode_token, encode_token
 from mujun.services.context import Context
+from mujun.services.corrections import corrected_cohort, typed_correction
 from mujun.services.cycles import group_label
 from mujun.services.export import Export, export_decisions
 from mujun.services.principal import Principal
@@ -25,6 +27,16 @@ from mujun.store import cycles, groups, packs
 from mujun.store.models import CycleRow, DecisionRow
 
 __all__ = ["DecisionService"]
+
+
+@dataclass(frozen=True)
+class _Cohort:
+    """What a cycle's run scored: its pinned pack and the stored records."""
+
+    pack: mujun.Pack
+    data: pl.DataFrame
+    prior: pl.DataFrame | None
+    history: pl.DataFrame | None
 
 
 class DecisionService:
@@ -52,8 +64,10 @@ class DecisionService:
                 raise PreconditionFailed(f"cycle {region}/{year} is {cycle.state}: appeals apply to frozen or "
                                          "published cycles; correct the data of a draft and run it again")
             current = cycles.current_decision(session, cycle, enterprise_id)
-        record = {**json.loads(current.input_json), **correction}
-        result, position = self._rescore(cycle, enterprise_id, record)
+        cohort = self._cohort(cycle)
+        corrected = typed_correction(cohort.pack.plan, correction, cohort.data.columns)
+        record = {**json.loads(current.input_json), **corrected}
+        result, position = self._rescore(cycle, cohort, enterprise_id, record, corrected)
         row = result.table.row(position, named=True)
         decision = {"status": row["status"], "tier": row.get("tier"), "score": row.get("score"),
                     "group_key": None if row.get("group") is None else str(row["group"]),
@@ -76,7 +90,7 @@ class DecisionService:
         if with_trace:
             trace = self._recorded_trace(cycle, current)
             if trace is None:  # an appeal's version, or a run from before runs recorded their groups
-                result, _ = self._rescore(cycle, enterprise_id, json.loads(current.input_json))
+                result, _ = self._rescore(cycle, self._cohort(cycle), enterprise_id, json.loads(current.input_json))
                 trace = result.explain(enterprise_id)
         return Decision.of(current, cycle, history, trace)
 
@@ -96,21 +110,24 @@ class DecisionService:
         """The cycle's current decisions as Arrow pages (:mod:`mujun.services.export`)."""
         return export_decisions(self._context, principal, region, year, columns)
 
-    def _rescore(self, cycle: CycleRow, enterprise_id: str, record: dict[str, Any]) -> tuple[mujun.Result, int]:
-        """The cycle's cohort, with this enterprise's row replaced by ``record``, scored by the pinned pack."""
+    def _cohort(self, cycle: CycleRow) -> _Cohort:
         with self._db.read() as session:
-            version = packs.by_id(session, cycle.pack_version_id)
-        data, prior, history = from_ipc(cycle.data_arrow), from_ipc(cycle.prior_arrow), from_ipc(cycle.history_arrow)
+            pack = self._context.compiled(packs.by_id(session, cycle.pack_version_id))
+        data = from_ipc(cycle.data_arrow)
         assert data is not None
-        matches = data.with_row_index("__n").filter(pl.col("enterprise_id") == enterprise_id)["__n"]
+        return _Cohort(pack, data, from_ipc(cycle.prior_arrow), from_ipc(cycle.history_arrow))
+
+    def _rescore(self, cycle: CycleRow, cohort: _Cohort, enterprise_id: str, record: dict[str, Any],
+                 corrected: dict[str, Any] | None = None) -> tuple[mujun.Result, int]:
+        """The cycle's cohort, with this enterprise's row replaced by ``record``, scored by the pinned pack."""
+        matches = cohort.data.with_row_index("__n").filter(pl.col("enterprise_id") == enterprise_id)["__n"]
         if matches.len() != 1:
             raise PreconditionFailed(f"decision {enterprise_id} has no row of its own in the cycle's data (a repeated "
                                      "or missing enterprise id); correct the data and run a new cycle",
                                      location=f"cycles/{cycle.region}/{cycle.year}/decisions/{enterprise_id}")
         position = matches[0]
-        replacement = pl.from_dicts([record], schema=data.schema, strict=False)
-        data = pl.concat([data.slice(0, position), replacement, data.slice(position + 1)])
-        result = self._context.compiled(version).evaluate(data, prior=prior, history=history, cycle=cycle.year)
+        data = corrected_cohort(cohort.data, position, record, corrected or {})
+        result = cohort.pack.evaluate(data, prior=cohort.prior, history=cohort.history, cycle=cycle.year)
         return result, position
 
     def _recorded_trace(self, cycle: CycleRow, decision: DecisionRow) -> dict[str, Any] | None:
