@@ -143,6 +143,7 @@ def _best(call: Callable[[], Any]) -> tuple[float, Any]:
     return min(times), out
 
 
+@pytest.mark.timeout(1200)
 def test_evaluate_batch_and_flight_against_in_process(server, flight_port, dataset, pack, bulk_results):
     data, _prior = dataset(BATCH_N)
     local_s, local = _best(lambda: pack.evaluate(data).table)
@@ -169,6 +170,7 @@ def test_evaluate_batch_and_flight_against_in_process(server, flight_port, datas
     bulk_results.update(figures)
 
 
+@pytest.mark.timeout(2400)  # the 1M cycle's run takes minutes: every decision is stored with its facts
 def test_export_of_a_published_cycle_to_parquet(server, dataset, bulk_results, tmp_path):
     data = dataset(EXPORT_N)[0].with_columns(pl.lit(EXPORT_REGION).alias("region"))
     with Client(server.address, server.token, timeout=1800) as client:

@@ -48,3 +48,15 @@ def test_compression_values_and_names_map_to_pyarrow_codecs(given, codec):
 def test_an_unknown_compression_is_refused(given):
     with pytest.raises(ValueError):
         wire.codec(given)
+
+
+@pytest.mark.parametrize(("target", "loopback"), [("127.0.0.1:50051", True), ("localhost:50051", True),
+                                                  ("[::1]:50051", True), ("unix:/run/mujun.sock", True),
+                                                  ("dns:///localhost:50051", True), ("10.0.0.5:50051", False),
+                                                  ("mujun.example.gov.cn:443", False)])
+def test_auto_compression_is_none_on_loopback_and_lz4_across_a_network(target, loopback):
+    from mujun_client import Client
+
+    with Client(target, "t") as client:
+        assert client._codec("auto") == ("none" if loopback else "lz4")
+        assert client._codec("zstd") == "zstd"  # an explicit choice is kept

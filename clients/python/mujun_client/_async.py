@@ -26,7 +26,7 @@ class AsyncClient(Api):
         channel = (grpc.aio.secure_channel(target, creds, options) if creds
                    else grpc.aio.insecure_channel(target, options))
         super().__init__(channel, token, timeout=timeout, retries=retries, backoff=backoff, chunk_bytes=chunk_bytes,
-                         max_message_bytes=max_message_bytes)
+                         max_message_bytes=max_message_bytes, target=target)
 
     async def __aenter__(self) -> AsyncClient:
         return self

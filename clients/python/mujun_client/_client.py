@@ -27,7 +27,7 @@ class Client(Api):
         options = channel_options(max_message_bytes, retries, backoff)
         channel = grpc.secure_channel(target, creds, options) if creds else grpc.insecure_channel(target, options)
         super().__init__(channel, token, timeout=timeout, retries=retries, backoff=backoff, chunk_bytes=chunk_bytes,
-                         max_message_bytes=max_message_bytes)
+                         max_message_bytes=max_message_bytes, target=target)
 
     def __enter__(self) -> Client:
         return self

@@ -178,11 +178,12 @@ def export(region: str = RegionOption, year: int = YearOption,
                                        ".csv .jsonl .xlsx also work)"),
            columns: list[str] | None = typer.Option(None, "--column", "-c", help="Only this column (a name or a "
                                                     "pattern such as 'indicator.*'; repeatable) [default: all]"),
-           compression: str = typer.Option("lz4", "--compression", help="On the wire: lz4, zstd or none"),
+           compression: str = typer.Option("auto", "--compression", help="On the wire: lz4, zstd, none, or auto "
+                                           "(none to a server on this machine, lz4 across a network)"),
            server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
     """Every current decision of a cycle (a published list of any size) to one file, in one call."""
-    if compression.lower() not in ("lz4", "zstd", "none"):
-        raise typer.BadParameter(f"{compression!r}: give lz4, zstd or none", param_hint="--compression")
+    if compression.lower() not in ("auto", "lz4", "zstd", "none"):
+        raise typer.BadParameter(f"{compression!r}: give auto, lz4, zstd or none", param_hint="--compression")
     with connect(server, token, tls_ca) as client:
         if output.suffix.lower() == ".parquet":
             summary = export_parquet(client, region, year, output, columns=columns, compression=compression)
