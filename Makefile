@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup proto run test bench clean
+.PHONY: setup proto run test bench clean browser
 
 # gRPC code is generated from proto/ by the client's build (clients/python/hatch_build.py, run by every
 # pip install of clients/python), never committed.
@@ -29,8 +29,16 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 run: setup
 	$(PY) -m mujun.cli serve --data-dir data --port 50051 --metrics-port 9464
 
-test: setup
+test: setup browser
 	$(PY) -m pytest
+
+# The impact report's test (tests/test_report_html.py) opens the page in Debian's Chromium, headless, and
+# fonts-noto-cjk draws its Chinese labels; both are installed here when missing (CI runs as root). Bounded
+# in time; the test fails, never skips, when the browser is absent.
+browser:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
+	  timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 \
+	  apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk; }
 
 bench: setup
 	$(PY) -m pytest benchmarks -q

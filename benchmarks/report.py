@@ -22,6 +22,8 @@ TARGETS = [
     ("peak RSS at 1M, MB (≤ 1024)", "peak_rss_mb_1M", "<=", 1024.0),
     ("pack compilation, ms (≤ 50)", "compile_cold_ms", "<=", 50.0),
     ("Parquet read + write / evaluation at 1M (≤ 1.0)", "io_over_eval_1M", "<=", 1.0),
+    ("simulation (OLD + NEW + diff + report) / evaluation (≤ 3)", "simulate_over_evaluate", "<=", 3.0),
+    ("sweep of 10 values / evaluation, in process (≤ 12)", "sweep10_over_evaluate_workers1", "<=", 12.0),
 ]
 
 
@@ -54,6 +56,8 @@ def summarize(records: list[dict], max_n: int) -> dict:
             summary["explain"][r["kind"]] = {k: v for k, v in r.items() if k not in ("kind", "impl")}
         elif r["kind"] == "compile":
             summary["compile"] = {k: v for k, v in r.items() if k not in ("kind", "impl")}
+        elif r["kind"] == "simulate":  # each record carries its own ratio to one evaluation of the same data
+            summary["ratios"][r["key"]] = r["ratio"]
     if engine_rates:
         best_n = max(engine_rates)
         summary["engine_rate_used_for_rules"] = {"n": best_n, "per_second": engine_rates[best_n]}

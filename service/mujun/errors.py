@@ -34,13 +34,17 @@ __all__ = ["MujunError", "PackError", "PackIssue", "PackNotFound", "InputError",
 
 @dataclass(frozen=True)
 class PackIssue:
-    """One problem in a pack: where (a YAML path such as ``items.tax.weight``) and what to do."""
+    """One problem in a pack: where (a YAML path such as ``items.tax.weight``, and the line and column
+    of the pack text when known) and what to do."""
 
     path: str
     message: str
+    line: int | None = None  # 1-based, as editors count
+    column: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.path or '<pack>'}: {self.message}"
+        at = f" (line {self.line}, column {self.column})" if self.line is not None else ""
+        return f"{self.path or '<pack>'}{at}: {self.message}"
 
 
 class MujunError(Exception):

@@ -12,7 +12,7 @@ from mujun.engine.compile import Plan, compile_plan
 from mujun.engine.evaluate import run_plan
 from mujun.engine.headers import header_names
 from mujun.engine.result import Result
-from mujun.packs.load import (PackSource, ParentLookup, bundled_pack_files, content_hash, override_parameters,
+from mujun.packs.load import (PackSource, ParentLookup, bundled_pack_files, content_hash, locator, override_parameters,
                               parse_pack_text, read_pack_source)
 from mujun.packs.model import Pack as PackModel
 
@@ -21,10 +21,12 @@ __all__ = ["Pack", "load_pack", "load_pack_text", "list_packs"]
 
 @dataclass(frozen=True, eq=False)
 class _ByHash:
-    """A pack model that hashes and compares by its content hash: the key of the plan cache."""
+    """A pack model that hashes and compares by its content hash: the key of the plan cache (the text
+    only places the issues of a pack that does not compile)."""
 
     model: PackModel
     hash: str
+    text: str
 
     def __hash__(self) -> int:
         return hash(self.hash)
@@ -35,8 +37,9 @@ class _ByHash:
 
 @functools.lru_cache(maxsize=256)
 def _compiled(pack: _ByHash) -> Plan:
-    """Same content, same plan: loading a pack again, or from another caller, reuses its compilation."""
-    return compile_plan(pack.model, pack.hash)
+    """Same content, same plan: loading a pack again, or from another caller, reuses its compilation
+    (Polars expressions included: the compiler lowers every expression once)."""
+    return compile_plan(pack.model, pack.hash, locate=locator(pack.text))
 
 
 class Pack:
@@ -44,7 +47,7 @@ class Pack:
 
     def __init__(self, source: PackSource):
         self._source = source
-        self.plan: Plan = _compiled(_ByHash(source.model, source.hash))
+        self.plan: Plan = _compiled(_ByHash(source.model, source.hash, source.text))
 
     # -- identity
     @property

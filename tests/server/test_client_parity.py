@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import inspect
 from pathlib import Path
 
@@ -146,3 +147,14 @@ def test_cycles_are_listed_by_region_and_year_page_by_page(api):
     rest = api.list_cycles(page_size=1000, page_token=first.next_page_token)
     assert [c.region for c in [*first.cycles, *rest.cycles]] == [c.region for c in everything.cycles]
     assert not rest.next_page_token
+
+
+def test_simulate_on_a_cycle_and_diff_two_versions(api):
+    region = {"320104": "320195", "320105": "320196"}[api.region]  # a cycle of this test's own
+    api.run_cycle(region, YEAR, _firms(region, 30))
+    answer = api.simulate(region, YEAR, overrides={"weight_tax": 50}, html=True)
+    report = json.loads(answer.report_json)
+    assert report["baseline"]["id"] == PACK and report["candidate"]["overrides"] == {"weight_tax": 50}
+    assert report["data"]["records"] == 30 and "data-key" in answer.html
+    lines = api.diff_packs("zj-huangyan-2021", other_pack_id="zj-huangyan-2022")
+    assert "亩均税收除数 26.01 → 24.097 万元/亩" in lines

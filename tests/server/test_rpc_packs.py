@@ -45,6 +45,12 @@ def test_validate_lists_every_problem_with_its_yaml_path(client_as):
     assert {"title", "source"} <= {issue.path for issue in response.issues}
 
 
+def test_validate_gives_the_line_and_column_of_an_issue(client_as):
+    text = "id: x\nversion: '1'\ntitle: t\nsource: s\nindicators:\n  a: tax_wan + industry\n"
+    [issue] = client_as("editor").validate_pack(text).issues
+    assert (issue.path, issue.line, issue.column) == ("indicators.a", 6, 16)  # `industry`, a text added to a number
+
+
 def test_publishing_a_malformed_pack_is_invalid_argument_with_field_violations(client_as):
     with pytest.raises(RemoteError) as caught:
         client_as("editor").publish_pack("id: x\nversion: 1\n")

@@ -142,8 +142,17 @@ class Api(ABC):
 
     def evaluate(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
                  as_of: str = "", parameters: dict[str, float] | None = None, prior: Any = None,
-                 history: list[dict] | None = None, explain: bool = False, timeout: float | None = None) -> Any:
-        """Score a few records (protobuf records); returns ``EvaluateResponse``."""
+                 history: list[dict] | None = None, explain: bool = False, timeout: float | None = None,
+                 cycle: tuple[str, int] | None = None) -> Any:
+        """Score a few records (protobuf records); returns ``EvaluateResponse``.
+
+        ``cycle=(region, year)``: against that frozen cycle's benchmarks and cut lines, with its pinned
+        pack (give no pack, prior or history then); ``response.basis`` says what they were scored against.
+        """
+        if cycle is not None:
+            request = rule_engine_pb2.EvaluateRequest(records=m.records(data), explain=explain,
+                                                      cycle=cycles_pb2.CycleRef(region=cycle[0], year=cycle[1]))
+            return self._unary(self.engine.Evaluate, request, timeout=timeout)
         request = rule_engine_pb2.EvaluateRequest(
             pack=m.pack_ref(pack_id, region=region, version=version, as_of=as_of, parameters=parameters),
             records=m.records(data), prior=m.records(prior), explain=explain,
@@ -151,7 +160,12 @@ class Api(ABC):
         return self._unary(self.engine.Evaluate, request, timeout=timeout)
 
     def explain(self, data: Any, enterprise_id: str, pack_id: str | None = None, *, region: str | None = None,
-                prior: Any = None, timeout: float | None = None) -> Any:
+                prior: Any = None, timeout: float | None = None, cycle: tuple[str, int] | None = None) -> Any:
+        """One record's trace; ``cycle=(region, year)``: against that frozen cycle, as ``evaluate``."""
+        if cycle is not None:
+            request = rule_engine_pb2.ExplainRequest(records=m.records(data), enterprise_id=enterprise_id,
+                                                     cycle=cycles_pb2.CycleRef(region=cycle[0], year=cycle[1]))
+            return self._unary(self.engine.Explain, request, timeout=timeout)
         request = rule_engine_pb2.ExplainRequest(pack=m.pack_ref(pack_id, region=region), records=m.records(data),
                                                  prior=m.records(prior), enterprise_id=enterprise_id)
         return self._unary(self.engine.Explain, request, timeout=timeout)
@@ -191,6 +205,26 @@ class Api(ABC):
 
     def pack_history(self, pack_id: str = "", region: str = "") -> Any:
         return self._unary(self.packs.History, packs_pb2.PackHistoryRequest(pack_id=pack_id, region=region))
+
+    def simulate(self, region: str, year: int, *, candidate_yaml: str = "", pack_id: str = "", version: str = "",
+                 overrides: dict[str, Any] | None = None, sweep: str = "", html: bool = False,
+                 timeout: float | None = None) -> Any:
+        """What-if on the stored cycle (region, year): its pack (OLD) against NEW — ``candidate_yaml``, a
+        published ``pack_id`` (``version``; default latest) or, with neither, a copy of OLD — with
+        ``overrides`` ({parameter: value}, as ``--set``). Returns ``SimulateResponse``: ``report_json``
+        (report.json's text) and, with ``html``, the report page."""
+        request = packs_pb2.SimulateRequest(
+            region=region, year=year, candidate_yaml=candidate_yaml, candidate_pack_id=pack_id,
+            candidate_version=version, overrides={k: str(v) for k, v in (overrides or {}).items()}, sweep=sweep,
+            with_html=html)
+        return self._unary(self.packs.Simulate, request, timeout=timeout)
+
+    def diff_packs(self, pack_id: str, version: str = "", other_pack_id: str = "", other_version: str = "") -> Any:
+        """What changed from one published version to another (``other_pack_id`` empty: the same pack),
+        one line each (``list[str]``)."""
+        request = packs_pb2.DiffPacksRequest(pack_id=pack_id, version=version, other_pack_id=other_pack_id,
+                                             other_version=other_version)
+        return self._unary(self.packs.Diff, request, then=lambda response: list(response.lines))
 
     # -- Cycles -------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ def register(app: typer.Typer) -> None:
     from mujun.cli import score, packs, synth
     from mujun.cli import serve, token, cycle, remote
     from mujun.cli import store, audit
+    from mujun.cli import simulate
 
     score.register(app)
     packs.register(app)
@@ -19,3 +20,4 @@ def register(app: typer.Typer) -> None:
     remote.register(app)
     store.register(app)
     audit.register(app)
+    simulate.register(app)

@@ -187,3 +187,30 @@ def schema() -> None:
     from mujun.packs.schema import pack_json_schema
 
     typer.echo(json.dumps(pack_json_schema(), ensure_ascii=False, indent=2))
+
+
+@pack_app.command("diff")
+@handle_errors
+@handle_remote_errors
+def diff(old: str = typer.Argument(..., help="OLD: a bundled id, a pack file, or id@version with --server"),
+         new: str = typer.Argument(..., help="NEW, as OLD"),
+         server: str | None = server_switch("bundled packs and files only"), token: str | None = TokenOption,
+         tls_ca: Path | None = TlsCaOption, as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text")) -> None:
+    """What changed from OLD to NEW — parameters, indicators, items, tiers, measures — one line each, in the
+    packs' own labels (亩均税收权重 45 → 50)."""
+    from mujun.cli.simulate import resolve_packs
+    from mujun.simulate.diff import pack_diff
+
+    before, after = resolve_packs([old, new], server, token, tls_ca)
+    found = pack_diff(before, after)
+    if as_json:
+        typer.echo(json_text(found.model_dump(mode="json")))
+        return
+    console.print(f"[bold]{shown(found.old['id'])} {shown(found.old['version'])}[/] ({found.old['hash'][:12]}) → "
+                  f"[bold]{shown(found.new['id'])} {shown(found.new['version'])}[/] ({found.new['hash'][:12]})",
+                  highlight=False)
+    if found.identical:
+        console.print("identical content (same hash)")
+    for change in found.changes:
+        console.print(f"  {shown(change.text)}", highlight=False, soft_wrap=True)
+    console.print(f"{len(found.changes)} change(s)", highlight=False)

@@ -21,7 +21,7 @@ import polars as pl
 
 from mujun.engine.columns import OK, STATUS, compile_expr
 from mujun.engine.compile import Plan
-from mujun.packs.expr import round_half_away
+from mujun.lang import round_half_away
 from mujun.packs.model import Check
 
 __all__ = ["apply_checks", "check_col", "compared_col", "DECISION", "FAILED_REASONS", "render_number",

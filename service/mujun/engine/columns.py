@@ -1,4 +1,4 @@
-"""Column names of the evaluation frame, and the resolver that maps pack names onto them.
+"""Column names of the evaluation frame, where each pack name lives, and the lowered expressions the stages read.
 
 One place decides that indicator ``tax_per_mu`` lives in column ``indicator.tax_per_mu``, so the
 stages, the explanation and the reference evaluator cannot disagree.
@@ -6,17 +6,20 @@ stages, the explanation and the reference evaluator cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from mujun.engine.compile import Plan
-from mujun.packs.expr import names, to_polars
+from mujun.lang import Node, names
+
+if TYPE_CHECKING:
+    from mujun.engine.compile import Plan
 
 __all__ = ["ROW", "STATUS", "ERROR", "REASON", "VETO", "SCOPE_TIER", "GROUP_N", "OK", "UNRATED",
            "FAILED", "STATUS_TYPE", "status_lit", "indicator_col", "benchmark_col", "item_col", "adjust_col", "measure_col",
-           "column_of", "resolver", "compile_expr", "reads", "with_columns_batched", "join_messages", "scatter",
+           "column_of", "compile_expr", "compile_part", "reads", "with_columns_batched", "join_messages", "scatter",
            "select"]
 
 ROW = "__row"
@@ -94,17 +97,14 @@ def scatter(values: pl.Series, rows: np.ndarray) -> pl.Series:
     return values.gather(pl.Series(index, dtype=pl.Int64).set(pl.Series(~rows), None))
 
 
-def resolver(plan: Plan) -> Callable[[str], pl.Expr]:
-    def resolve(name: str) -> pl.Expr:
-        column = column_of(plan, name)
-        return pl.lit(plan.numbers[name], dtype=pl.Float64) if column is None else pl.col(column)
-
-    return resolve
-
-
 def compile_expr(plan: Plan, path: str) -> pl.Expr:
-    """The Polars expression for the pack expression at YAML ``path``."""
-    return to_polars(plan.node(path), resolver(plan), plan.tables.__getitem__)
+    """The Polars expression for the pack expression at YAML ``path`` (lowered once, by the compiler)."""
+    return plan.lowered[path]
+
+
+def compile_part(plan: Plan, node: Node) -> pl.Expr:
+    """The Polars expression of a part of a record expression (a quotient's denominator, a lookup's key)."""
+    return plan.parts[node]
 
 
 def reads(plan: Plan, *paths: str) -> frozenset[str]:

@@ -8,20 +8,24 @@ names and types are checked.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import polars as pl
+
+from mujun import lang
+from mujun.engine.lower import lower_plan
 from mujun.errors import PackError, PackIssue
-from mujun.packs import expr as ex
+from mujun.lang import BOOL, NUM, STR, calls
 from mujun.packs.fields import CANONICAL_FIELDS, ID_FIELD, TIER_FIELD
 from mujun.packs.model import InputSpec, Pack
 
-__all__ = ["Plan", "InputField", "compile_plan", "calls", "PASSES", "CYCLE"]
+__all__ = ["Plan", "InputField", "Locator", "compile_plan", "calls", "PASSES", "CYCLE"]
 
-NUM, STR, BOOL, FLAGS = "number", "string", "bool", "flags"
 CYCLE = "cycle"
-#: A float64 carries about 15 significant digits: more decimals than that cannot be rounded to.
-MAX_ROUND_DIGITS = 15
+#: Where a pack issue is in the pack's text: (YAML path, offset in the expression or None) → (line, column).
+Locator = Callable[[str, int | None], tuple[int, int] | None]
 
 
 @dataclass(frozen=True)
@@ -37,20 +41,24 @@ class InputField:
 
 @dataclass
 class Plan:
-    """Everything evaluation needs, checked: parsed expressions by YAML path, inputs, parameters."""
+    """Everything evaluation needs, checked: typed expressions by YAML path, each lowered to Polars once
+    (``lowered``; ``parts`` holds the Polars expression of every part of a record expression), inputs,
+    parameters."""
 
     pack: Pack
     pack_hash: str
-    exprs: dict[str, ex.Node] = field(default_factory=dict)
+    exprs: dict[str, lang.Node] = field(default_factory=dict)
+    lowered: dict[str, pl.Expr] = field(default_factory=dict)
+    parts: dict[lang.Node, pl.Expr] = field(default_factory=dict)
     inputs: dict[str, InputField] = field(default_factory=dict)
     numbers: dict[str, float] = field(default_factory=dict)
     tables: dict[str, dict[str, float]] = field(default_factory=dict)
     order_by: list[tuple[str, bool]] = field(default_factory=list)  # (name, descending)
 
-    def node(self, path: str) -> ex.Node:
+    def node(self, path: str) -> lang.Node:
         return self.exprs[path]
 
-    def expr_at(self, path: str) -> ex.Node | None:
+    def expr_at(self, path: str) -> lang.Node | None:
         return self.exprs.get(path)
 
     @property
@@ -60,36 +68,42 @@ class Plan:
     @property
     def cycle_readers(self) -> list[str]:
         """The YAML paths of expressions that read the cycle year (a rate in force from a year on)."""
-        return [path for path, node in self.exprs.items() if CYCLE in ex.names(node)]
+        return [path for path, node in self.exprs.items() if CYCLE in lang.names(node)]
 
 
 @dataclass
 class _Compiler:
     plan: Plan
+    locate: Locator | None = None
     issues: list[PackIssue] = field(default_factory=list)
     types: dict[str, str] = field(default_factory=dict)  # name -> type, grows as stages are declared
     used_fields: set[str] = field(default_factory=set)
 
-    def fail(self, path: str, message: str) -> None:
-        self.issues.append(PackIssue(path, message))
+    def fail(self, path: str, message: str, offset: int | None = None) -> None:
+        where = self.locate(path, offset) if self.locate is not None else None
+        line, column = where if where is not None else (None, None)
+        self.issues.append(PackIssue(path, message, line=line, column=column))
 
     def expression(self, path: str, text: object, scope: dict[str, str], want: str | None = NUM) -> None:
-        """Parse, check names and type of one expression; remember it by path."""
+        """Parse, check names and type of one expression; remember it, typed, by path."""
         try:
-            node = ex.parse(text)  # type: ignore[arg-type]
-        except ex.ExpressionSyntaxError as exc:
-            self.fail(path, str(exc))
+            node = lang.parse(text)  # type: ignore[arg-type]
+        except lang.ExpressionSyntaxError as exc:
+            self.fail(path, str(exc), exc.span.start if exc.span else None)
             return
-        unknown = sorted(n for n in ex.names(node) if n not in scope and n not in self.plan.tables)
+        unknown = sorted(n for n in lang.names(node) if n not in scope and n not in self.plan.tables)
         if unknown:
-            self.fail(path, f"unknown name(s) {', '.join(unknown)}; known here: {_describe(scope)}")
+            first = next((p for p in lang.walk(node) if isinstance(p, lang.Name) and p.name in unknown), None)
+            self.fail(path, f"unknown name(s) {', '.join(unknown)}; known here: {_describe(scope)}",
+                      first.span.start if first is not None and first.span else None)
             return
-        self.used_fields.update(n for n in ex.names(node) if n in self._field_types())
+        self.used_fields.update(n for n in lang.names(node) if n in self.fields)
         try:
-            got = _infer(node, scope, self.plan.tables)
-        except TypeError as exc:
-            self.fail(path, f"{text!r}: {exc}")
+            node = lang.check(node, scope, self.plan.tables)
+        except lang.ExpressionTypeError as exc:
+            self.fail(path, f"{text!r}: {exc}", exc.span.start if exc.span else None)
             return
+        got = node.type
         if want is not None and got != want:
             self.fail(path, f"{text!r} gives a {got}, a {want} is needed here")
             return
@@ -98,8 +112,10 @@ class _Compiler:
             return
         self.plan.exprs[path] = node
 
-    def _field_types(self) -> dict[str, str]:
-        return {name: spec.type for name, spec in _all_fields(self.plan.pack).items()}
+    @functools.cached_property
+    def fields(self) -> dict[str, InputSpec]:
+        """The canonical fields merged with the pack's inputs (built once: every expression asks)."""
+        return _all_fields(self.plan.pack)
 
 
 def _describe(scope: dict[str, str]) -> str:
@@ -124,106 +140,14 @@ def _all_fields(pack: Pack) -> dict[str, InputSpec]:
     return fields
 
 
-def _infer(node: ex.Node, scope: dict[str, str], tables: dict[str, dict[str, float]]) -> str:
-    """The type of an expression (number, string, bool); raises TypeError on a mismatch."""
-    if isinstance(node, ex.Num):
-        return NUM
-    if isinstance(node, ex.Str):
-        return STR
-    if isinstance(node, ex.Name):
-        if node.name in tables:
-            raise TypeError(f"{node.name} is a table; read it with lookup({node.name}, key)")
-        return scope[node.name]
-    if isinstance(node, ex.Unary):
-        inner = _infer(node.operand, scope, tables)
-        want = NUM if node.op == "-" else BOOL
-        if inner != want:
-            raise TypeError(f"'{node.op}' needs a {want}, got a {inner}")
-        return want
-    if isinstance(node, ex.Binary):
-        for side in (node.left, node.right):
-            if (t := _infer(side, scope, tables)) != NUM:
-                raise TypeError(f"'{node.op}' needs numbers, got a {t}")
-        return NUM
-    if isinstance(node, ex.Compare):
-        left, right = _infer(node.left, scope, tables), _infer(node.right, scope, tables)
-        if left != right or left not in (NUM, STR):
-            raise TypeError(f"cannot compare a {left} with a {right}")
-        return BOOL
-    if isinstance(node, ex.Logic):
-        for part in node.operands:
-            if (t := _infer(part, scope, tables)) != BOOL:
-                raise TypeError(f"'{node.op}' needs conditions, got a {t}")
-        return BOOL
-    if isinstance(node, ex.InList):
-        inner = _infer(node.operand, scope, tables)
-        kinds = {NUM if isinstance(o, float) else STR for o in node.options}
-        if kinds and kinds != {inner}:
-            raise TypeError(f"'in' compares a {inner} with a list of {'/'.join(sorted(kinds))}")
-        return BOOL
-    return _infer_call(node, scope, tables)
-
-
-def _infer_call(node: ex.Call, scope: dict[str, str], tables: dict[str, dict[str, float]]) -> str:
-    if node.func == "has_flag":
-        if not isinstance(node.args[0], ex.Str):
-            raise TypeError("has_flag() takes a quoted flag, as in has_flag('high_tech')")
-        return BOOL
-    if node.func == "lookup_floor":
-        table = node.args[0]
-        if not isinstance(table, ex.Name) or table.name not in tables:
-            raise TypeError(f"lookup_floor() needs a table parameter first; tables: {', '.join(tables) or 'none'}")
-        if not all(_is_number(key) and not isinstance(v, str) for key, v in tables[table.name].items()):
-            raise TypeError(f"lookup_floor() needs a table keyed by numbers (years, bounds); {table.name} is not")
-        if _infer(node.args[1], scope, tables) != NUM:
-            raise TypeError("lookup_floor() compares numbers: its second argument must be a number")
-        return NUM
-    if node.func == "lookup":
-        table = node.args[0]
-        if not isinstance(table, ex.Name) or table.name not in tables:
-            raise TypeError(f"lookup() needs a table parameter first; tables: {', '.join(tables) or 'none'}")
-        _infer(node.args[1], scope, tables)
-        return STR if all(isinstance(v, str) for v in tables[table.name].values()) else NUM
-    if node.func == "tier_count":
-        return NUM
-    args = [_infer(a, scope, tables) for a in node.args]
-    if node.func == "is_missing":
-        return BOOL
-    if node.func == "when":
-        if args[0] != BOOL:
-            raise TypeError(f"when() needs a condition first, got a {args[0]}")
-        if args[1] != args[2]:
-            raise TypeError(f"when() branches differ: {args[1]} and {args[2]}")
-        return args[1]
-    if node.func == "coalesce":
-        if len(set(args)) != 1:
-            raise TypeError("coalesce() arguments must have one type")
-        return args[0]
-    if node.func == "round" and len(node.args) > 1 and not (
-            isinstance(node.args[1], ex.Num) and node.args[1].value in range(MAX_ROUND_DIGITS + 1)):
-        raise TypeError(f"round() takes a whole number of digits from 0 to {MAX_ROUND_DIGITS}, as in round(x, 2)")
-    if any(a != NUM for a in args):
-        raise TypeError(f"{node.func}() needs numbers")
-    return NUM
-
-
-def calls(node: ex.Node, func: str) -> list[ex.Call]:
-    """Every call of ``func`` inside an expression."""
-    found = [node] if isinstance(node, ex.Call) and node.func == func else []
-    for child in (getattr(node, "args", None) or getattr(node, "operands", None)
-                  or [getattr(node, a) for a in ("left", "right", "operand") if hasattr(node, a)]):
-        found += calls(child, func)
-    return found
-
-
-def _earlier_problem(plan: Plan, path: str, node: ex.Node) -> str | None:
+def _earlier_problem(plan: Plan, path: str, node: lang.Node) -> str | None:
     """``past`` reads earlier cycles in indicators, of a field or of an indicator that does not itself
     read earlier cycles; ``tier_count`` needs this cycle's tier (measures, checks) and a known tier."""
     for call in calls(node, "past"):
         target = call.args[0].name  # type: ignore[union-attr]
         if not path.startswith("indicators."):
             return "past() reads the firm's earlier cycles in indicators only; name an indicator for it"
-        if calls(plan.exprs.get(f"indicators.{target}", ex.Num(0)), "past"):
+        if calls(plan.exprs.get(f"indicators.{target}", lang.Num(0)), "past"):
             return f"past({target}, …): {target} itself reads earlier cycles; read its inputs instead"
     for call in calls(node, "tier_count"):
         tier = call.args[0].value  # type: ignore[union-attr]
@@ -232,14 +156,6 @@ def _earlier_problem(plan: Plan, path: str, node: ex.Node) -> str | None:
         if tier not in plan.tier_names:
             return f"tier_count(): unknown tier {tier!r}; tiers: {', '.join(plan.tier_names)}"
     return None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------- passes
@@ -255,14 +171,14 @@ def _pass_parameters(c: _Compiler) -> None:
 
 
 def _pass_fields(c: _Compiler) -> None:
-    for name, spec in _all_fields(c.plan.pack).items():
+    for name, spec in c.fields.items():
         if name in c.types:
             c.fail(f"inputs.{name}", f"{name} is also a parameter; names must be unique")
         c.types[name] = spec.type
 
 
 def _pass_groups(c: _Compiler) -> None:
-    fields = _all_fields(c.plan.pack)
+    fields = c.fields
     for name, spec in c.plan.pack.groups.items():
         path = f"groups.{name}"
         table = c.plan.tables.get(spec.table)
@@ -293,7 +209,7 @@ def _pass_indicators(c: _Compiler) -> None:
         c.expression(path, indicator.expr, dict(c.types))
         c.types[name] = NUM
         node = c.plan.exprs.get(path)
-        if indicator.zero_denominator and node is not None and not (isinstance(node, ex.Binary) and node.op == "/"):
+        if indicator.zero_denominator and node is not None and not (isinstance(node, lang.Binary) and node.op == "/"):
             c.fail(f"{path}.zero_denominator", "a zero-denominator policy needs a quotient 'a / b' as the expression")
 
 
@@ -322,14 +238,14 @@ def _pass_benchmarks(c: _Compiler) -> None:
 def _ratio_of_sums(c: _Compiler, path: str, of: str) -> None:
     """Σ numerator ÷ Σ denominator over the cohort: the indicator's own two sides, as parsed."""
     node = c.plan.exprs.get(f"indicators.{of}")
-    if not (isinstance(node, ex.Binary) and node.op == "/"):
+    if not (isinstance(node, lang.Binary) and node.op == "/"):
         c.fail(f"{path}.reading", f"ratio_of_sums needs an indicator of the form a / b; {of} is not")
         return
     c.plan.exprs[f"{path}.numerator"], c.plan.exprs[f"{path}.denominator"] = node.left, node.right
 
 
 def _check_group_fields(c: _Compiler, path: str, group_by: list[str]) -> None:
-    fields = _all_fields(c.plan.pack)
+    fields = c.fields
     for name in group_by:
         if name in c.plan.pack.groups:
             continue
@@ -400,7 +316,7 @@ def _pass_tiers(c: _Compiler) -> None:
             c.fail(f"tiers.order_by.{i}", f"unknown name {name!r} to order by")
         else:
             c.plan.order_by.append((name, direction == "desc"))
-            if name in _all_fields(c.plan.pack):
+            if name in c.fields:
                 c.used_fields.add(name)
     c.types.update({"tier": STR, "rank": NUM, "tier_streak": NUM})
 
@@ -474,7 +390,7 @@ def _pass_parks(c: _Compiler) -> None:
     if spec.industry is not None:
         _check_group_fields(c, "parks.industry", [spec.industry])
     for i, name in enumerate(spec.sums):
-        if name not in c.plan.pack.indicators and (name not in _all_fields(c.plan.pack) or c.types.get(name) != NUM):
+        if name not in c.plan.pack.indicators and (name not in c.fields or c.types.get(name) != NUM):
             c.fail(f"parks.sums.{i}", f"{name!r} is not a number field or indicator to sum")
         elif name not in c.plan.pack.indicators:
             c.used_fields.add(name)
@@ -512,7 +428,7 @@ def _check_tier_keys(c: _Compiler, path: str, table: dict, tiers: list[str]) -> 
 
 def _pass_inputs(c: _Compiler) -> None:
     """Only the fields the pack reads are required from the input table (plus the id)."""
-    fields = _all_fields(c.plan.pack)
+    fields = c.fields
     wanted = {ID_FIELD} | c.used_fields | set(c.plan.pack.inputs)
     for name in sorted(wanted, key=lambda n: (n != ID_FIELD, n)):
         spec = fields[name]
@@ -541,10 +457,12 @@ PASSES: tuple[tuple[str, Callable[[_Compiler], None]], ...] = (
 )
 
 
-def compile_plan(pack: Pack, pack_hash: str) -> Plan:
-    compiler = _Compiler(Plan(pack=pack, pack_hash=pack_hash))
+def compile_plan(pack: Pack, pack_hash: str, *, locate: Locator | None = None) -> Plan:
+    """Check the pack and lower its expressions to Polars; ``locate`` gives issues a line and column."""
+    compiler = _Compiler(Plan(pack=pack, pack_hash=pack_hash), locate=locate)
     for _name, run in PASSES:
         run(compiler)
     if compiler.issues:
         raise PackError(compiler.issues, source=pack.id)
+    lower_plan(compiler.plan)
     return compiler.plan

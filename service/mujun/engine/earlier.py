@@ -17,7 +17,7 @@ from mujun.engine.compile import Plan, calls
 from mujun.engine.groups import derive_groups
 from mujun.engine.indicators import compute_indicators
 from mujun.engine.prepare import prepare
-from mujun.packs.expr import Call, earlier_column
+from mujun.lang import Call, earlier_column
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["split_years", "past_values", "without_past", "tier_counts", "CYCLE_COLUMN"]

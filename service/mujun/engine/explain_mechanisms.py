@@ -14,7 +14,7 @@ from mujun.engine.columns import GROUP_N
 from mujun.engine.compile import Plan, calls
 from mujun.engine.lookups import lookup_col, lookup_sites, site_message
 from mujun.engine.tiers import RANK, TIER, cumulative_cuts, minimum_counts
-from mujun.packs.expr import earlier_column
+from mujun.lang import earlier_column
 
 __all__ = ["mechanism_facts"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mujun.packs import expr as ex
+from mujun import lang as ex
 
 __all__ = ["render"]
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import polars as pl
 
 from mujun.engine.columns import (ERROR, FAILED, OK, STATUS, compile_expr, indicator_col, join_messages, reads,
-                                  resolver, status_lit, with_columns_batched)
+                                  compile_part, status_lit, with_columns_batched)
 from mujun.engine.compile import Plan
 from mujun.engine.formula import render
-from mujun.packs import expr as ex
+from mujun import lang as ex
 
 __all__ = ["compute_indicators", "zero_col", "denominator_text", "zero_denominator_message"]
 
@@ -45,8 +45,7 @@ def compute_indicators(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
         if indicator.zero_denominator is not None:
             node = plan.node(path)
             assert isinstance(node, ex.Binary)  # the compiler accepts a policy only on a quotient
-            numerator, denominator = (ex.to_polars(n, resolver(plan), plan.tables.__getitem__)
-                                      for n in (node.left, node.right))
+            numerator, denominator = compile_part(plan, node.left), compile_part(plan, node.right)
             zero = ((denominator == 0) & (numerator > 0)).fill_null(False)
             columns.append((zero_col(name), read, zero.alias(zero_col(name))))
             if indicator.zero_denominator == "error":

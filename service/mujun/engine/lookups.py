@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from mujun.engine.columns import FAILED, OK, STATUS, compile_expr, resolver
+from mujun.engine.columns import FAILED, OK, STATUS, compile_expr, compile_part
 from mujun.engine.compile import Plan, calls
 from mujun.engine.formula import render
 from mujun.engine.tiers import TIER
-from mujun.packs import expr as ex
+from mujun import lang as ex
+from mujun.engine.lower import number_key
 
 __all__ = ["LookupSite", "lookup_sites", "lookup_col", "unknown_key_columns", "unknown_key_notes", "site_message"]
 
@@ -85,9 +86,10 @@ def _reaches(plan: Plan, path: str) -> pl.Expr:
 
 def unknown_key_columns(plan: Plan) -> list[pl.Expr]:
     """``__lookup.N``: the key a record asked site N for when the table lacks it, else empty."""
-    resolve, columns = resolver(plan), []
+    columns = []
     for site in lookup_sites(plan):
-        key = ex.to_polars(site.key, resolve, plan.tables.__getitem__).cast(pl.String)
+        key = compile_part(plan, site.key)
+        key = number_key(key) if site.key.type == ex.NUM else key.cast(pl.String)  # the key lookup read
         unknown = key.is_not_null() & ~key.is_in(list(plan.tables[site.table]))
         columns.append(pl.when(_reaches(plan, site.path) & unknown).then(key).alias(lookup_col(site)))
     return columns

@@ -19,7 +19,6 @@ from mujun.engine.checks import message_parts, render_number
 from mujun.engine.columns import OK, STATUS, column_of, compile_expr, select
 from mujun.engine.compile import Plan
 from mujun.errors import NotFound
-from mujun.packs.expr import to_polars
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["evaluate_parks", "explain_park", "PARK", "MEMBERS", "TOP_INDUSTRY"]
@@ -56,7 +55,7 @@ def evaluate_parks(frame: pl.DataFrame, plan: Plan, prior: pl.DataFrame | None =
             pl.when(known).then(pl.col(c)).alias(c) for c in leading.columns if c != PARK)
     parks = parks.sort(PARK).join(city_row, how="cross").join(_prior_parks(prior, plan), on=PARK, how="left")
     for name in spec.indicators:
-        parks = parks.with_columns(_park_expr(plan, f"parks.indicators.{name}").cast(pl.Float64).alias(f"indicator.{name}"))
+        parks = parks.with_columns(compile_expr(plan, f"parks.indicators.{name}").cast(pl.Float64).alias(f"indicator.{name}"))
     return _checks(parks, plan)
 
 
@@ -90,17 +89,6 @@ def _leading(members: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     return top.join(counted, on=PARK)
 
 
-def _park_expr(plan: Plan, path: str) -> pl.Expr:
-    indicators = plan.pack.parks.indicators  # type: ignore[union-attr]
-
-    def resolve(name: str) -> pl.Expr:
-        if name in indicators:
-            return pl.col(f"indicator.{name}")
-        return pl.lit(plan.numbers[name], dtype=pl.Float64) if name in plan.numbers else pl.col(name)
-
-    return to_polars(plan.node(path), resolve, plan.tables.__getitem__)
-
-
 def _checks(parks: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     spec = plan.pack.parks
     if not spec.checks:  # type: ignore[union-attr]
@@ -108,9 +96,9 @@ def _checks(parks: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     columns = []
     for i, check in enumerate(spec.checks):  # type: ignore[union-attr]
         path, bound = f"parks.checks.{i}", ("min" if check.min is not None else "max")
-        value, threshold = _park_expr(plan, f"{path}.value"), _park_expr(plan, f"{path}.{bound}")
+        value, threshold = compile_expr(plan, f"{path}.value"), compile_expr(plan, f"{path}.{bound}")
         holds = ((value >= threshold) if bound == "min" else (value <= threshold)).fill_null(False)
-        applies = _park_expr(plan, f"{path}.when").fill_null(False) if check.when is not None else pl.lit(True)
+        applies = compile_expr(plan, f"{path}.when").fill_null(False) if check.when is not None else pl.lit(True)
         columns += [pl.when(applies).then(holds).alias(f"check.{check.name}"),
                     value.alias(f"__value.{i}"), threshold.alias(f"__threshold.{i}")]
     parks = parks.with_columns(columns)
@@ -166,7 +154,7 @@ def explain_park(plan: Plan, parks: pl.DataFrame, park: str, frame: pl.DataFrame
     fields = [*([spec.industry] if spec.industry else []), *spec.sums]  # type: ignore[union-attr]
     built_from = select(frame.filter((pl.col(STATUS) == OK) & (pl.col(spec.by) == park)),  # type: ignore[union-attr]
                         pl.col(ID_FIELD), *(pl.col(column_of(plan, x) or x).alias(x) for x in fields))
-    compared = rows.select(*(_park_expr(plan, f"parks.checks.{i}.{bound}").alias(f"{i}.{bound}")
+    compared = rows.select(*(compile_expr(plan, f"parks.checks.{i}.{bound}").alias(f"{i}.{bound}")
                              for i, c in enumerate(spec.checks)  # type: ignore[union-attr]
                              for bound in ("value", "min" if c.min is not None else "max"))).row(0, named=True)
     out = {

@@ -18,7 +18,7 @@ from mujun.engine.allocate import DECIMALS
 from mujun.engine.checks import holds, message_digits, message_parts, render_number, round_half_away
 from mujun.engine.compile import Plan, calls
 from mujun.engine.tiers import cumulative_cuts
-from mujun.packs import expr as ex
+from mujun import lang as ex
 from mujun.packs.fields import ID_FIELD
 from mujun.packs.model import Benchmark, Item
 
@@ -530,9 +530,9 @@ def _unknown_lookups(plan: Plan, rows: list[dict[str, Any]]) -> None:
                 continue
             for call in _lookups_in(node):
                 table = call.args[0].value if isinstance(call.args[0], ex.Str) else call.args[0].name  # type: ignore[union-attr]
-                key = ex.eval_row(call.args[1], env, plan.tables.__getitem__)
-                if key is not None and str(key) not in plan.tables[table]:
-                    found.append((path, table, str(key)))
+                key = ex.table_key(ex.eval_row(call.args[1], env, plan.tables.__getitem__))
+                if key is not None and key not in plan.tables[table]:
+                    found.append((path, table, key))
         row["unknown_lookups"] = sorted(found)
 
 

@@ -15,7 +15,7 @@ import polars as pl
 from mujun.engine.compile import Plan
 from mujun.engine.headers import NOT_NEEDED, NOT_RECOGNISED, USED
 from mujun.engine.intake import Intake
-from mujun.packs import expr as ex
+from mujun import lang as ex
 from mujun.packs.fields import ID_FIELD
 
 __all__ = ["column_lines", "absent_lines", "error_groups", "input_notes"]

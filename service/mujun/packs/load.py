@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import collections.abc
 import copy
+import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -29,7 +31,7 @@ from mujun.packs.model import Pack
 
 __all__ = ["PackSource", "ParentLookup", "PackLimits", "LIMITS", "rules_dirs", "find_pack_file", "bundled_pack_files",
            "read_pack_source", "parse_pack_text", "local_parents", "bundled_parents", "content_hash",
-           "override_parameters"]
+           "override_parameters", "locator", "located"]
 
 MAX_EXTENDS_DEPTH = 8
 
@@ -101,7 +103,10 @@ def parse_pack_text(text: str, *, name: str = "<text>", path: Path | None = None
     """A pack from YAML text; ``extends`` is resolved by ``parents`` (default: bundled ids only)."""
     raw = _resolve_extends(_load_yaml(text, name), name, depth=0, parents=parents or bundled_parents)
     _check_counts(raw, name)
-    model = validate_model(raw, name)
+    try:
+        model = validate_model(raw, name)
+    except PackError as exc:
+        raise PackError(located(exc.issues, locator(text)), source=exc.source) from exc.__cause__
     return PackSource(model=model, text=text, hash=content_hash(model), path=path)
 
 
@@ -150,7 +155,9 @@ def content_hash(model: Pack) -> str:
 
 def override_parameters(model: Pack, overrides: dict[str, Any]) -> Pack:
     """A new pack with parameter values replaced; ``table.KEY`` sets one entry of a table."""
-    raw = model.model_dump(mode="json", by_alias=True)
+    # exclude_unset: a field the pack left out stays left out (compile reads some defaults from the context,
+    # e.g. the type of a tier given as input), so an overlay changes the parameters and nothing else
+    raw = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
     params = raw["parameters"]
     issues: list[PackIssue] = []
     for key, value in overrides.items():
@@ -285,3 +292,65 @@ def _issue_from_pydantic(error: dict[str, Any]) -> PackIssue:
     elif error["type"] == "missing":
         message = "required key is missing"
     return PackIssue(path, message)
+
+
+# ---------------------------------------------------------------- where an issue is in the text
+
+
+def locator(text: str) -> Callable[[str, int | None], tuple[int, int] | None]:
+    """(YAML path, character offset inside the expression there or None) → (line, column), 1-based.
+
+    Read from PyYAML's marks on the composed node tree, built on the first call only (a pack without
+    issues never pays for it). None where the path is not in this text: a section inherited through
+    ``extends``, or a path the compiler derived.
+    """
+
+    @functools.cache
+    def root() -> yaml.Node | None:
+        try:
+            return yaml.compose(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader subclass
+        except yaml.YAMLError:
+            return None
+
+    def locate(path: str, offset: int | None = None) -> tuple[int, int] | None:
+        node = root()
+        for part in path.split(".") if path else []:
+            node = _child(node, part)
+        if node is None:
+            return None
+        if isinstance(node, yaml.MappingNode) and (expr := _child(node, "expr")) is not None:
+            node = expr  # `tax_per_mu: {expr: …}`: the issue is in the expression
+        return node.start_mark.line + 1, node.start_mark.column + _inside(text, node, offset) + 1
+
+    return locate
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        return next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+    if isinstance(node, yaml.SequenceNode) and key.isdigit() and int(key) < len(node.value):
+        return node.value[int(key)]
+    return None
+
+
+def _inside(text: str, node: yaml.Node, offset: int | None) -> int:
+    """Columns from a scalar's mark to ``offset`` in its value, when the value is written on one line
+    as it reads (plain, or quoted without escapes); otherwise 0: the issue points at the value."""
+    start, end = node.start_mark, node.end_mark
+    if offset is None or not isinstance(node, yaml.ScalarNode) or start.line != end.line:
+        return 0
+    raw = text[start.index:end.index]
+    if not node.style and raw == node.value:  # plain: None from PyYAML, "" from libyaml
+        return offset
+    if node.style in ("'", '"') and raw[1:-1] == node.value:
+        return 1 + offset
+    return 0
+
+
+def located(issues: list[PackIssue], locate: Callable[[str, int | None], tuple[int, int] | None]) -> list[PackIssue]:
+    """The issues with the line and column of their path, where the text has it."""
+    found = []
+    for issue in issues:
+        where = locate(issue.path, None) if issue.line is None else None
+        found.append(dataclasses.replace(issue, line=where[0], column=where[1]) if where else issue)
+    return found

@@ -41,6 +41,9 @@ METHOD_ROLES: dict[str, frozenset[str]] = {
     "/mujun.v1.Packs/History": _ALL,
     "/mujun.v1.Packs/Publish": frozenset({"editor", "admin"}),
     "/mujun.v1.Packs/Activate": frozenset({"editor", "admin"}),
+    # a simulation reads a cycle's stored records: the editors who draft packs and the operators who run cycles
+    "/mujun.v1.Packs/Simulate": frozenset({"editor", "operator", "admin"}),
+    "/mujun.v1.Packs/Diff": _ALL,  # two published versions, which every role may Get
     "/mujun.v1.Cycles/Run": frozenset({"operator", "admin"}),
     "/mujun.v1.Cycles/RunRecords": frozenset({"operator", "admin"}),
     "/mujun.v1.Cycles/Freeze": frozenset({"operator", "admin"}),

@@ -6,6 +6,7 @@ from mujun_wire.v1 import packs_pb2, packs_pb2_grpc
 from mujun.server import convert
 from mujun.server.interceptors import CallContext
 from mujun.services import Services
+from mujun.services.simulation import Candidate
 
 __all__ = ["PacksServicer"]
 
@@ -13,6 +14,7 @@ __all__ = ["PacksServicer"]
 class PacksServicer(packs_pb2_grpc.PacksServicer):
     def __init__(self, services: Services):
         self._packs = services.packs
+        self._simulation = services.simulation
 
     def List(self, request: packs_pb2.ListPacksRequest, context: CallContext):
         listing = self._packs.listing(context.principal)
@@ -26,7 +28,8 @@ class PacksServicer(packs_pb2_grpc.PacksServicer):
         checked = self._packs.validate(request.yaml)
         if not checked.valid:
             return packs_pb2.ValidatePackResponse(valid=False, issues=[
-                packs_pb2.PackIssue(path=i.path, message=i.message) for i in checked.issues])
+                packs_pb2.PackIssue(path=i.path, message=i.message, line=i.line or 0, column=i.column or 0)
+                for i in checked.issues])
         return packs_pb2.ValidatePackResponse(valid=True, pack_id=checked.pack_id, version=checked.version,
                                               hash=checked.hash)
 
@@ -42,3 +45,15 @@ class PacksServicer(packs_pb2_grpc.PacksServicer):
         history = self._packs.history(context.principal, request.pack_id, request.region)
         return packs_pb2.PackHistoryResponse(versions=[convert.pack_version(v) for v in history.versions],
                                              activations=[convert.activation(a) for a in history.activations])
+
+    def Simulate(self, request: packs_pb2.SimulateRequest, context: CallContext):
+        answer = self._simulation.simulate(
+            context.principal, request.region, request.year,
+            Candidate(request.candidate_yaml, request.candidate_pack_id, request.candidate_version),
+            dict(request.overrides), sweep=request.sweep, with_html=request.with_html)
+        return packs_pb2.SimulateResponse(report_json=answer.report_json, html=answer.html)
+
+    def Diff(self, request: packs_pb2.DiffPacksRequest, context: CallContext):
+        found = self._simulation.diff(request.pack_id, request.version, request.other_pack_id, request.other_version)
+        return packs_pb2.DiffPacksResponse(lines=[c.text for c in found.changes], identical=found.identical,
+                                           diff_json=found.model_dump_json())
