@@ -6,11 +6,13 @@ from collections.abc import Iterator
 
 from mujun_wire.v1 import common_pb2, rule_engine_pb2, rule_engine_pb2_grpc
 from mujun.server import convert
+from mujun.server.bulk import wire_codec
 from mujun.server.config import ServerConfig
 from mujun.server.interceptors import CallContext
 from mujun.server.upload import Uploads
 from mujun.services import Services
-from mujun_wire.arrow import table_to_chunks
+from mujun.services.columns import result_columns
+from mujun_wire.arrow import BATCH_ROWS, table_to_chunks
 from mujun.errors import LimitExceeded, RequestInvalid
 
 __all__ = ["RuleEngineServicer"]
@@ -81,13 +83,16 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
     def _evaluate_upload(self, requests, context: CallContext):
         upload = self._uploads.read(requests)
         header = upload.header
+        wire_codec(header.compression)  # an unknown value is refused before the work, not after
         return header, self._evaluation.evaluate(context.principal, convert.pack_spec(header.pack), upload.data,
                                            upload.prior, upload.history, cycle=header.cycle or None,
                                            prefer=tuple(header.prefer))
 
     def _responses(self, header, result) -> Iterator[rule_engine_pb2.EvaluateBatchResponse]:
         chunk_bytes = min(header.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
-        for chunk in table_to_chunks(result.table.to_arrow(), chunk_bytes):
+        table = result_columns(result, header.columns)
+        parts = (table.slice(offset, BATCH_ROWS).to_arrow() for offset in range(0, max(table.height, 1), BATCH_ROWS))
+        for chunk in table_to_chunks(parts, chunk_bytes, wire_codec(header.compression)):
             yield rule_engine_pb2.EvaluateBatchResponse(result_chunk=chunk)
         counts = result.status_counts()
         yield rule_engine_pb2.EvaluateBatchResponse(summary=rule_engine_pb2.BatchSummary(

@@ -20,6 +20,7 @@ from mujun.services._paging import clamp_page_size, decode_token, encode_token
 from mujun.services.context import Context
 from mujun.services.corrections import corrected_cohort, typed_correction
 from mujun.services.cycles import group_label
+from mujun.services.export import Export, export_decisions
 from mujun.services.frozen import FrozenService, appeal_row
 from mujun.services.principal import Principal
 from mujun.services.results import FACTS, Decision, Page
@@ -113,6 +114,10 @@ class DecisionService:
             rows = cycles.list_current(session, cycle, tier=tier, group=group, after=after, limit=size + 1)
         token = encode_token(rows[size - 1].enterprise_id) if len(rows) > size else ""
         return Page(tuple(Decision.of(r, cycle) for r in rows[:size]), token)
+
+    def export(self, principal: Principal, region: str, year: int, columns: list[str]) -> Export:
+        """The cycle's current decisions as Arrow pages (:mod:`mujun.services.export`)."""
+        return export_decisions(self._context, principal, region, year, columns)
 
     def _cohort(self, cycle: CycleRow) -> _Cohort:
         with self._db.read() as session:
