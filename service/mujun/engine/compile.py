@@ -62,6 +62,20 @@ class Plan:
     indicators: tuple[IndicatorNode, ...] = ()
     items: tuple[ItemNode, ...] = ()
 
+    @functools.cached_property
+    def _indicators(self) -> dict[str, IndicatorNode]:
+        return {node.name: node for node in self.indicators}
+
+    @functools.cached_property
+    def _items(self) -> dict[str, ItemNode]:
+        return {node.name: node for node in self.items}
+
+    def indicator(self, name: str) -> IndicatorNode:
+        return self._indicators[name]
+
+    def item(self, name: str) -> ItemNode:
+        return self._items[name]
+
     def node(self, path: str) -> lang.Node:
         return self.exprs[path]
 

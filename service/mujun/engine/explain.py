@@ -300,7 +300,7 @@ class _Explainer:
 
     def _indicator(self, name: str) -> dict[str, Any]:
         ind = self.pack.indicators[name]
-        node = self.plan.node(f"indicators.{name}")
+        node = self.plan.indicator(name).expr.node
         value = self.row.get(indicator_col(name))
         out: dict[str, Any] = {"value": value, "expr": str(ind.expr), "unit": ind.unit, "label": ind.label}
         head = f"{ind.label or name} = {self.filled(node)}"
@@ -428,7 +428,7 @@ class _Explainer:
         if indicator and self.row.get(zero_col(indicator)):
             return self.t("undefined", den=self.label(denominator_text(self.plan, indicator)))
         if indicator:
-            node = self.plan.node(f"indicators.{indicator}")
+            node = self.plan.indicator(indicator).expr.node
             lacking = [self.label(n) for n in sorted(ex.names(node)) if n in self.plan.inputs and self.env.get(n) is None]
             if lacking:
                 return self.t("lacking", names="、".join(lacking))

@@ -23,7 +23,7 @@ __all__ = ["compute_indicators", "zero_col", "denominator_text", "zero_denominat
 
 
 def denominator_text(plan: Plan, name: str) -> str:
-    node = plan.node(f"indicators.{name}")
+    node = plan.indicator(name).expr.node
     return render(node.right) if isinstance(node, ex.Binary) else name
 
 

@@ -55,9 +55,9 @@ def _consequences(plan: Plan, name: str, absent: set[str]) -> list[str]:
     pack = plan.pack
     said: list[str] = []
     gone = {name}  # this field and the indicators it leaves missing
-    for key in pack.indicators:
-        node = plan.expr_at(f"indicators.{key}")
-        if node is None or not ex.names(node) & gone:
+    for indicator in plan.indicators:
+        key, node = indicator.name, indicator.expr.node
+        if not ex.names(node) & gone:
             continue
         if isinstance(node, ex.Call) and node.func == "coalesce":
             others = [a for a in node.args if not ex.names(a) & (gone | absent)]
