@@ -135,15 +135,18 @@ class DurableDetector:
         facts = [{"sid": self._shard(e.enterprise), "kind": "event", "id": e.id, "enterprise": e.enterprise,
                   "type": e.type, "day": e.date.toordinal(), "ord": i, **{_field(k): v for k, v in e.fields.items()}}
                  for i, e in enumerate(in_order(e for e in events if e.date <= as_of))]
-        sids = sorted({f["sid"] for f in facts}, key=int)
+        shards: dict[str, list[dict]] = {}
+        for fact in facts:
+            shards.setdefault(fact["sid"], []).append(fact)
+        sids = sorted(shards, key=int)
         with self._lock:
             self._sink.clear()
             try:
-                for fact in facts:
-                    self._assert(fact)
-                if self._uses_clock:
+                for sid in sids:
+                    self._assert(shards[sid])
+                if self._uses_clock:  # after every event of the shard: none(...) is judged on all of them
                     for sid in sids:
-                        self._assert({"sid": sid, "kind": "clock", "day": as_of.toordinal()})
+                        self._assert([{"sid": sid, "kind": "clock", "day": as_of.toordinal()}])
                 self._drain()
                 return set(self._sink)
             finally:
@@ -151,11 +154,13 @@ class DurableDetector:
                     self._host.delete_state(self.name, sid)
                 self._sink.clear()
 
-    def _assert(self, fact: dict) -> None:
+    def _assert(self, facts: list[dict]) -> None:
+        """One shard's facts in one call. The engine takes every fact of the batch, but when any is one no rule
+        looks at, the call raises before running the actions it queued: :meth:`_drain` runs them."""
         try:
-            self._host.assert_fact(self.name, fact)
+            self._host.assert_facts(self.name, facts)
         except engine.MessageNotHandledException:
-            pass  # an event no rule looks at
+            pass
 
     def _drain(self) -> None:
         """Run any action still queued (what durable's dispatcher thread would do), until the engine is idle."""

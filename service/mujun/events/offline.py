@@ -64,7 +64,10 @@ def apply_events(plan, result, events: list[Event], as_of: dt.date, *, cycle: in
     frame = result._run.frame  # noqa: SLF001 - the evaluation frame: the measure stage's inputs
     retier = _retier_for(plan, table)
     measure_names = list(pack.measures)
-    firms = {f.enterprise for f in firings}
+    by_firm: dict[str, list] = {}
+    for firing in firings:
+        by_firm.setdefault(firing.enterprise, []).append(firing)
+    firms = set(by_firm)
     rows = {r[ID_FIELD]: r for r in table.filter(pl.col(ID_FIELD).is_in(list(firms))).iter_rows(named=True)}
 
     def remeasure_for(firm: str) -> Callable[[str, float | None], Mapping]:
@@ -78,7 +81,7 @@ def apply_events(plan, result, events: list[Event], as_of: dt.date, *, cycle: in
     for firm in sorted(firms):
         row = rows[firm]
         base = BaseDecision(firm, row[TIER], row[SCORE], {n: row[measure_col(n)] for n in measure_names}, row[GROUP])
-        decision = apply_firings(pack, base, firings, as_of, retier=retier(row[GROUP], row[TIER]),
+        decision = apply_firings(pack, base, by_firm[firm], as_of, retier=retier(row[GROUP], row[TIER]),
                                  remeasure=remeasure_for(firm))
         if decision.applied or decision.ended:
             changed.append(decision)
