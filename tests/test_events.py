@@ -211,3 +211,14 @@ def test_js_huaian_2024_forces_d_for_a_major_env_penalty_or_any_safety_accident(
         assert (decision.tier, decision.applied[0].until) == ("D", day(365))
     general = ev("p2", "env_penalty", 0, severity="general")
     assert effective_decision(huaian, BaseDecision("F1", "A", 90.0, {}, "g"), [general], day(10), retier=retier).tier == "A"
+
+
+def test_a_batch_holding_events_no_rule_reads_still_fires_the_others():
+    """durable_rules refuses a batch with a fact no rule looks at after queueing the others' actions: the
+    detector must still run them (and only then delete the sessions)."""
+    huaian = mujun.load_pack("js-huaian-2024")
+    events = [ev("c1", "certification", 0, kind="high_tech"), ev("p1", "env_penalty", 1, severity="major"),
+              ev("s1", "production_stopped", 2, firm="F2"), ev("a1", "safety_accident", 3, firm="F2", severity="general")]
+    found = DurableDetector(huaian.model.events, huaian.hash, shards=1).detect(events, day(10))
+    assert found == detect_reference(huaian.model.events, events, day(10))
+    assert {(f.rule, f.event_id) for f in found} == {("major_env_penalty", "p1"), ("safety_accident", "a1")}
