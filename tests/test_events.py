@@ -10,7 +10,8 @@ import datetime as dt
 import pytest
 
 import mujun
-from mujun.events import BaseDecision, DurableDetector, Event, detect_reference, effective_decision, parse_events
+from mujun.events import (BaseDecision, DurableDetector, Event, decision_changes, detect_reference, effective_decision,
+                          parse_events)
 from mujun.events.explain import explain_effective
 from conftest import FIXTURES
 
@@ -222,3 +223,18 @@ def test_a_batch_holding_events_no_rule_reads_still_fires_the_others():
     found = DurableDetector(huaian.model.events, huaian.hash, shards=1).detect(events, day(10))
     assert found == detect_reference(huaian.model.events, events, day(10))
     assert {(f.rule, f.event_id) for f in found} == {("major_env_penalty", "p1"), ("safety_accident", "a1")}
+
+
+def test_decision_changes_lists_each_day_the_decision_moves():
+    events = [ev("p1", "env_penalty", 10, severity="major"), ev("p2", "env_penalty", 100, severity="general"),
+              ev("r1", "rectification_done", 250)]
+    firings = detect_reference(SPEC, events, day(500))
+    changes = decision_changes(PACK.model, BASE, firings, day(0), day(500), retier=retier, remeasure=remeasure)
+    assert [(c.as_of, c.tier, c.score) for c in changes] == [
+        (day(10), "D", 70.0),       # forced D from the major penalty
+        (day(100), "D", 65.0),      # the second penalty within 365 days: −5 (still D)
+        (day(190), "D", 62.0),      # 90 days without rectification: −3
+        (day(250), "D", 65.0),      # the rectification lifts the −3
+        (day(375), "B", 65.0),      # the forced D expires; −5 remains: B at 65
+        (day(465), "B", 70.0),      # the −5 expires
+    ]

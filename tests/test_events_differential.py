@@ -99,3 +99,12 @@ def test_durable_rules_and_the_reference_agree_in_any_order(durable, stream):
         base = BaseDecision(firm, _retier(score), score, {"land_tax_reduction_pct": 10.0}, "g")
         expected = apply_firings(PACK.model, base, reference, as_of, retier=_retier)
         assert apply_firings(PACK.model, base, durable.detect(shuffled, as_of), as_of, retier=_retier) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(streams(), st.integers(0, 400))
+def test_firings_detected_later_are_the_same_up_to_an_earlier_date(stream, earlier_by):
+    """What fired by a date does not depend on events after it: a stream may detect once and fold per day."""
+    events, _, as_of = stream
+    earlier = as_of - dt.timedelta(days=earlier_by)
+    assert {f for f in detect_reference(SPEC, events, as_of) if f.date <= earlier} == detect_reference(SPEC, events, earlier)

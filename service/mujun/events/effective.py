@@ -26,7 +26,8 @@ from mujun.events.model import Event
 from mujun.events.reference import Firing, detect_reference
 from mujun.packs.model import EventEffect, Events, Pack
 
-__all__ = ["BaseDecision", "AppliedEffect", "EffectiveDecision", "Detector", "apply_firings", "effective_decision"]
+__all__ = ["BaseDecision", "AppliedEffect", "EffectiveDecision", "Detector", "apply_firings", "effective_decision",
+           "decision_changes"]
 
 
 class Detector(Protocol):
@@ -149,3 +150,25 @@ def effective_decision(pack: Pack, base: BaseDecision, events: Iterable[Event], 
     spec = pack.events
     firings = (detect or (lambda evs, day: detect_reference(spec, evs, day)))(mine, as_of)
     return apply_firings(pack, base, firings, as_of, retier=retier, remeasure=remeasure)
+
+
+def decision_changes(pack: Pack, base: BaseDecision, firings: Iterable[Firing], start: dt.date, end: dt.date, *,
+                     retier: Callable[[float], str], remeasure: Callable[[str, float | None], Mapping] | None = None,
+                     ) -> list[EffectiveDecision]:
+    """Each date in (``start``, ``end``] on which the firm's decision changes (an effect begins, is lifted or
+    expires), with the decision from that day: what a stream of decision changes emits. ``firings`` may be
+    detected once up to ``end``: a firing depends only on events dated up to its own date."""
+    mine = [f for f in firings if f.enterprise == base.enterprise]
+    rules = {r.name: r for r in pack.events.rules} if pack.events else {}
+    days = {f.date for f in mine}
+    days |= {f.date + dt.timedelta(days=rules[f.rule].effect.for_days) for f in mine
+             if f.rule in rules and rules[f.rule].effect.for_days is not None}
+    previous = apply_firings(pack, base, mine, start, retier=retier, remeasure=remeasure)
+    changes = []
+    for day in sorted(d for d in days if start < d <= end):
+        decision = apply_firings(pack, base, mine, day, retier=retier, remeasure=remeasure)
+        if (decision.tier, decision.score, dict(decision.measures)) != (previous.tier, previous.score,
+                                                                       dict(previous.measures)):
+            changes.append(decision)
+        previous = decision
+    return changes
