@@ -238,3 +238,9 @@ def test_decision_changes_lists_each_day_the_decision_moves():
         (day(375), "B", 65.0),      # the forced D expires; −5 remains: B at 65
         (day(465), "B", 70.0),      # the −5 expires
     ]
+
+
+def test_points_do_not_re_tier_a_firm_whose_tier_came_from_a_veto(detect):
+    vetoed = BaseDecision("F1", "D", 85.0, {}, "g", tier_from_score=False)
+    decision = decide(detect, [ev("c1", "certification", 0, kind="high_tech")], 10, vetoed)
+    assert (decision.score, decision.tier) == (88.0, "D")

@@ -9,7 +9,8 @@ How effects combine (docs/pack-language.md, "Events"):
 * a rule does not stack with itself: firing again while in force renews it from the new date;
 * ``lift`` ends the effects of the named rules in force on its date (a later firing applies again);
 * points add to the base score and the firm is re-tiered by ``retier(score)`` (the cycle's frozen cut
-  lines when a server calls it); a forced tier then overrides, the worst one when several are in force;
+  lines when a server calls it) unless its tier came from a veto or scope rule; a forced tier then
+  overrides, the worst one when several are in force;
 * when the tier or score moved, measures are recomputed by ``remeasure(tier, score)`` (if given); measure
   overrides come last, the later-dated one winning;
 * a firm without a tier (unrated, an error) has no decision for events to change.
@@ -38,13 +39,15 @@ class Detector(Protocol):
 
 @dataclass(frozen=True)
 class BaseDecision:
-    """The cycle's decision for one firm, before events: tier, score, measures and its tier group."""
+    """The cycle's decision for one firm, before events: tier, score, measures and its tier group.
+    ``tier_from_score`` false: the tier came from a veto or a scope rule, so points move the score, not the tier."""
 
     enterprise: str
     tier: str | None
     score: float | None
     measures: Mapping[str, float | str | None] = field(default_factory=dict)
     group: str | None = None
+    tier_from_score: bool = True
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,8 @@ def apply_firings(pack: Pack, base: BaseDecision, firings: Iterable[Firing], as_
     points = sum(a.effect.points for a in applied if a.effect.points is not None)
     if points and score is not None:
         score = score + points
-        tier = retier(score)
+        if base.tier_from_score:
+            tier = retier(score)
     forced = [a.effect.tier for a in applied if a.effect.tier is not None]
     if forced:
         order = pack.tiers.tier_names() if pack.tiers else []

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 import polars as pl
 
 from mujun.engine.adjust import SCORE
-from mujun.engine.columns import OK, STATUS, measure_col
+from mujun.engine.columns import OK, STATUS, VETO, measure_col
 from mujun.engine.measures import apply_measures
 from mujun.engine.tiers import GROUP, RANK, TIER
 from mujun.errors import InputError
@@ -77,10 +77,13 @@ def apply_events(plan, result, events: list[Event], as_of: dt.date, *, cycle: in
             return {n: done[measure_col(n)][0] for n in measure_names}
         return remeasure
 
+    fixed = set(frame.filter(pl.col(ID_FIELD).is_in(list(firms)) & ((pl.col(STATUS) != OK) | pl.col(VETO).is_not_null()))
+                [ID_FIELD].to_list())  # a vetoed or scope-tiered firm: points do not re-tier it
     changed: list[EffectiveDecision] = []
     for firm in sorted(firms):
         row = rows[firm]
-        base = BaseDecision(firm, row[TIER], row[SCORE], {n: row[measure_col(n)] for n in measure_names}, row[GROUP])
+        base = BaseDecision(firm, row[TIER], row[SCORE], {n: row[measure_col(n)] for n in measure_names}, row[GROUP],
+                            tier_from_score=firm not in fixed)
         decision = apply_firings(pack, base, by_firm[firm], as_of, retier=retier(row[GROUP], row[TIER]),
                                  remeasure=remeasure_for(firm))
         if decision.applied or decision.ended:

@@ -405,12 +405,19 @@ class EventType(_Model):
     label: str | None = None
     fields: dict[Identifier, EventField] = {}
 
+    @field_validator("fields")
+    @classmethod
+    def _not_an_event_key(cls, fields: dict[str, EventField]) -> dict[str, EventField]:
+        if taken := sorted(set(fields) & {"event_id", "enterprise_id", "type", "date", "fields"}):
+            raise ValueError(f"{', '.join(taken)}: the event's own keys, not names for its fields")
+        return fields
+
 
 class FieldTest(_Model):
     """A condition on one field of one event: equal to ``is``, one of ``in``, or within ``min``/``max``."""
 
     is_: str | float | None = Field(default=None, alias="is")
-    in_: list[str] | None = Field(default=None, alias="in")
+    in_: list[str] | None = Field(default=None, alias="in", min_length=1)
     min: float | None = None
     max: float | None = None
 
