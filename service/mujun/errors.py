@@ -2,22 +2,34 @@
 
 Record-level problems (a missing tax value, zero land, a duplicate id) are *not* exceptions: they
 become rows with status ``error`` so a county's batch never stops.  Exceptions are for things that
-make a whole run impossible::
+make a whole run or call impossible::
 
     MujunError                      code
-     ├── PackError                  PACK_INVALID      a pack that cannot be compiled (all problems at once)
-     │    └── PackNotFound          PACK_NOT_FOUND    no bundled pack / file with that id or path
-     ├── InputError                 INPUT_INVALID     an input table that cannot be used at all
-     └── NotFound                   NOT_FOUND         an enterprise id absent from a result
+     ├── PackError                  PACK_INVALID         a pack that cannot be compiled (all problems at once)
+     ├── PackNotFound               PACK_NOT_FOUND       no bundled pack / file with that id or path
+     ├── InputError                 INPUT_INVALID        an input table that cannot be used at all
+     ├── NotFound                   NOT_FOUND            an enterprise id, cycle or pack that does not exist
+     ├── PreconditionFailed         PRECONDITION_FAILED  the object is in the wrong state (publish an unfrozen cycle)
+     ├── AlreadyExists              ALREADY_EXISTS       an immutable object with that name and other content exists
+     ├── Unauthenticated            UNAUTHENTICATED      no valid token where one is required
+     ├── PermissionDenied           PERMISSION_DENIED    the token's role or regions do not allow the action
+     ├── LimitExceeded              LIMIT_EXCEEDED       a record, batch or message over the configured limit
+     ├── RequestInvalid             REQUEST_INVALID      a request breaking the API rules (with field violations)
+     ├── StoreDamaged               STORE_DAMAGED        the store's file is no database, or fails its check
+     ├── StoreBusy                  STORE_BUSY           another server holds the store's exclusive lease (SQLite)
+     └── StoreUnavailable           STORE_UNAVAILABLE    the database cannot be reached or opened
 
-The CLI maps these to exit codes and the gRPC server to status codes, each in one table.
+The library raises the first four; the services and the store raise the others. The CLI maps these
+to exit codes and the gRPC server to status codes (``mujun.server.interceptors``), each in one table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MujunError", "PackError", "PackIssue", "PackNotFound", "InputError", "NotFound"]
+__all__ = ["MujunError", "PackError", "PackIssue", "PackNotFound", "InputError", "NotFound", "PreconditionFailed",
+           "AlreadyExists", "Unauthenticated", "PermissionDenied", "LimitExceeded", "RequestInvalid", "StoreDamaged",
+           "StoreBusy", "StoreUnavailable"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +80,52 @@ class InputError(MujunError):
 
 class NotFound(MujunError):
     code = "NOT_FOUND"
+
+
+class PreconditionFailed(MujunError):
+    code = "PRECONDITION_FAILED"
+
+
+class AlreadyExists(MujunError):
+    code = "ALREADY_EXISTS"
+
+
+class Unauthenticated(MujunError):
+    code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(MujunError):
+    code = "PERMISSION_DENIED"
+
+
+class LimitExceeded(MujunError):
+    code = "LIMIT_EXCEEDED"
+
+
+class RequestInvalid(MujunError):
+    """A request that breaks the API's rules (an empty enterprise id, a malformed message).
+
+    ``violations`` lists ``(field, message)`` pairs such as ``("records[3].enterprise_id", "is empty")``.
+    """
+
+    code = "REQUEST_INVALID"
+
+    def __init__(self, message: str, violations: list[tuple[str, str]] | None = None):
+        super().__init__(message)
+        self.violations = list(violations or [])
+
+
+class StoreDamaged(MujunError):
+    """The store cannot be trusted: serving it would pass damage on as if it were data."""
+
+    code = "STORE_DAMAGED"
+
+
+class StoreBusy(MujunError):
+    """Another server owns the store; two servers on one SQLite file would reset each other's runs."""
+
+    code = "STORE_BUSY"
+
+
+class StoreUnavailable(MujunError):
+    code = "STORE_UNAVAILABLE"

@@ -1,6 +1,6 @@
 """GetDecision(with_trace) reads the run's recorded facts: the cohort is not scored again.
 
-The service core on a real SQLite store: a cycle is run, then evaluation is made impossible, and
+The services on a real SQLite store: a cycle is run, then evaluation is made impossible, and
 every decision of the run must still explain itself exactly as the run's own result does.
 """
 
@@ -13,8 +13,8 @@ import pytest
 
 import mujun
 from mujun.server.auth import Principal
-from mujun.server.core import Core
 from mujun.server.metrics import Metrics
+from mujun.services import Services
 from mujun.store import open_database, sqlite_url
 from mujun.synth import generate
 
@@ -25,12 +25,12 @@ ADMIN = Principal("admin", "admin", None)
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     db = open_database(sqlite_url(tmp_path_factory.mktemp("traces")))
-    core = Core(db, Metrics())
-    core.bootstrap_bundled(PACK)
+    core = Services.create(db, Metrics())
+    core.packs.bootstrap_bundled(PACK)
     data, prior = generate(400, 1, 11)
     region = data["region"].drop_nulls()[0]
     data, prior = data.filter(pl.col("region") == region), prior.filter(pl.col("region") == region)
-    core.run_cycle(ADMIN, region, YEAR, None, data, prior, None)
+    core.cycles.run(ADMIN, region, YEAR, None, data, prior, None)
     yield core, region, data, prior, mujun.load_pack(PACK).evaluate(data, prior=prior)
     db.close()
 
@@ -52,7 +52,7 @@ def test_every_kind_of_decision_is_traced_without_scoring_again(run, monkeypatch
     monkeypatch.setattr(mujun.Pack, "evaluate", lambda *a, **k: pytest.fail("the cohort was scored again"))
     for frame in kinds.values():
         for enterprise in frame["enterprise_id"].head(5):
-            got = core.get_decision(ADMIN, region, YEAR, enterprise, False, True).trace
+            got = core.decisions.get(ADMIN, region, YEAR, enterprise, False, True).trace
             assert _same(got) == _same(local.explain(enterprise)), enterprise
 
 
@@ -61,8 +61,8 @@ def test_an_appealed_decision_is_traced_against_its_corrected_cohort(run):
     enterprise = local.table.filter(pl.col("status") == "ok")["enterprise_id"][0]
     other = "320199"  # a cycle of its own to appeal in, so the other test sees only the run's decisions
     moved = [frame.with_columns(pl.lit(other).alias("region")) for frame in (data, prior)]
-    core.run_cycle(ADMIN, other, YEAR, None, moved[0], moved[1], None)
-    core.freeze_cycle(ADMIN, other, YEAR)
-    core.appeal(ADMIN, other, YEAR, enterprise, {"tax_wan": 1e6}, "tax bureau corrected the filing")
-    trace = core.get_decision(ADMIN, other, YEAR, enterprise, False, True).trace
+    core.cycles.run(ADMIN, other, YEAR, None, moved[0], moved[1], None)
+    core.cycles.freeze(ADMIN, other, YEAR)
+    core.decisions.appeal(ADMIN, other, YEAR, enterprise, {"tax_wan": 1e6}, "tax bureau corrected the filing")
+    trace = core.decisions.get(ADMIN, other, YEAR, enterprise, False, True).trace
     assert trace["inputs"]["tax_wan"]["value"] == 1e6 and trace["tier"]["tier"] == "A"

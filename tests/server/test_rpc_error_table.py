@@ -5,12 +5,12 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.rpc import error_details_pb2
+from polars.exceptions import PanicException
 
-from mujun.errors import InputError, NotFound, PackError, PackIssue, PackNotFound
-from mujun.server.interceptors import ServiceInterceptor, _Seen, status_for
+from mujun.errors import (AlreadyExists, InputError, LimitExceeded, NotFound, PackError, PackIssue, PackNotFound,
+                          PermissionDenied, PreconditionFailed, RequestInvalid, Unauthenticated)
+from mujun.server.interceptors import ServiceInterceptor, _Call, _Seen, status_for
 from mujun.server.metrics import Metrics
-from mujun.store.errors import (AlreadyExists, LimitExceeded, PermissionDenied, PreconditionFailed, RequestInvalid,
-                                Unauthenticated)
 
 CASES = [
     (PackError([PackIssue("items.tax.weight", "must be a number")]), grpc.StatusCode.INVALID_ARGUMENT),
@@ -63,3 +63,20 @@ def test_an_unexpected_exception_becomes_internal_without_details():
         interceptor._abort("/mujun.v1.Packs/List", KeyError("secret internals"), context, _Seen(0.0, "req-1"))
     assert context.status.code == grpc.StatusCode.INTERNAL
     assert "secret" not in context.status.details and "internal error" in context.status.details
+
+
+class _CallContext(_Context):
+    def invocation_metadata(self):
+        return ()
+
+
+def test_a_panic_inside_polars_becomes_internal_instead_of_leaving_the_call_hanging():
+    def panics(request, context):
+        raise PanicException("assertion failed: i < self.len()")
+
+    interceptor = ServiceInterceptor(authenticator=None, metrics=Metrics())
+    call = interceptor._wrap(_Call("/mujun.v1.Packs/List", "UNARY", True, False, False), panics)
+    context = _CallContext()
+    with pytest.raises(RuntimeError, match="aborted"):
+        call(object(), context)
+    assert context.status.code == grpc.StatusCode.INTERNAL

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from mujun.store import StoreDamaged, audit, open_database, sqlite_url, tokens
+from mujun.errors import StoreDamaged
+from mujun.store import audit, open_database, sqlite_url, tokens
 from mujun.store.backup import backup, restore
 from mujun.store.db import migrate
 
@@ -143,7 +144,7 @@ def test_a_damaged_backup_is_not_restored(tmp_path):
 
 
 def test_a_postgresql_store_is_backed_up_with_pg_dump(tmp_path):
-    from mujun.store import PreconditionFailed
+    from mujun.errors import PreconditionFailed
 
     with pytest.raises(PreconditionFailed, match="pg_dump --format=custom") as caught:
         backup("postgresql+psycopg://mujun:secret@db.example/mujun", tmp_path / "x.db")

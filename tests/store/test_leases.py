@@ -12,7 +12,8 @@ import time
 import pytest
 from sqlalchemy import update
 
-from mujun.store import PreconditionFailed, StoreBusy, cycles, open_database, sqlite_url
+from mujun.errors import PreconditionFailed, StoreBusy
+from mujun.store import cycles, open_database, sqlite_url
 from mujun.store.leases import Lease, alive_owners
 from mujun.store.models import ServerLeaseRow, utcnow
 

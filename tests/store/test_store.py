@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from mujun.errors import NotFound
-from mujun.store import AlreadyExists, PreconditionFailed, audit, cycles, packs, tokens
+from mujun.errors import AlreadyExists, NotFound, PreconditionFailed
+from mujun.store import audit, cycles, packs, tokens
 from mujun.store.db import open_database, sqlite_url
 
 

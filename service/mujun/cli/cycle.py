@@ -7,10 +7,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from mujun.cli._common import JsonOption, Typer, console, err_console, json_text, parse_sets, print_listing
+from mujun.cli._common import (JsonOption, Typer, console, err_console, handle_errors, json_text, parse_sets,
+                               print_listing)
 from mujun.cli.remote import (LimitOption, ServerOption, TlsCaOption, TokenOption, connect, handle_remote_errors,
                               message_dict, paged)
+from mujun.errors import InputError
 from mujun.io import read_table
+from mujun_wire.records import NUMBER_FIELDS
 
 __all__ = ["register"]
 
@@ -105,18 +108,23 @@ def publish(region: str = RegionOption, year: int = YearOption, server: str = Se
 
 @cycle_app.command("appeal")
 @handle_remote_errors
+@handle_errors
 def appeal(region: str = RegionOption, year: int = YearOption,
            enterprise_id: str = typer.Option(..., "--id", help="Enterprise id"),
            sets: list[str] = typer.Option(..., "--set", help="Corrected input: field=value (repeatable)"),
            reason: str = typer.Option(..., "--reason", help="Grounds of the appeal (复核), recorded with the version"),
            server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
-    """Re-score one enterprise with corrected input; recorded as a new version of its decision."""
-    correction: dict[str, object] = {}
-    for name, value in parse_sets(sets).items():
-        try:
-            correction[name] = float(value)
-        except ValueError:
-            correction[name] = value
+    """Re-score one enterprise with corrected input; recorded as a new version of its decision.
+
+    Values go as written: the server types them by the cycle's pack (``industry=13`` stays the code 13).
+    """
+    correction: dict[str, object] = dict(parse_sets(sets))
+    for name in NUMBER_FIELDS:  # a number field of mujun.v1.Record carries a number, so these are read here
+        if name in correction:
+            try:
+                correction[name] = float(str(correction[name]).replace(",", ""))
+            except ValueError:
+                raise InputError(f"--set {name}={correction[name]}: {name} is a number", location=name) from None
     with connect(server, token, tls_ca) as client:
         decision = client.appeal(region, year, enterprise_id, correction, reason)
     result = decision.result

@@ -80,7 +80,9 @@ def prepare(data: Any, plan: Plan, *, tier_names: list[str] | None = None, messa
     Lazy: the casts run fused with the element-wise stages that follow.
     """
     intake = data if isinstance(data, Intake) else take_in_data(data, plan)
-    frame = intake.frame
+    # One chunk per column: Polars 2.1 panics formatting the messages of a frame concatenated from
+    # pieces (pl.concat without rechunk, as an appeal's cohort is), instead of raising.
+    frame = intake.frame.rechunk()
     if frame.width == 0:  # an empty list: no records, so no columns to check
         frame = pl.DataFrame(schema={name: pl.String for name in plan.inputs})
     _require_columns(frame, plan, intake)

@@ -26,8 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from mujun_wire.arrow import DICTIONARY_MARK
 
-from mujun.errors import InputError
-from mujun.store.errors import LimitExceeded, RequestInvalid
+from mujun.errors import InputError, LimitExceeded, RequestInvalid
 
 __all__ = ["DecodedBudget", "IpcStream", "decoded_marked_bytes", "to_frame"]
 

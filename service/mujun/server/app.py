@@ -1,4 +1,4 @@
-"""Assembling the server: store, core, interceptor, servicers, health, reflection, TLS, metrics, lanes.
+"""Assembling the server: store, services, interceptor, servicers, health, reflection, TLS, metrics, lanes.
 
 ``create_server(config)`` returns a started server and its bound port (``port=0`` picks a free one,
 as tests do). ``serve(config)`` runs until SIGTERM/SIGINT and then drains in-flight calls for up to
@@ -26,13 +26,13 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from mujun_wire.v1 import cycles_pb2, cycles_pb2_grpc, packs_pb2, packs_pb2_grpc, rule_engine_pb2, rule_engine_pb2_grpc
 from mujun.server.auth import Authenticator
 from mujun.server.config import ServerConfig
-from mujun.server.core import Core
 from mujun.server.cycles import CyclesServicer
 from mujun.server.interceptors import ServiceInterceptor
 from mujun.server.metrics import Metrics
 from mujun.server.packs import PacksServicer
 from mujun.server.rule_engine import RuleEngineServicer
 from mujun.server.upload import Uploads
+from mujun.services import Services
 from mujun.store import Database, open_database, sqlite_url
 
 __all__ = ["MujunServer", "create_server", "serve"]
@@ -76,13 +76,13 @@ class MujunServer:
     """A running server with the resources it owns; ``stop`` drains calls, then closes the store."""
 
     def __init__(self, server: grpc.Server, db: Database, health_servicer: health.HealthServicer,
-                 metrics_http: object | None, metrics: Metrics, core: Core,
+                 metrics_http: object | None, metrics: Metrics, services: Services,
                  pools: tuple[futures.ThreadPoolExecutor, ...] = (), uploads: Uploads | None = None):
         self.grpc = server
         self.db = db
         self.metrics = metrics
         self.metrics_http = metrics_http
-        self.core = core
+        self.services = services
         self._health = health_servicer
         self._pools = pools
         self._uploads = uploads
@@ -116,12 +116,12 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     config = config.validated()
     db = open_database(config.database_url or sqlite_url(config.data_dir), check=True, lease=True)
     metrics = Metrics()
-    core = Core(db, metrics)
-    recovered = core.recover()
+    services = Services.create(db, metrics)
+    recovered = services.cycles.recover()
     if recovered:
         log.warning("cycles interrupted by a crash are back to draft: %s", ", ".join(recovered))
     if config.bootstrap_packs:
-        published, activated = core.bootstrap_bundled(config.default_pack)
+        published, activated = services.packs.bootstrap_bundled(config.default_pack)
         if published:
             log.info("published the %d bundled packs; activated %s; the others wait for Packs.Activate",
                      len(published), ", ".join(activated))
@@ -145,9 +145,9 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
                  ("grpc.so_reuseport", 0), ("grpc.http2.bdp_probe", 0),
                  ("grpc.http2.lookahead_bytes", 4 * 1024 * 1024)],
     )
-    rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(core, config, uploads), server)
-    packs_pb2_grpc.add_PacksServicer_to_server(PacksServicer(core), server)
-    cycles_pb2_grpc.add_CyclesServicer_to_server(CyclesServicer(core, uploads, config), server)
+    rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(services, config, uploads), server)
+    packs_pb2_grpc.add_PacksServicer_to_server(PacksServicer(services), server)
+    cycles_pb2_grpc.add_CyclesServicer_to_server(CyclesServicer(services, uploads, config), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
@@ -164,7 +164,7 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
         raise OSError(f"cannot bind {address}")
     metrics_http = metrics.serve_http(config.host, config.metrics_port) if config.metrics_port >= 0 else None
     server.start()
-    return MujunServer(server, db, health_servicer, metrics_http, metrics, core, (unary, health_pool, streams),
+    return MujunServer(server, db, health_servicer, metrics_http, metrics, services, (unary, health_pool, streams),
                        uploads), port
 
 

@@ -5,7 +5,7 @@ reflection needs one, whatever the address: a call without a token never acts as
 process, a port forward or a reverse proxy gains nothing by dropping it. The first server on a new store
 writes an admin token to ``<data-dir>/admin.token`` (mode 0600), where the CLI on the same machine finds
 it (:func:`ensure_admin_token`). The role table below is the only place that grants methods; region
-scoping is checked by the core on every read and write through :meth:`Principal.require_region`.
+scoping is checked by the services on every read and write through :meth:`Principal.require_region`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from mujun.errors import PermissionDenied, Unauthenticated
 from mujun.server.config import ConfigError
+from mujun.services.principal import Principal
 from mujun.store import Database, tokens
-from mujun.store.errors import PermissionDenied, Unauthenticated
 
 __all__ = ["Principal", "Authenticator", "METHOD_ROLES", "PUBLIC_PREFIXES", "ADMIN_TOKEN_FILE", "ensure_admin_token"]
 
@@ -55,29 +55,6 @@ METHOD_ROLES: dict[str, frozenset[str]] = {
 
 #: Health checking and reflection answer without a token (load balancers and grpcurl need them).
 PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller: ``regions`` None means every region (admin, or an unscoped token)."""
-
-    actor: str
-    role: str
-    regions: frozenset[str] | None
-
-    def may_see(self, region: str) -> bool:
-        return self.regions is None or region in self.regions
-
-    def require_region(self, region: str) -> None:
-        if not self.may_see(region):
-            raise PermissionDenied(f"{self.actor} ({self.role}) may not act on region {region or '<empty>'}; "
-                                   f"its regions are {', '.join(sorted(self.regions or ())) or 'none'}",
-                                   location=f"regions/{region}")
-
-    def require_all_regions(self, what: str) -> None:
-        if self.regions is not None:
-            raise PermissionDenied(f"{self.actor} is limited to regions {', '.join(sorted(self.regions))}; "
-                                   f"{what} needs a token for every region")
 
 
 def ensure_admin_token(db: Database, data_dir: str | os.PathLike[str]) -> tuple[Path, str] | None:

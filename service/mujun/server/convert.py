@@ -1,4 +1,4 @@
-"""proto ⇄ domain: records to tables, result rows to messages, store rows to messages, Arrow IPC chunks.
+"""proto ⇄ domain: records to tables, result rows to messages, service results to messages, Arrow IPC chunks.
 
 Nothing here decides anything; it only changes representation, so the servicers stay a few lines.
 """
@@ -15,8 +15,9 @@ import polars as pl
 from google.protobuf import struct_pb2
 
 from mujun_wire.v1 import common_pb2, cycles_pb2, packs_pb2
-from mujun.server.core import PackSpec
-from mujun.store.errors import LimitExceeded, RequestInvalid
+from mujun.errors import LimitExceeded, RequestInvalid
+from mujun.services import PackSpec
+from mujun.services.results import Activation, AuditEntry, Cycle, Decision, PackVersion
 from mujun_wire.records import NUMBER_FIELDS, STRING_FIELDS, record_message
 
 __all__ = ["record_inputs", "records_to_frame", "history_to_frame", "pack_spec", "result_rows", "result_message", "to_struct",
@@ -176,53 +177,54 @@ def to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
-# -- store rows ---------------------------------------------------------------------------------
+# -- service results ----------------------------------------------------------------------------
 
 def _iso(value: dt.date | dt.datetime | None) -> str:
-    """ISO text; times are stored in UTC (SQLite hands them back without the zone)."""
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
     return value.isoformat() if value is not None else ""
 
 
-def pack_version(row: Any, *, with_text: bool = False) -> packs_pb2.PackVersion:
-    return packs_pb2.PackVersion(pack_id=row.pack_id, version=row.version, hash=row.hash, title=row.title,
-                                 source=row.source, text=row.text if with_text else "",
-                                 published_at=_iso(row.created_at), published_by=row.created_by,
-                                 regions=json.loads(row.regions_json))
+def pack_version(version: PackVersion, *, with_text: bool = False) -> packs_pb2.PackVersion:
+    return packs_pb2.PackVersion(pack_id=version.pack_id, version=version.version, hash=version.hash,
+                                 title=version.title, source=version.source, text=version.text if with_text else "",
+                                 published_at=_iso(version.published_at), published_by=version.published_by,
+                                 regions=list(version.regions))
 
 
-def activation(row: Any, version: Any) -> packs_pb2.Activation:
-    return packs_pb2.Activation(region=row.region, pack_id=version.pack_id, version=version.version,
-                                hash=version.hash, effective_from=_iso(row.effective_from),
-                                activated_at=_iso(row.created_at), activated_by=row.created_by)
+def activation(active: Activation) -> packs_pb2.Activation:
+    return packs_pb2.Activation(region=active.region, pack_id=active.pack.pack_id, version=active.pack.version,
+                                hash=active.pack.hash, effective_from=_iso(active.effective_from),
+                                activated_at=_iso(active.activated_at), activated_by=active.activated_by)
 
 
-def cycle(row: Any, version: Any | None) -> cycles_pb2.Cycle:
-    tiers = [common_pb2.TierCount(**t) for t in json.loads(row.tiers_json)]
-    return cycles_pb2.Cycle(region=row.region, year=row.year, state=row.state,
-                            pack_id=version.pack_id if version else "", pack_version=version.version if version else "",
-                            pack_hash=version.hash if version else "", enterprises=row.enterprises, tiers=tiers,
-                            run_number=row.run_number, updated_at=_iso(row.updated_at))
+def cycle(view: Cycle) -> cycles_pb2.Cycle:
+    pack = view.pack
+    tiers = [common_pb2.TierCount(group=t.group, tier=t.tier, count=t.count) for t in view.tiers]
+    return cycles_pb2.Cycle(region=view.region, year=view.year, state=view.state,
+                            pack_id=pack.pack_id if pack else "", pack_version=pack.version if pack else "",
+                            pack_hash=pack.hash if pack else "", enterprises=view.enterprises, tiers=tiers,
+                            run_number=view.run_number, updated_at=_iso(view.updated_at),
+                            notes=view.notes, warnings=view.warnings)
 
 
-def decision(row: Any, cycle_row: Any, history: list[Any] | None = None) -> cycles_pb2.Decision:
-    message = cycles_pb2.Decision(region=cycle_row.region, year=cycle_row.year, version=row.version, reason=row.reason,
-                                  cycle_state=cycle_row.state, result=result_message(json.loads(row.result_json)),
-                                  input=record_message(json.loads(row.input_json)),
-                                  created_at=_iso(row.created_at), created_by=row.created_by)
-    for old in history or []:
+def decision(view: Decision) -> cycles_pb2.Decision:
+    message = cycles_pb2.Decision(region=view.region, year=view.year, version=view.version, reason=view.reason,
+                                  cycle_state=view.cycle_state, result=result_message(view.result),
+                                  input=record_message(view.input), created_at=_iso(view.created_at),
+                                  created_by=view.created_by)
+    for old in view.history:
         entry = message.history.add(version=old.version, tier=old.tier or "", reason=old.reason,
                                     created_at=_iso(old.created_at))
         if old.score is not None:
             entry.score = old.score
+    if view.trace is not None:
+        message.trace.CopyFrom(to_struct(view.trace))
     return message
 
 
-def audit_entry(row: Any) -> cycles_pb2.AuditEntry:
-    return cycles_pb2.AuditEntry(id=row.id, actor=row.actor, action=row.action, target=row.target, region=row.region,
-                                 before_hash=row.before_hash, after_hash=row.after_hash, at=_iso(row.at),
-                                 detail=to_struct(json.loads(row.detail_json)))
+def audit_entry(entry: AuditEntry) -> cycles_pb2.AuditEntry:
+    return cycles_pb2.AuditEntry(id=entry.id, actor=entry.actor, action=entry.action, target=entry.target,
+                                 region=entry.region, before_hash=entry.before_hash, after_hash=entry.after_hash,
+                                 at=_iso(entry.at), detail=to_struct(entry.detail))
 
 
 # -- Arrow IPC ----------------------------------------------------------------------------------

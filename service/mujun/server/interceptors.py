@@ -20,13 +20,13 @@ from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+from polars.exceptions import PanicException
 
-from mujun.errors import InputError, MujunError, NotFound, PackError, PackNotFound
+from mujun.errors import (AlreadyExists, InputError, LimitExceeded, MujunError, NotFound, PackError, PackNotFound,
+                          PermissionDenied, PreconditionFailed, RequestInvalid, Unauthenticated)
 from mujun.server.auth import PUBLIC_PREFIXES, Authenticator, Principal
 from mujun.server.config import ConfigError
 from mujun.server.metrics import Metrics
-from mujun.store.errors import (AlreadyExists, LimitExceeded, PermissionDenied, PreconditionFailed, RequestInvalid,
-                                Unauthenticated)
 
 __all__ = ["STATUS_BY_ERROR", "ServiceInterceptor", "CallContext", "status_for"]
 
@@ -49,6 +49,9 @@ STATUS_BY_ERROR: tuple[tuple[type[MujunError], grpc.StatusCode], ...] = (
 )
 
 _DOMAIN = "mujun.cn"
+#: What the boundary turns into a status. A panic inside Polars is a BaseException: let through, it
+#: ended the handler without a status and the caller waited for its deadline.
+_UNEXPECTED = (Exception, PanicException)
 
 
 class _Malformed:
@@ -138,7 +141,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 if spec.streaming_out:
                     return self._stream(spec, result, context, seen)
                 return result
-            except Exception as error:  # noqa: BLE001 - the boundary: every error becomes a status
+            except _UNEXPECTED as error:  # noqa: BLE001 - the boundary: every error becomes a status
                 self._abort(method, error, context, seen)
             finally:
                 if not spec.streaming_out or seen.code != "OK":
@@ -149,7 +152,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     def _stream(self, spec: _Call, responses: Iterator, context: grpc.ServicerContext, seen: _Seen) -> Iterator:
         try:
             yield from responses
-        except Exception as error:  # noqa: BLE001 - see _wrap
+        except _UNEXPECTED as error:  # noqa: BLE001 - see _wrap
             self._abort(spec.method, error, context, seen)
         finally:
             self._observe(spec, seen, context)

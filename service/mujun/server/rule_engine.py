@@ -1,4 +1,4 @@
-"""mujun.v1.RuleEngine servicer: convert, call :class:`~mujun.server.core.Core`, convert back."""
+"""mujun.v1.RuleEngine servicer: convert, call :class:`~mujun.services.EvaluationService`, convert back."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from collections.abc import Iterator
 from mujun_wire.v1 import common_pb2, rule_engine_pb2, rule_engine_pb2_grpc
 from mujun.server import convert
 from mujun.server.config import ServerConfig
-from mujun.server.core import Core
 from mujun.server.interceptors import CallContext
 from mujun.server.upload import Uploads
+from mujun.services import Services
 from mujun_wire.arrow import table_to_chunks
-from mujun.store.errors import LimitExceeded
+from mujun.errors import LimitExceeded
 
 __all__ = ["RuleEngineServicer"]
 
 
 class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
-    def __init__(self, core: Core, config: ServerConfig, uploads: Uploads):
-        self._core = core
+    def __init__(self, services: Services, config: ServerConfig, uploads: Uploads):
+        self._evaluation = services.evaluation
         self._config = config
         self._uploads = uploads
 
@@ -32,7 +32,7 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
             raise LimitExceeded(f"explain=true traces at most {limit:,} records per call, got {len(request.records):,}; "
                                 "evaluate without explain and ask Explain for the records you need", location="explain")
         data, prior, history = self._inputs(request)
-        result = self._core.evaluate(context.principal, convert.pack_spec(request.pack), data, prior, history)
+        result = self._evaluation.evaluate(context.principal, convert.pack_spec(request.pack), data, prior, history)
         response = rule_engine_pb2.EvaluateResponse(results=convert.result_rows(result.table))
         if request.explain:
             response.traces.extend(convert.to_struct(result.explain(r.enterprise_id)) for r in response.results)
@@ -40,7 +40,7 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
 
     def Explain(self, request: rule_engine_pb2.ExplainRequest, context: CallContext):
         data, prior, history = self._inputs(request)
-        result = self._core.evaluate(context.principal, convert.pack_spec(request.pack), data, prior, history)
+        result = self._evaluation.evaluate(context.principal, convert.pack_spec(request.pack), data, prior, history)
         trace = result.explain(request.enterprise_id)
         row = result.table.filter(result.table["enterprise_id"] == request.enterprise_id).row(0, named=True)
         return rule_engine_pb2.ExplainResponse(result=convert.result_message(row), trace=convert.to_struct(trace))
@@ -53,7 +53,7 @@ class RuleEngineServicer(rule_engine_pb2_grpc.RuleEngineServicer):
     def _evaluate_upload(self, requests, context: CallContext):
         upload = self._uploads.read(requests)
         header = upload.header
-        return header, self._core.evaluate(context.principal, convert.pack_spec(header.pack), upload.data,
+        return header, self._evaluation.evaluate(context.principal, convert.pack_spec(header.pack), upload.data,
                                            upload.prior, upload.history, cycle=header.cycle or None,
                                            prefer=tuple(header.prefer))
 

@@ -29,10 +29,9 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from mujun.errors import InputError, MujunError
+from mujun.errors import InputError, LimitExceeded, MujunError, RequestInvalid
 from mujun.server._ipc import DecodedBudget, IpcStream, decoded_marked_bytes, to_frame
 from mujun.server.config import ServerConfig
-from mujun.store.errors import LimitExceeded, RequestInvalid
 from mujun_wire.arrow import DICTIONARY_MARK
 
 __all__ = ["Upload", "Uploads", "read_upload"]

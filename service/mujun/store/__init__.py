@@ -9,9 +9,5 @@ from __future__ import annotations
 
 from mujun.store import audit, cycles, packs, tokens
 from mujun.store.db import Database, open_database, sqlite_url
-from mujun.store.errors import (AlreadyExists, LimitExceeded, PermissionDenied, PreconditionFailed, RequestInvalid,
-                                StoreBusy, StoreDamaged, Unauthenticated)
 
-__all__ = ["Database", "open_database", "sqlite_url", "audit", "cycles", "packs", "tokens", "AlreadyExists",
-           "LimitExceeded", "PermissionDenied", "PreconditionFailed", "RequestInvalid", "StoreBusy", "StoreDamaged",
-           "Unauthenticated"]
+__all__ = ["Database", "open_database", "sqlite_url", "audit", "cycles", "packs", "tokens"]

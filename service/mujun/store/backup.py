@@ -16,9 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
-from mujun.errors import NotFound
+from mujun.errors import AlreadyExists, NotFound, PreconditionFailed, StoreDamaged
 from mujun.store.db import sqlite_path
-from mujun.store.errors import AlreadyExists, PreconditionFailed, StoreDamaged
 from mujun.store.leases import exclusive_lock, lock_path
 
 __all__ = ["backup", "restore", "pg_dump_advice", "Copied"]

@@ -5,8 +5,9 @@ server's lease (so two runs cannot overlap), ``complete_run`` swaps in the new d
 cycle's summary at once, only while that lease still owns the run. A process killed in between leaves
 the previous decisions untouched; once its lease is dead (:mod:`mujun.store.leases`),
 ``recover_interrupted`` at a server's start, or the next ``begin_run`` of that cycle, puts it back to
-``draft`` and records the interruption. A run whose owner is alive is never touched. Every state
-change is a conditional update (``WHERE state = …``), so two servers sharing a store cannot both win.
+``draft`` and records the interruption. A run whose owner is alive is never touched. ``begin_run``
+locks the cycle's row (creating it if need be) before it reads the state, and every state change is a
+conditional update (``WHERE state = …``), so two servers sharing a store cannot both win.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import json
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, defer
 
-from mujun.errors import NotFound
+from mujun.errors import NotFound, PreconditionFailed
 from mujun.store import audit
 from mujun.store.leases import alive_owners
-from mujun.store.errors import PreconditionFailed
 from mujun.store.models import CycleRow, DecisionRow, EventRow, utcnow
 
 __all__ = ["get", "find", "begin_run", "complete_run", "abort_run", "recover_interrupted", "freeze", "publish",
@@ -65,13 +66,32 @@ def _owner_gone(session: Session, cycle: CycleRow, asking: str | None) -> bool:
     return cycle.run_owner is None or cycle.run_owner not in alive_owners(session)
 
 
+#: Dialects with ``INSERT … ON CONFLICT DO NOTHING``: creating a cycle never fails on a concurrent insert.
+_UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _claim(session: Session, region: str, year: int) -> CycleRow:
+    """The cycle's row, created when missing, locked until this transaction ends.
+
+    Two servers starting the same run must not both read "no cycle" or "draft" and go on: the insert
+    waits for (and then yields to) another transaction's insert of the same cycle, and ``FOR UPDATE``
+    makes the second reader wait for the first writer's commit and see its state. SQLite needs no row
+    lock: a writer holds the whole database, and one server owns an SQLite store (its lease).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect in _UPSERT:
+        session.execute(_UPSERT[dialect](CycleRow).values(region=region, year=year, state="draft")
+                        .on_conflict_do_nothing(index_elements=["region", "year"]))
+    elif find(session, region, year) is None:
+        session.add(CycleRow(region=region, year=year, state="draft"))
+        session.flush()
+    return session.scalars(select(CycleRow).where(CycleRow.region == region, CycleRow.year == year)
+                           .with_for_update().execution_options(populate_existing=True)).one()
+
+
 def begin_run(session: Session, region: str, year: int, actor: str, *, owner: str | None = None) -> CycleRow:
     """Mark the cycle ``running`` by ``owner`` (the server's lease); a run whose owner is dead is taken over."""
-    cycle = find(session, region, year)
-    if cycle is None:
-        cycle = CycleRow(region=region, year=year, state="draft")
-        session.add(cycle)
-        session.flush()
+    cycle = _claim(session, region, year)
     if cycle.state == "running" and _owner_gone(session, cycle, owner):
         _interrupt(session, cycle)
     if cycle.state != "draft" or not _move(session, cycle, source="draft", owner=None, state="running",

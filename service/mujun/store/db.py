@@ -24,8 +24,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mujun.errors import NotFound
-from mujun.store.errors import StoreDamaged, StoreUnavailable
+from mujun.errors import NotFound, StoreDamaged, StoreUnavailable
 from mujun.store.leases import Lease, lock_path
 
 __all__ = ["Database", "open_database", "sqlite_url", "sqlite_path", "migrate", "quick_check"]

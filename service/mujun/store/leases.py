@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from mujun.store.errors import StoreBusy
+from mujun.errors import StoreBusy
 from mujun.store.models import ServerLeaseRow, utcnow
 
 __all__ = ["Lease", "alive_owners", "exclusive_lock", "lock_path", "HEARTBEAT_SECONDS", "STALE_SECONDS"]

@@ -8,9 +8,8 @@ import json
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from mujun.errors import NotFound
+from mujun.errors import AlreadyExists, NotFound
 from mujun.store import audit
-from mujun.store.errors import AlreadyExists
 from mujun.store.models import ActivationRow, PackVersionRow
 
 __all__ = ["publish", "get", "by_id", "latest_versions", "versions", "activate", "active_for", "activations",
