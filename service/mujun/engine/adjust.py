@@ -40,7 +40,7 @@ def score_and_adjust(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
 
 def _left_to_right(columns: list[pl.Expr]) -> pl.Expr:
     """0 + a + b + c …, in declaration order, missing as 0. ``sum_horizontal`` adds in another order,
-    which can differ in the last bit: enough to turn a tie the reference sees into an order."""
+    which can differ in the last bit: enough to turn a tie the oracle sees into an order."""
     total = pl.lit(0.0)
     for column in columns:
         total = total + column.fill_null(0.0)
