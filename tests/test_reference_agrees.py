@@ -40,6 +40,7 @@ FACTS: dict[str, str] = {
     r"__scope_tier": "scope_tier",
     r"__veto": "veto",
     r"__group_n": "group_n",
+    r"__quota\.(.+)\.last_rank": "last_rank.{}",
     r"tier_streak": "tier_streak",
     r"cycle": "cycle",
     r"__zero_den\.(\w+)": "zero.{}",

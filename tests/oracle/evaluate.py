@@ -76,6 +76,9 @@ def _facts(rules: Rules, env: dict[str, Any]) -> dict[str, Any]:
     pack = rules.pack
     facts: dict[str, Any] = {"scope_tier": env["scope_tier"], "veto": env["veto"], "group_n": env["group_n"],
                              "tier_streak": env["tier_streak"], "cycle": env["cycle"]}
+    if pack.tiers is not None and pack.tiers.method == "quota":
+        for quota in pack.tiers.quotas:
+            facts[f"last_rank.{quota.tier}"] = None if env["last_rank"] is None else env["last_rank"][quota.tier]
     for name, indicator in pack.indicators.items():
         if indicator.zero_denominator is not None:
             facts[f"zero.{name}"] = env[f"zero.{name}"]

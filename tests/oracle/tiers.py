@@ -75,14 +75,15 @@ def _before(a: dict[str, Any], b: dict[str, Any], keys: list[tuple[str, bool]]) 
 
 
 def assign_tiers(rules: Rules, rows: list[dict[str, Any]]) -> None:
-    """``group``, ``rank`` (within the group, id as the last key), ``group_n`` and ``tier`` of each record."""
+    """``group``, ``rank`` (within the group, id as the last key), ``group_n``, ``tier`` of each record,
+    and for a quota ``last_rank``: the last rank of each tier in the firm's group."""
     tiers = rules.pack.tiers
     fields = tiers.group_by if tiers else []
     for env in rows:
         values = [env[f] for f in fields]
         env["group"] = "all" if not fields else None if None in values else "/".join(values)
         env["input_tier"] = env.get("tier") if tiers is not None and tiers.method == "input" else None
-        env["tier"] = env["rank"] = env["group_n"] = None
+        env["tier"] = env["rank"] = env["group_n"] = env["last_rank"] = None
     if tiers is None:
         return
     groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
@@ -98,6 +99,7 @@ def assign_tiers(rules: Rules, rows: list[dict[str, Any]]) -> None:
         for rank, env in enumerate(members, start=1):
             env["rank"], env["group_n"] = rank, n
             if tiers.method == "quota":
+                env["last_rank"] = dict(zip((q.tier for q in tiers.quotas), last))
                 k = next((k for k, cut in enumerate(last) if rank <= cut), len(last) - 1)
                 env["tier"] = tiers.quotas[_bounded(tiers.quotas, k, env["score"])].tier
             elif tiers.method == "thresholds":
