@@ -87,8 +87,8 @@ def _facts(rules: Rules, env: dict[str, Any]) -> dict[str, Any]:
             facts[f"bm.{name}.stat"], facts[f"bm.{name}.n"] = env[f"bm.{name}.stat"], env[f"bm.{name}.n"]
     for name, item in pack.items.items():
         facts[f"applied.{name}"] = env[f"applied.{name}"]
-        if item.method == "ratio":
-            facts[f"ratio.{name}"] = env[f"ratio.{name}"]
+        if item.method in ("ratio", "steps"):
+            facts[f"{item.method}.{name}"] = env[f"{item.method}.{name}"]
     for check in pack.checks:
         compared = env[f"compared.{check.name}"] or {}
         for part in ("value", "threshold", *(("raw",) if check.precision is not None else ())):

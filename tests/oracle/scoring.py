@@ -120,7 +120,7 @@ def _raw_points(rules: Rules, name: str, item: Item, env: dict[str, Any], bounds
     if item.method == "steps":
         if x is None:
             return None
-        reached = next((i for i, step in enumerate(item.steps) if step.min is None or x >= step.min), None)
+        env[f"steps.{name}"] = reached = next((i for i, s in enumerate(item.steps) if s.min is None or x >= s.min), None)
         return None if reached is None else rules.value(f"{path}.steps.{reached}.points", env)
     return rules.value(f"{path}.expr", env)
 
@@ -166,7 +166,7 @@ def score_items(rules: Rules, rows: list[dict[str, Any]]) -> None:
                     values[tuple(env[c] for c in item.cohort)].append(env[item.indicator])  # type: ignore[index]
             bounds = {key: (min(v), max(v)) for key, v in values.items()}
         for env in rows:
-            env[f"item.{name}"] = env[f"applied.{name}"] = env[f"ratio.{name}"] = None
+            env[f"item.{name}"] = env[f"applied.{name}"] = env[f"ratio.{name}"] = env[f"steps.{name}"] = None
         for env in applicable:
             env[f"applied.{name}"] = []
             env[f"item.{name}"] = _points(rules, name, item, env, bounds)

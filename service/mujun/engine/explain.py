@@ -26,7 +26,7 @@ from mujun.engine.columns import (ERROR, GROUP_N, OK, REASON, STATUS, VETO, adju
 from mujun.engine.compile import CYCLE, Plan
 from mujun.engine.formula import render
 from mujun.engine.indicators import denominator_text, zero_col
-from mujun.engine.items import applied_codes, applied_col, ratio_col
+from mujun.engine.items import applied_codes, applied_col, ratio_col, step_col
 from mujun.engine.tiers import GROUP, RANK, TIER, cumulative_cuts
 from mujun.packs import expr as ex
 from mujun.packs.fields import ID_FIELD
@@ -400,7 +400,7 @@ class _Explainer:
                 else:
                     steps.append(f"{_num(x)} ÷ {_num(bm)} = {_num(ratio)} × {_num(weight)} = {product}")
         elif item.method == "steps" and x is not None:
-            reached = next((s for s in item.steps if s.min is None or x >= s.min), None)
+            reached = self._step(name, x)
             steps.append(self.t("step", x=_num(x), min=_num(reached.min)) if reached and reached.min is not None
                          else self.t("step_else", x=_num(x)))
         elif item.method == "minmax":
@@ -424,6 +424,14 @@ class _Explainer:
         joiner = "，" if self.lang == "zh" else "; "
         out["text"] = self.t("item", label=label, points=_num(points), full=full, steps=joiner.join(steps) or "—")
         return out
+
+    def _step(self, name: str, x: float) -> Any:
+        """The step the items stage recorded; a decision stored before steps were recorded reads it from x."""
+        item = self.pack.items[name]
+        if step_col(name) in self.row:
+            index = self.row[step_col(name)]
+            return None if index is None else item.steps[index]
+        return next((s for s in item.steps if s.min is None or x >= s.min), None)
 
     def _why_missing(self, indicator: str | None) -> str:
         if indicator and self.row.get(zero_col(indicator)):
@@ -496,7 +504,7 @@ class _Explainer:
                           f"{', '.join(tiers.order_by)}; quotas ({tiers.rounding}): {'; '.join(spans)}")
         elif tiers.method == "thresholds":
             score = row.get(SCORE)
-            reached = next((t for t in tiers.thresholds if t.min is None or (score is not None and score >= t.min)), None)
+            reached = next((t for t in tiers.thresholds if t.tier == tier), None)  # the threshold the stage's tier is
             out["why"] = (f"score {score:.4f} ≥ {reached.min:g}" if reached and reached.min is not None and score is not None
                           else "below every other threshold")
             if reached is not None:
