@@ -218,3 +218,12 @@ def test_a_points_cap_is_said_only_when_it_cut_the_points(tax, capped) -> None:
     assert item["points"] == 30
     assert item["applied"] == (["cap"] if capped else [])
     assert ("above the cap, counted as 30" in item["text"]) == capped
+
+
+def test_an_adjustment_on_the_item_total_is_said_even_when_it_takes_the_score_below_its_condition() -> None:
+    """``score >= 60`` reads the item total (62): the levy applied, though the final score is 57."""
+    pack = mujun.load_pack_text("id: t\nversion: '1'\ntitle: t\nsource: t\nitems:\n  s: {method: expr, expr: tax_wan}\n"
+                                "adjustments:\n  - {name: levy, label: levy, when: 'score >= 60', points: -5}\n")
+    trace = pack.evaluate([{"enterprise_id": "E1", "region": "R", "land_mu": 1.0, "tax_wan": 62.0}]).explain("E1")
+    assert trace["score"] == 57 and trace["adjustments"][0]["applied"] is True
+    assert "score 57 = items 62 − 5" in format_trace(trace)

@@ -7,7 +7,7 @@ benchmark.*, benchmark_basis, decision, failed, check.*, pack_id, pack_version (
 the loaded pack). A published column the oracle has no value for fails the test, and so does one
 the oracle publishes and the engine does not. Facts (:data:`FACTS`): the scope rule's tier, the
 veto, the group size, the tier streak, the cycle, zero denominators, each benchmark's statistic
-before its factor and its cohort size, each item's ratio, step reached and the rules it applied, what each check
+before its factor and its cohort size, each item's ratio, step reached and the rules it applied, which adjustments applied, what each check
 compared, the earlier-cycle values; every lookup of a key its table lacks. Facts the engine records
 beyond these fail the test too, unless :data:`NOT_FACTS` says why they are left out.
 """
@@ -49,6 +49,7 @@ FACTS: dict[str, str] = {
     r"__item\.(\w+)\.ratio": "ratio.{}",
     r"__item\.(\w+)\.step": "steps.{}",
     r"__item\.(\w+)\.applied": "applied.{}",
+    r"__adjust\.(\w+)\.hit": "hit.{}",
     r"__check\.(\w+)\.(value|threshold|raw)": "compared.{}.{}",
     r"(past\d+\.\w+)": "{}",
     r"(tier_count\.[\w-]+\.\d+)": "{}",

@@ -89,6 +89,8 @@ def _facts(rules: Rules, env: dict[str, Any]) -> dict[str, Any]:
         facts[f"applied.{name}"] = env[f"applied.{name}"]
         if item.method in ("ratio", "steps"):
             facts[f"{item.method}.{name}"] = env[f"{item.method}.{name}"]
+    for adj in pack.adjustments:
+        facts[f"hit.{adj.name}"] = env[f"hit.{adj.name}"]
     for check in pack.checks:
         compared = env[f"compared.{check.name}"] or {}
         for part in ("value", "threshold", *(("raw",) if check.precision is not None else ())):

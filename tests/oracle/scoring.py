@@ -214,6 +214,7 @@ def score(rules: Rules, rows: list[dict[str, Any]]) -> None:
         extra = 0.0
         for i, adj in enumerate(rules.pack.adjustments):
             hit = rated and rules.holds(f"adjustments.{i}.when", env)
+            env[f"hit.{adj.name}"] = hit if rated else None
             env[f"adjust.{adj.name}"] = rules.value(f"adjustments.{i}.points", env) if hit else (0.0 if rated else None)
             if hit and adj.veto is not None and env["veto"] is None:
                 env["veto"] = adj.veto

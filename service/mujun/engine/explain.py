@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from mujun.engine.explain_mechanisms import applied_cuts, mechanism_facts
-from mujun.engine.adjust import SCORE
+from mujun.engine.adjust import SCORE, hit_col
 from mujun.engine.benchmarks import BASIS, cohort_n_col, stat_col
 from mujun.engine.checks import (DECISION, FAILED_REASONS, check_col, compared_col, holds, render_number,
                                  round_half_away)
@@ -446,7 +446,7 @@ class _Explainer:
     def _adjustments(self) -> list[dict[str, Any]]:
         out = []
         for i, adj in enumerate(self.pack.adjustments):
-            applied = bool(_eval(self.plan, f"adjustments.{i}.when", self.env))
+            applied = self._adjusted(i)
             points = self.row.get(adjust_col(adj.name))
             label = adj.label or adj.name
             text = (self.t("veto", label=label, tier=adj.veto) if adj.veto
@@ -454,6 +454,15 @@ class _Explainer:
             out.append({"name": adj.name, "label": adj.label, "applied": applied, "points": points, "veto": adj.veto,
                         "text": text})
         return out
+
+    def _adjusted(self, i: int) -> bool:
+        """Whether adjustment ``i`` applied, as the stage recorded; a decision stored before that was
+        recorded asks its condition again (which reads the item total as ``score``)."""
+        name = self.pack.adjustments[i].name
+        if hit_col(name) in self.row:
+            return bool(self.row[hit_col(name)])
+        items = sum(self.row.get(item_col(n)) or 0.0 for n in self.pack.items)
+        return bool(_eval(self.plan, f"adjustments.{i}.when", {**self.env, SCORE: items}))
 
     def _score_line(self, out: dict[str, Any]) -> str:
         items = sum(v["points"] or 0 for v in out.get("items", {}).values())
