@@ -189,6 +189,6 @@ def test_the_oracle_imports_nothing_of_the_engine() -> None:
     """It may read the pack model, the parsed expressions and the field list: never the engine's stages."""
     oracle_dir = FIXTURES.parent / "oracle"
     imports = {m for path in oracle_dir.glob("*.py")
-               for m in re.findall(r"^\s*(?:from|import) (mujun[\w.]*)", path.read_text("utf-8"), re.M)}
+               for m in re.findall(r"^\s*(?:from|import) (mujun[\w.]*)", path.read_text("utf-8"), re.MULTILINE)}
     allowed = {"mujun.packs", "mujun.packs.fields", "mujun.packs.model"}
     assert imports and all(m in allowed or m.startswith("mujun.lang") for m in imports), imports

@@ -69,7 +69,7 @@ def _leading(rules: Rules, row: dict[str, Any], by_industry: dict[Any, list], fi
         row.update(dict.fromkeys(names))
         return
     sums = {k: {x: _total(v, x) for x in spec.sums} for k, v in by_industry.items()}  # type: ignore[union-attr]
-    top = sorted(sums, key=lambda k: (-sums[k][by], k))[0]  # the largest; ties: the smaller code
+    top = min(sums, key=lambda k: (-sums[k][by], k))  # the largest; ties: the smaller code
     row["top_industry"] = top
     least = rules.value("parks.leading.min_share", dict(rules.numbers))
     row["leading_industries"] = sum(100 * s[by] / park_total >= least for s in sums.values())
