@@ -10,6 +10,7 @@ import polars as pl
 
 from mujun.engine.columns import OK, STATUS, VETO, adjust_col, compile_expr, item_col
 from mujun.engine.compile import Plan
+from mujun.engine.rounding import round_half_away_expr
 
 __all__ = ["score_and_adjust", "hit_col", "SCORE"]
 
@@ -44,7 +45,7 @@ def score_and_adjust(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
         frame = frame.with_columns(adjusted.alias(SCORE))
     digits = plan.pack.tiers.score_round if plan.pack.tiers else None
     if digits is not None:
-        frame = frame.with_columns(pl.col(SCORE).round(digits, mode="half_away_from_zero"))
+        frame = frame.with_columns(round_half_away_expr(pl.col(SCORE), digits))
     return frame
 
 
