@@ -12,7 +12,7 @@ and ``tests/test_rowwise_agrees.py`` holds the two to the same output, column by
 :func:`row_path_refusal` finds nothing it does not cover (then the vectorized frozen stages run):
 records of canonical field names and types (as the API's records are), no ``past()`` (earlier
 cycles' rows), no tier history read by measures, no repeated id. This is not the reference
-evaluator (``engine/reference.py``, the independent oracle): it shares the engine's helpers on purpose.
+evaluator (``tests/oracle``, the independent oracle): it shares the engine's helpers on purpose.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from mujun.engine.prepare import to_frame
 from mujun.engine.schema import is_fact
 from mujun.engine.tiers import FROZEN_BASIS, FROZEN_CUTS, GROUP, RANK, TIER
 from mujun.errors import NotFound
-from mujun.lang import eval_row, round_half_away  # the language's row interpreter
+from mujun.engine.rounding import round_half_away  # the decimal reading the vectorized stages use
+from mujun.lang import eval_row  # the language's row interpreter
 from mujun.packs.fields import FLAG_VALUES, ID_FIELD, TIER_FIELD, normalise_value
 
 __all__ = ["FrozenScores", "RowPlan", "row_plan", "score_against", "row_path_refusal", "ROWWISE_MAX_RECORDS"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 __all__ = ["INTERNAL", "internal", "ROW", "STATUS", "ERROR", "REASON", "SCORE", "GROUP", "TIER", "RANK",
            "TIER_STREAK", "DECISION", "FAILED_REASONS", "BASIS", "VETO", "SCOPE_TIER", "GROUP_N", "FROZEN_BASIS", "FROZEN_CUTS", "OK", "UNRATED",
            "FAILED", "PACK_COLUMNS", "indicator_col", "benchmark_col", "item_col", "adjust_col", "measure_col",
-           "check_col", "zero_col", "stat_col", "cohort_n_col", "ratio_col", "applied_col", "compared_col",
+           "check_col", "zero_col", "stat_col", "cohort_n_col", "ratio_col", "step_col", "hit_col", "applied_col", "cut_col", "compared_col",
            "lookup_col", "is_fact"]
 
 #: The reserved prefix of internal columns: a pack name can never start with it.
@@ -88,9 +88,24 @@ def ratio_col(name: str) -> str:
     return internal("item", name, "ratio")
 
 
+def step_col(name: str) -> str:
+    """The position in ``steps`` of the step a steps item's indicator reached."""
+    return internal("item", name, "step")
+
+
+def hit_col(name: str) -> str:
+    """The adjustment's condition held for a rated firm."""
+    return internal("adjust", name, "hit")
+
+
 def applied_col(name: str) -> str:
     """The rules that changed an item's points, a bit mask (see ``items.APPLIED``)."""
     return internal("item", name, "applied")
+
+
+def cut_col(tier: str) -> str:
+    """The last rank of a quota ``tier`` in the firm's group, after ``min_count`` moved the cuts."""
+    return internal("quota", tier, "last_rank")
 
 
 def compared_col(name: str, part: str) -> str:

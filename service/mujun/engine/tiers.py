@@ -3,7 +3,9 @@
 Ranks are positions within the tier group in ``order_by`` order, with the enterprise id as the last
 key so that equal firms always rank the same way. A quota's cumulative count for each tier is
 ``share × n`` rounded by the pack's rule in integer arithmetic (no 0.6 × 5 = 3.0000000000000004).
-Vetoed firms take the veto tier and no place in the ranking.
+Vetoed firms take the veto tier and no place in the ranking. A quota records, per ranked firm, the
+last rank of every tier in its group as the cuts were applied (:func:`cut_col`), so the explanation
+states the cut lines instead of working them out again.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from mujun.engine.columns import GROUP_N, OK, SCOPE_TIER, STATUS, VETO, column_o
 from mujun.engine.compile import Plan
 from mujun.engine.groups import GroupCoder, Groups, group_codes
 from mujun.engine.ranking import rank_within_groups
-from mujun.engine.schema import FROZEN_BASIS, FROZEN_CUTS, GROUP, RANK, TIER
+from mujun.engine.schema import FROZEN_BASIS, FROZEN_CUTS, GROUP, RANK, TIER, cut_col
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["assign_tiers", "GROUP", "TIER", "RANK", "cumulative_cuts", "minimum_counts", "score_bounds", "BASIS_POINTS", "FROZEN_BASIS",
-           "FROZEN_CUTS"]
+__all__ = ["assign_tiers", "GROUP", "TIER", "RANK", "cumulative_cuts", "minimum_counts", "cut_col", "score_bounds",
+           "BASIS_POINTS", "FROZEN_BASIS", "FROZEN_CUTS"]
 
 BASIS_POINTS = 10_000
 
@@ -110,11 +112,15 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan, groups_of: GroupCoder = group_
     )
     eligible = status["eligible"].to_numpy()
     rank, codes, counts = _rank(frame, plan, eligible, groups_of(frame, fields))
+    placed = pl.Series(rank > 0)
+    recorded: list[pl.Expr] = []
     if tiers.method == "quota":  # cuts per group, then compared row by row
         cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, counts)
         if any(q.min_count for q in tiers.quotas):
             cuts = minimum_counts(cuts, [q.min_count for q in tiers.quotas], counts)
         position = sum((rank > cut[codes]).astype(np.int64) for cut in cuts[:-1])  # past k cuts: tier k+1
+        recorded = [pl.when(placed).then(pl.Series(np.asarray(cut)[codes].astype(np.uint32))).alias(cut_col(q.tier))
+                    for q, cut in zip(tiers.quotas, cuts)]
         if any(q.min_score is not None or q.max_score is not None for q in tiers.quotas):
             position = score_bounds(position, frame[SCORE].cast(pl.Float64).fill_null(np.nan).to_numpy(), tiers.quotas)
         index = np.array([names.index(q.tier) for q in tiers.quotas])[position]
@@ -127,11 +133,11 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan, groups_of: GroupCoder = group_
     else:
         index = select(frame, pl.col(TIER).cast(enum, strict=False).to_physical().cast(pl.Int64).fill_null(-1)).to_series().to_numpy()
     index = np.where(eligible, index, status["forced"].to_numpy())
-    placed = pl.Series(rank > 0)
     return lazy.with_columns(
         pl.Series(names, dtype=pl.String).gather(pl.Series(index).set(pl.Series(index < 0), None)).alias(TIER),
         pl.when(placed).then(pl.Series(rank)).alias(RANK),
         pl.when(placed).then(pl.Series(counts[codes].astype(np.uint32))).alias(GROUP_N),
+        *recorded,
     )
 
 
