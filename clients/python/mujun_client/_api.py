@@ -119,8 +119,17 @@ class Api(ABC):
 
     def evaluate(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
                  as_of: str = "", parameters: dict[str, float] | None = None, prior: Any = None,
-                 history: list[dict] | None = None, explain: bool = False, timeout: float | None = None) -> Any:
-        """Score a few records (protobuf records); returns ``EvaluateResponse``."""
+                 history: list[dict] | None = None, explain: bool = False, timeout: float | None = None,
+                 cycle: tuple[str, int] | None = None) -> Any:
+        """Score a few records (protobuf records); returns ``EvaluateResponse``.
+
+        ``cycle=(region, year)``: against that frozen cycle's benchmarks and cut lines, with its pinned
+        pack (give no pack, prior or history then); ``response.basis`` says what they were scored against.
+        """
+        if cycle is not None:
+            request = rule_engine_pb2.EvaluateRequest(records=m.records(data), explain=explain,
+                                                      cycle=cycles_pb2.CycleRef(region=cycle[0], year=cycle[1]))
+            return self._unary(self.engine.Evaluate, request, timeout=timeout)
         request = rule_engine_pb2.EvaluateRequest(
             pack=m.pack_ref(pack_id, region=region, version=version, as_of=as_of, parameters=parameters),
             records=m.records(data), prior=m.records(prior), explain=explain,
@@ -128,7 +137,12 @@ class Api(ABC):
         return self._unary(self.engine.Evaluate, request, timeout=timeout)
 
     def explain(self, data: Any, enterprise_id: str, pack_id: str | None = None, *, region: str | None = None,
-                prior: Any = None, timeout: float | None = None) -> Any:
+                prior: Any = None, timeout: float | None = None, cycle: tuple[str, int] | None = None) -> Any:
+        """One record's trace; ``cycle=(region, year)``: against that frozen cycle, as ``evaluate``."""
+        if cycle is not None:
+            request = rule_engine_pb2.ExplainRequest(records=m.records(data), enterprise_id=enterprise_id,
+                                                     cycle=cycles_pb2.CycleRef(region=cycle[0], year=cycle[1]))
+            return self._unary(self.engine.Explain, request, timeout=timeout)
         request = rule_engine_pb2.ExplainRequest(pack=m.pack_ref(pack_id, region=region), records=m.records(data),
                                                  prior=m.records(prior), enterprise_id=enterprise_id)
         return self._unary(self.engine.Explain, request, timeout=timeout)

@@ -27,7 +27,7 @@ from mujun.engine.compile import CYCLE, Plan
 from mujun.engine.formula import render
 from mujun.engine.indicators import denominator_text, zero_col
 from mujun.engine.items import applied_codes, applied_col, ratio_col
-from mujun.engine.tiers import GROUP, RANK, TIER, cumulative_cuts
+from mujun.engine.tiers import FROZEN_BASIS, FROZEN_CUTS, GROUP, RANK, TIER, cumulative_cuts
 from mujun import lang as ex
 from mujun.packs.fields import ID_FIELD
 
@@ -129,6 +129,10 @@ _W = {
     "thr": ("得分 {score} ≥ {min} → {tier} 类", "score {score} ≥ {min} → {tier}"),
     "thr_else": ("得分 {score} 未达更高档 → {tier} 类", "score {score} below the other thresholds → {tier}"),
     "input_tier": ("等级取自输入的评价结果", "tier given in the input"),
+    "frozen": ("按冻结周期（{basis}）的分档线定档：{group}冻结时参评 {n} 家，不重新计算比例，落入 {tier} 类",
+               "placed against the frozen cut lines of {basis}: group {group} of {n} when frozen (quotas not "
+               "recomputed), tier {tier}"),
+    "frozen_cuts": ("分档线（各档末位企业的排序键）：{cuts}", "cut lines (each tier's last ordering key): {cuts}"),
     "desc": ("由高到低", "desc"), "asc": ("由低到高", "asc"),
     "half_up": ("四舍五入", "half up"), "floor_r": ("向下取整", "floor"), "ceil": ("向上取整", "ceil"),
     "history": ("等级记录：含本次连续 {k} 次为 {tier} 类{years}", "tier history: {k} consecutive cycles in {tier}{years}"),
@@ -458,6 +462,13 @@ class _Explainer:
         lines = [self.t("tier_line", tier=tier) if tier else self.t("no_tier")]
         if row.get(VETO):
             out["why"] = f"veto: forced to {row[VETO]}"
+        elif tiers.method == "quota" and row.get(FROZEN_CUTS):  # scored later against a frozen cycle
+            fields = "、".join(self.label(f) for f in tiers.group_by)
+            group = f"{fields} {row.get(GROUP)} " if self.lang == "zh" else f"{row.get(GROUP)} ({fields or 'all'})"
+            lines.append("  " + self.t("frozen", basis=row[FROZEN_BASIS], group=group, n=row.get(GROUP_N), tier=tier))
+            lines.append("  " + self.t("frozen_cuts", cuts=row[FROZEN_CUTS]))
+            out["why"] = f"placed against the frozen cut lines of {row[FROZEN_BASIS]}: {row[FROZEN_CUTS]}"
+            out["frozen"] = {"basis": row[FROZEN_BASIS], "cut_lines": row[FROZEN_CUTS]}
         elif tiers.method == "quota" and row.get(GROUP_N):
             n = int(row[GROUP_N])
             cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, n)

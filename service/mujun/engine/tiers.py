@@ -20,9 +20,13 @@ from mujun.engine.groups import GroupCoder, Groups, group_codes
 from mujun.engine.ranking import rank_within_groups
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["assign_tiers", "GROUP", "TIER", "RANK", "cumulative_cuts", "minimum_counts", "BASIS_POINTS"]
+__all__ = ["assign_tiers", "GROUP", "TIER", "RANK", "cumulative_cuts", "minimum_counts", "score_bounds", "BASIS_POINTS", "FROZEN_BASIS",
+           "FROZEN_CUTS"]
 
 GROUP, TIER, RANK = "group", "tier", "rank"
+#: Internal columns of a record scored later against a frozen cycle (:mod:`mujun.engine.frozen`): what it
+#: was scored against, and the cut lines it was placed against; the explanation reads them.
+FROZEN_BASIS, FROZEN_CUTS = "__frozen.basis", "__frozen.cuts"
 BASIS_POINTS = 10_000
 
 
@@ -71,7 +75,7 @@ def minimum_counts(cuts: list[Any], least: list[int | None], n: Any) -> list[Any
     return [c.tolist() if isinstance(c, np.generic) else c for c in cuts]
 
 
-def _score_bounds(position: np.ndarray, score: np.ndarray, quotas: list) -> np.ndarray:
+def score_bounds(position: np.ndarray, score: np.ndarray, quotas: list) -> np.ndarray:
     """A firm below its quota tier's ``min_score`` goes down a tier until it meets the floor (or is
     last); then one above its tier's ``max_score`` goes up, but not into a tier whose floor it misses.
     Places are not refilled: a floor can leave A with fewer firms than its share."""
@@ -115,7 +119,7 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan, groups_of: GroupCoder = group_
             cuts = minimum_counts(cuts, [q.min_count for q in tiers.quotas], counts)
         position = sum((rank > cut[codes]).astype(np.int64) for cut in cuts[:-1])  # past k cuts: tier k+1
         if any(q.min_score is not None or q.max_score is not None for q in tiers.quotas):
-            position = _score_bounds(position, frame[SCORE].cast(pl.Float64).fill_null(np.nan).to_numpy(), tiers.quotas)
+            position = score_bounds(position, frame[SCORE].cast(pl.Float64).fill_null(np.nan).to_numpy(), tiers.quotas)
         index = np.array([names.index(q.tier) for q in tiers.quotas])[position]
     elif tiers.method == "thresholds":
         score = frame[SCORE].cast(pl.Float64).to_numpy()  # missing is NaN: meets no minimum
