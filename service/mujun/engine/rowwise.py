@@ -41,7 +41,7 @@ from mujun.engine.measures import TIER_STREAK
 from mujun.engine.prepare import to_frame
 from mujun.engine.tiers import FROZEN_BASIS, FROZEN_CUTS, GROUP, RANK, TIER
 from mujun.errors import NotFound
-from mujun.packs.expr import eval_row, round_half_away  # the language's row interpreter: one import to move
+from mujun.lang import eval_row, round_half_away  # the language's row interpreter
 from mujun.packs.fields import FLAG_VALUES, ID_FIELD, TIER_FIELD, normalise_value
 
 __all__ = ["FrozenScores", "RowPlan", "row_plan", "score_against", "row_path_refusal", "ROWWISE_MAX_RECORDS"]
