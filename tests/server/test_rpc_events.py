@@ -109,7 +109,11 @@ def test_a_major_env_penalty_makes_an_a_firm_d_with_the_surcharge_once_and_a_rep
         assert change["cause"]["event_id"] == "hb-2024-0001" and change["cause"]["rules"] == ["major_env_penalty"]
         assert change["cause"]["applied"][0]["until"] == "2025-03-05"
 
-        again = _cli(*post, token=agency)
+        batch = server.data_dir.parent / "events.jsonl"  # the same event again, from a file
+        batch.write_text(json.dumps({"event_id": "hb-2024-0001", "enterprise_id": firm, "type": "env_penalty",
+                                     "date": "2024-03-05", "severity": "major", "amount_wan": 50}) + "\n")
+        again = _cli("event", "post", "--server", server.address, "--region", REGION, "--year", str(YEAR),
+                     "--file", str(batch), token=agency)
         assert again.returncode == 0, again.stderr
         assert "duplicate" in again.stdout and f"cursor {change['cursor']}" in again.stdout
         time.sleep(1.0)  # a second line would come within the poll interval
