@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from mujun.store.models import CycleRow, DecisionChangeRow, DecisionRow, EnterpriseEventRow, utcnow
@@ -82,6 +82,7 @@ def record_change(session: Session, cycle: CycleRow, before: DecisionRow | None,
                   cause: dict[str, Any]) -> DecisionChangeRow:
     """The outbox row of ``after``, a new version of a frozen or published decision (``before``: the version it
     replaces, None at publication); ``measures_changed`` maps each measure that moved to ``[before, after]``."""
+    _serialize_outbox(session)
     old = _measures(before.result_json) if before is not None else {}
     new = _measures(after.result_json)
     changed = {name: [old.get(name), new.get(name)] for name in sorted(set(old) | set(new))
@@ -93,6 +94,14 @@ def record_change(session: Session, cycle: CycleRow, before: DecisionRow | None,
                             cause_json=json.dumps(cause, ensure_ascii=False, default=str), at=utcnow())
     session.add(row)
     return row
+
+
+def _serialize_outbox(session: Session) -> None:
+    """On PostgreSQL, outbox writers of every server take turns until they commit, so cursors become visible
+    in cursor order and a watcher reading "after cursor N" never skips a row committed late (a sequence
+    alone hands out numbers out of commit order). SQLite has one writer already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE decision_changes IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def record_publication(session: Session, cycle: CycleRow, decisions: Iterable[DecisionRow]) -> int:
