@@ -1,8 +1,9 @@
 """In-year events on a server: store them, re-tier the firm against its frozen cycle, and stream every change.
 
-One writer (a lock here, and the store's write transaction) applies an event: the event row, the firm's
-new decision version (its cause: event id and rules) and that version's outbox row (``decision_changes``)
-commit together, so a kill -9 loses none of them without the others.
+One writer (a lock here, and the store's write transaction) applies a request's events: each event row, the
+firm's new decision version (its cause: event id and rules) and that version's outbox row
+(``decision_changes``) commit in one transaction, so a kill -9 loses none of them without the others, and
+nothing is acknowledged before it is committed.
 
 The firm's state is re-derived each time from *all* its stored events, ordered by date, with the pack's
 rules run by durable_rules (:class:`~mujun.events.DurableDetector`, one per pack hash) over them. That is
@@ -159,8 +160,15 @@ class EventService:
                                         for r in rejected}
         positions = [i for i in range(len(given)) if i not in outcomes]
         day = as_of or self.today()
-        for index, event in zip(positions, events, strict=True):
-            outcomes[index] = self._post_one(principal, entry, source, index, event, day)
+        if positions:
+            # one writer, one transaction for the request's events: each event's row, decision version and
+            # outbox row commit together with the others' (one commit, one fsync), or none of them does
+            with self._writer, self._db.write() as session:
+                cycle = cycles.get(session, region, year)
+                for index, event in zip(positions, events, strict=True):
+                    outcomes[index] = self._post_one(session, principal, entry, cycle, source, index, event, day)
+            if any(o.status == "applied" for o in outcomes.values()):
+                self._signal.notify()
         return [outcomes[i] for i in range(len(given))]
 
     def _entry(self, principal: Principal, region: str, year: int) -> FrozenEntry:
@@ -176,36 +184,33 @@ class EventService:
                                      location=f"cycles/{region}/{year}")
         return entry
 
-    def _post_one(self, principal: Principal, entry: FrozenEntry, source: str, index: int, event: Event,
-                  day: dt.date) -> Outcome:
+    def _post_one(self, session: Session, principal: Principal, entry: FrozenEntry, cycle: CycleRow, source: str,
+                  index: int, event: Event, day: dt.date) -> Outcome:
         region, year = entry.state.region, entry.state.year
         bad = []
         if event.date.year != year:
             bad.append(FieldViolation("date", f"{event.date.isoformat()} is outside the {year} cycle "
                                               f"({year}-01-01 to {year}-12-31)"))
-        with self._writer, self._db.write() as session:
-            first = store.find(session, source, event.id)
-            if first is not None:
-                return Outcome(index, event.id, "duplicate", **{k: v for k, v in json.loads(first.result).items()
-                                                                if k in ("version", "tier", "cursor")})
-            cycle = cycles.get(session, region, year)
-            history = cycles.decision_history(session, cycle, event.enterprise)
-            if not history:
-                bad.append(FieldViolation("enterprise_id", f"{event.enterprise!r} has no decision in cycle "
-                                                           f"{region}/{year}"))
-            if bad:
-                return Outcome(index, event.id, "rejected", tuple(bad))
-            row = store.add(session, source=source, event_id=event.id, region=region, year=year,
-                            enterprise_id=event.enterprise, type_=event.type, date=event.date,
-                            fields=dict(event.fields), result={})
-            cause = {"kind": "event", "event_id": event.id, "source": source, "type": event.type,
-                     "date": event.date.isoformat()}
-            written = self._apply(session, principal, entry, cycle, history, day, cause, caused_by=event.id)
-            decision = history[-1] if written is None else written[0]
-            outcome = Outcome(index, event.id, "unchanged" if written is None else "applied", version=decision.version,
-                              tier=decision.tier, cursor=0 if written is None else written[1].cursor)
-            row.result = json.dumps(outcome.result(), ensure_ascii=False)
-        self._signal.notify()
+        first = store.find(session, source, event.id)
+        if first is not None:
+            return Outcome(index, event.id, "duplicate", **{k: v for k, v in json.loads(first.result).items()
+                                                            if k in ("version", "tier", "cursor")})
+        history = cycles.decision_history(session, cycle, event.enterprise)
+        if not history:
+            bad.append(FieldViolation("enterprise_id", f"{event.enterprise!r} has no decision in cycle "
+                                                       f"{region}/{year}"))
+        if bad:
+            return Outcome(index, event.id, "rejected", tuple(bad))
+        row = store.add(session, source=source, event_id=event.id, region=region, year=year,
+                        enterprise_id=event.enterprise, type_=event.type, date=event.date,
+                        fields=dict(event.fields), result={})
+        cause = {"kind": "event", "event_id": event.id, "source": source, "type": event.type,
+                 "date": event.date.isoformat()}
+        written = self._apply(session, principal, entry, cycle, history, day, cause, caused_by=event.id)
+        decision = history[-1] if written is None else written[0]
+        outcome = Outcome(index, event.id, "unchanged" if written is None else "applied", version=decision.version,
+                          tier=decision.tier, cursor=0 if written is None else written[1].cursor)
+        row.result = json.dumps(outcome.result(), ensure_ascii=False)
         return outcome
 
     def _apply(self, session: Session, principal: Principal, entry: FrozenEntry, cycle: CycleRow,
