@@ -132,6 +132,23 @@ def test_a_major_env_penalty_makes_an_a_firm_d_with_the_surcharge_once_and_a_rep
         assert all(d.version == 1 for d in client.iter_decisions(REGION, YEAR) if d.result.enterprise_id in others)
 
 
+def test_an_appeal_of_a_firm_in_d_by_an_event_keeps_the_event_in_force(events_server):
+    server = events_server
+    firm = _ranked(server.decisions, "A")[1]
+    with Client(server.address, server.tokens["admin"]) as admin:
+        posted = admin.post_events(REGION, YEAR, [{"event_id": "ap-1", "enterprise_id": firm, "type": "safety_accident",
+                                                   "date": "2024-04-01", "severity": "general"}]).outcomes[0]
+        assert (posted.status, posted.tier) == ("applied", "D")
+        appealed = admin.appeal(REGION, YEAR, firm, {"tax_wan": 1_000_000.0}, "税务复核")
+        assert appealed.result.tier == "D" and appealed.version == 4  # v3 the appeal, v4 its events again
+        changes = []
+        for change in admin.watch_decisions(REGION, from_cursor=posted.cursor):
+            changes.append(change)
+            if len(changes) == 2:
+                break
+    assert [(c.version, json.loads(c.cause_json)["kind"]) for c in changes] == [(3, "appeal"), (4, "event")]
+
+
 def test_a_batch_keeps_the_valid_events_and_names_every_bad_field(events_server):
     server = events_server
     firm = _ranked(server.decisions, "B")[0]

@@ -90,6 +90,8 @@ class DecisionService:
             event_store.record_change(session, cycle, previous, added, json.loads(added.result_json).get(CAUSE)
                                       or {"kind": "appeal", "reason": reason})
             appealed = Decision.of(added, cycle)
+            if self._events is not None and self._events.reapply(session, principal, cycle, enterprise_id):
+                appealed = Decision.of(cycles.current_decision(session, cycle, enterprise_id), cycle)
         if self._events is not None:
             self._events.notify()
         return appealed

@@ -279,6 +279,16 @@ class EventService:
             return {n: full.get(measure_col(n)) for n in measures}
         return remeasure
 
+    def reapply(self, session: Session, principal: Principal, cycle: CycleRow, enterprise_id: str) -> bool:
+        """After an appeal's new version (in the appeal's transaction): the firm's events apply again on top of
+        it, as a version of its own, when they change it. The caller holds the store's write transaction."""
+        entry = self._frozen.entry(principal, cycle.region, cycle.year)
+        if entry.pack.model.events is None or not store.of_firm(session, cycle.region, cycle.year, enterprise_id):
+            return False
+        history = cycles.decision_history(session, cycle, enterprise_id)
+        return self._apply(session, principal, entry, cycle, history, self.today(),
+                           {"kind": "event", "after": "appeal"}) is not None
+
     # -- expiry -------------------------------------------------------------------------------------
 
     def sweep(self, principal: Principal, as_of: dt.date | None = None) -> int:
