@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 __all__ = ["MujunError", "PackError", "PackIssue", "PackNotFound", "InputError", "NotFound", "PreconditionFailed",
            "AlreadyExists", "Unauthenticated", "PermissionDenied", "LimitExceeded", "RequestInvalid", "StoreDamaged",
-           "StoreBusy", "StoreUnavailable"]
+           "StoreBusy", "StoreUnavailable", "OutOfRange"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +133,13 @@ class StoreBusy(MujunError):
 
 class StoreUnavailable(MujunError):
     code = "STORE_UNAVAILABLE"
+
+
+class OutOfRange(MujunError):
+    """A position older than what is retained (a stream cursor before the oldest kept change)."""
+
+    code = "OUT_OF_RANGE"
+
+    def __init__(self, message: str, *, oldest_cursor: int, location: str | None = None):
+        super().__init__(message, location=location)
+        self.oldest_cursor = oldest_cursor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mujun import lang as ex
+import mujun.lang as ex
 from mujun.packs.fields import ID_FIELD
 
 from oracle.checks import apply_checks

@@ -9,7 +9,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from typing import Any
 
-from mujun import lang as ex
+import mujun.lang as ex
 from mujun.packs.fields import BOOLEAN_VALUES, CANONICAL_FIELDS, FLAG_VALUES, ID_FIELD, normalise_value
 
 from oracle.figures import float_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from mujun import lang as ex
+import mujun.lang as ex
 from mujun.packs.fields import ID_FIELD
 from mujun.packs.model import Allocation, Measure
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from mujun import lang as ex
+import mujun.lang as ex
 from mujun.packs.fields import CANONICAL_FIELDS, ID_FIELD
 from mujun.packs.model import Pack
 

@@ -26,6 +26,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mujun_wire.records import record_message
 from mujun_wire.v1 import (common_pb2, cycles_pb2, cycles_pb2_grpc, packs_pb2, packs_pb2_grpc, rule_engine_pb2,
                            rule_engine_pb2_grpc)
+from mujun_wire.v1 import events_pb2, events_pb2_grpc
 
 from mujun_client import _messages as m
 from mujun_client._errors import from_rpc_error
@@ -97,6 +98,7 @@ class Api(ABC):
         self.packs = packs_pb2_grpc.PacksStub(channel)
         self.cycles = cycles_pb2_grpc.CyclesStub(channel)
         self.health_stub = health_pb2_grpc.HealthStub(channel)
+        self.events = events_pb2_grpc.EventsStub(channel)
 
     def upload_attempts(self, timeout: float | None) -> Iterator[tuple[float, float]]:
         """(time left for this attempt, pause before the next; -1 for the last) per upload attempt."""
@@ -290,9 +292,39 @@ class Api(ABC):
         return self._unary(self.cycles.AuditLog, cycles_pb2.AuditLogRequest(region=region, page_size=page_size,
                                                                              page_token=page_token))
 
+    # -- Events -------------------------------------------------------------------------------------
+
+    def post_events(self, region: str, year: int, events: Any, *, source: str = "") -> Any:
+        """Post events of one cycle (mappings with event_id, enterprise_id, type, date and the type's fields,
+        at the top level or under ``fields``); the response has one outcome per event. Idempotent by
+        (source, event_id), so a retry is safe."""
+        request = events_pb2.PostEventsRequest(region=region, year=year, source=source,
+                                               events=[event_message(e) for e in events])
+        return self._unary(self.events.Post, request)
+
+    def list_events(self, region: str = "", year: int = 0, *, enterprise_id: str = "", type: str = "",  # noqa: A002
+                    date_from: str = "", date_to: str = "", page_size: int = 100, page_token: str = "") -> Any:
+        return self._unary(self.events.List, events_pb2.ListEventsRequest(
+            region=region, year=year, enterprise_id=enterprise_id, type=type, date_from=date_from, date_to=date_to,
+            page_size=page_size, page_token=page_token))
+
     # -- health -------------------------------------------------------------------------------------
 
     def health(self, service: str = "", timeout: float | None = None) -> Any:
         """``"SERVING"`` when the server (or ``service``) is up."""
         return self._unary(self.health_stub.Check, health_pb2.HealthCheckRequest(service=service), timeout=timeout,
                            then=_serving_status)
+
+
+_EVENT_KEYS = ("event_id", "enterprise_id", "type", "date")
+
+
+def event_message(event: Any) -> events_pb2.EventInput:
+    """An event from a mapping (or an ``EventInput``); field values are sent as text and typed by the pack."""
+    if isinstance(event, events_pb2.EventInput):
+        return event
+    fields = {k: v for k, v in event.items() if k not in (*_EVENT_KEYS, "fields")}
+    fields.update(event.get("fields") or {})
+    text = {k: ("" if v is None else str(v)) for k, v in fields.items()}
+    return events_pb2.EventInput(event_id=str(event.get("event_id") or ""), enterprise_id=str(event.get("enterprise_id") or ""),
+                                 type=str(event.get("type") or ""), date=str(event.get("date") or ""), fields=text)

@@ -12,7 +12,9 @@ import pyarrow as pa
 
 from mujun_client import _messages as m
 from mujun_client._api import MiB, Api, channel_options, credentials
+from mujun_client._client import CURSOR_HEADER
 from mujun_client._errors import from_rpc_error
+from mujun_wire.v1 import events_pb2
 
 __all__ = ["AsyncClient"]
 
@@ -47,6 +49,32 @@ class AsyncClient(Api):
             token = page.next_page_token
             if not token:
                 return
+
+    async def watch_decisions(self, region: str = "", *, from_cursor: int | None = None, tiers: tuple[str, ...] = (),
+                              measures: tuple[str, ...] = (), reconnect_pause: float = 0.5,
+                              max_pause: float = 5.0) -> AsyncIterator[Any]:
+        """``async for change in client.watch_decisions(...)``: as :meth:`Client.watch_decisions`, reconnecting
+        after UNAVAILABLE from the last cursor it yielded."""
+        cursor, pause = from_cursor, reconnect_pause
+        while True:
+            request = events_pb2.WatchDecisionsRequest(region=region, tiers=list(tiers), measures=list(measures))
+            if cursor is not None:
+                request.from_cursor = cursor
+            call = self.events.WatchDecisions(request, metadata=self.metadata, wait_for_ready=True)
+            try:
+                if cursor is None:  # the server's end of the stream when it started: where a reconnect resumes
+                    start = dict(await call.initial_metadata()).get(CURSOR_HEADER)
+                    cursor = int(start) if start is not None else None
+                async for change in call:
+                    cursor, pause = change.cursor, reconnect_pause
+                    yield change
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise from_rpc_error(error) from None
+            finally:
+                call.cancel()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, max_pause)
 
     # -- transport ----------------------------------------------------------------------------------
 

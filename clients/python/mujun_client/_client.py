@@ -12,9 +12,13 @@ import pyarrow as pa
 
 from mujun_client import _messages as m
 from mujun_client._api import MiB, Api, channel_options, credentials
+from mujun_wire.v1 import events_pb2
 from mujun_client._errors import RemoteError, from_rpc_error
 
 __all__ = ["Client", "RemoteError", "score_remote"]
+
+#: Response header of WatchDecisions: the cursor the stream starts after.
+CURSOR_HEADER = "mujun-cursor"
 
 
 class Client(Api):
@@ -47,6 +51,35 @@ class Client(Api):
             token = page.next_page_token
             if not token:
                 return
+
+    def watch_decisions(self, region: str = "", *, from_cursor: int | None = None, tiers: tuple[str, ...] = (),
+                        measures: tuple[str, ...] = (), reconnect_pause: float = 0.5,
+                        max_pause: float = 5.0) -> Iterator[Any]:
+        """Every decision change (``DecisionChange`` messages) after ``from_cursor`` (None: from now on; 0: the
+        oldest retained), forever. After UNAVAILABLE (a server restart, a dropped connection) it reconnects with
+        the last cursor it yielded, so nothing is missed and nothing comes twice; other errors raise
+        :class:`RemoteError` (OUT_OF_RANGE: the cursor is older than the server keeps). ``close()`` the
+        iterator to stop."""
+        cursor, pause = from_cursor, reconnect_pause
+        while True:
+            request = events_pb2.WatchDecisionsRequest(region=region, tiers=list(tiers), measures=list(measures))
+            if cursor is not None:
+                request.from_cursor = cursor
+            call = self.events.WatchDecisions(request, metadata=self.metadata, wait_for_ready=True)
+            try:
+                if cursor is None:  # the server's end of the stream when it started: where a reconnect resumes
+                    start = dict(call.initial_metadata()).get(CURSOR_HEADER)
+                    cursor = int(start) if start is not None else None
+                for change in call:
+                    cursor, pause = change.cursor, reconnect_pause
+                    yield change
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise from_rpc_error(error) from None
+            finally:
+                call.cancel()
+            time.sleep(pause)
+            pause = min(pause * 2, max_pause)
 
     # -- transport ----------------------------------------------------------------------------------
 

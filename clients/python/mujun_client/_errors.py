@@ -16,8 +16,9 @@ class RemoteError(Exception):
     """A call failed. ``violations`` lists ``(field, description)``, e.g. a pack's YAML paths."""
 
     def __init__(self, code: grpc.StatusCode, message: str, *, reason: str = "",
-                 violations: list[tuple[str, str]] | None = None):
+                 violations: list[tuple[str, str]] | None = None, metadata: dict[str, str] | None = None):
         super().__init__(f"{code.name}: {message}")
+        self.metadata = dict(metadata or {})  # the ErrorInfo's (``oldest_cursor`` of an OUT_OF_RANGE watch)
         self.code = code
         self.message = message
         self.reason = reason
@@ -27,7 +28,7 @@ class RemoteError(Exception):
 def from_rpc_error(error: grpc.RpcError) -> RemoteError:
     code = error.code() if callable(getattr(error, "code", None)) else grpc.StatusCode.UNKNOWN
     message = error.details() if callable(getattr(error, "details", None)) else str(error)
-    reason, violations = "", []
+    reason, violations, metadata = "", [], {}
     try:
         status = rpc_status.from_call(error)
     except (ValueError, AttributeError):
@@ -36,9 +37,9 @@ def from_rpc_error(error: grpc.RpcError) -> RemoteError:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            reason = info.reason
+            reason, metadata = info.reason, dict(info.metadata)
         elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
             violations = [(v.field, v.description) for v in bad.field_violations]
-    return RemoteError(code, message or "", reason=reason, violations=violations)
+    return RemoteError(code, message or "", reason=reason, violations=violations, metadata=metadata)

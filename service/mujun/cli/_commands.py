@@ -10,6 +10,7 @@ def register(app: typer.Typer) -> None:
     from mujun.cli import serve, token, cycle, remote
     from mujun.cli import store, audit
     from mujun.cli import simulate
+    from mujun.cli import events
 
     score.register(app)
     packs.register(app)
@@ -21,3 +22,4 @@ def register(app: typer.Typer) -> None:
     store.register(app)
     audit.register(app)
     simulate.register(app)
+    events.register(app)

@@ -32,6 +32,7 @@ EXIT_BY_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.FAILED_PRECONDITION: EXIT_UNUSABLE,
     grpc.StatusCode.ALREADY_EXISTS: EXIT_UNUSABLE,
     grpc.StatusCode.RESOURCE_EXHAUSTED: EXIT_UNUSABLE,
+    grpc.StatusCode.OUT_OF_RANGE: EXIT_UNUSABLE,  # a watch cursor older than the server keeps
 }
 
 ServerOption = typer.Option("127.0.0.1:50051", "--server", envvar="MUJUN_SERVER", help="HOST:PORT of a mujun server")

@@ -372,7 +372,9 @@ def _tiers_stage(context: FrozenContext) -> Stage:
                 tier[i], size[i], cuts[i] = place_tier(plan, context, row)
                 if tier[i] is None:
                     status[i], reason[i] = UNRATED, no_group_reason(context, row[GROUP] or "")
-        return frame.lazy().with_columns(
+        # the few records' own cut lines mean nothing here: the frozen ones (FROZEN_CUTS) placed them
+        own_cuts = [c for c in frame.columns if c.startswith("__quota.")]
+        return frame.drop(own_cuts).lazy().with_columns(
             pl.Series(TIER, tier, dtype=pl.String), pl.lit(None, dtype=pl.UInt32).alias(RANK),
             pl.Series(GROUP_N, size, dtype=pl.UInt32), pl.Series(STATUS, status, dtype=pl.String).cast(STATUS_TYPE),
             pl.Series(REASON, reason, dtype=pl.String), pl.lit(context.label).alias(FROZEN_BASIS),

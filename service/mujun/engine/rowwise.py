@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mujun.engine.adjust import SCORE
+from mujun.engine.adjust import SCORE, hit_col
 from mujun.engine.benchmarks import BASIS, cohort_n_col, stat_col
 from mujun.engine.cells import value_map
 from mujun.engine.checks import (DECISION, FAILED_REASONS, check_col, compared_col, holds, message_digits,
@@ -35,7 +35,7 @@ from mujun.engine.explain import explain_row
 from mujun.engine.frozen import (FrozenContext, basis_fields, no_group_reason, place_tier, require_usable,
                                  score_frozen)
 from mujun.engine.indicators import zero_col, zero_denominator_message
-from mujun.engine.items import APPLIED, applied_col, ratio_col
+from mujun.engine.items import APPLIED, applied_col, ratio_col, step_col
 from mujun.engine.lookups import lookup_col, lookup_sites
 from mujun.engine.measures import TIER_STREAK
 from mujun.engine.prepare import to_frame
@@ -239,11 +239,12 @@ class RowPlan:
                     bits |= _bit("cap_ratio")
                 points = None if weight is None or capped is None else weight * capped
             elif item.method == "steps":
-                points = None
+                points, reached = None, None
                 for i, step in enumerate(item.steps):
                     if x is not None and (step.min is None or x >= step.min):
-                        points = self._eval(f"{path}.steps.{i}.points", row)
+                        points, reached = self._eval(f"{path}.steps.{i}.points", row), i
                         break
+                row[step_col(name)] = reached if applicable else None
             else:
                 points = self._eval(f"{path}.expr", row)
             indicator = self.plan.pack.indicators.get(item.indicator or "")
@@ -307,6 +308,7 @@ class RowPlan:
                 veto = adj.veto
             points = self._eval(f"adjustments.{i}.points", row) if hit else (0.0 if rated else None)
             adjusted.append((adjust_col(adj.name), points))
+            row[hit_col(adj.name)] = hit if rated else None
         for column, points in adjusted:
             row[column] = points
         row[VETO] = veto

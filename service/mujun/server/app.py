@@ -24,15 +24,18 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from mujun_wire.v1 import cycles_pb2, cycles_pb2_grpc, packs_pb2, packs_pb2_grpc, rule_engine_pb2, rule_engine_pb2_grpc
+from mujun_wire.v1 import events_pb2, events_pb2_grpc
 from mujun.server.auth import Authenticator
 from mujun.server.config import ServerConfig
 from mujun.server.cycles import CyclesServicer
+from mujun.server.events import EventsServicer
 from mujun.server.interceptors import ServiceInterceptor
 from mujun.server.metrics import Metrics
 from mujun.server.packs import PacksServicer
 from mujun.server.rule_engine import RuleEngineServicer
 from mujun.server.upload import Uploads
 from mujun.services import Services
+from mujun.services.principal import Principal
 from mujun.store import Database, open_database, sqlite_url
 
 __all__ = ["MujunServer", "create_server", "serve"]
@@ -40,7 +43,8 @@ __all__ = ["MujunServer", "create_server", "serve"]
 log = logging.getLogger("mujun.server")
 
 SERVICE_NAMES = tuple(d.services_by_name[name].full_name for d, name in (
-    (rule_engine_pb2.DESCRIPTOR, "RuleEngine"), (packs_pb2.DESCRIPTOR, "Packs"), (cycles_pb2.DESCRIPTOR, "Cycles")))
+    (rule_engine_pb2.DESCRIPTOR, "RuleEngine"), (packs_pb2.DESCRIPTOR, "Packs"), (cycles_pb2.DESCRIPTOR, "Cycles"),
+    (events_pb2.DESCRIPTOR, "Events")))
 
 
 UPLOAD_METHODS = ("/mujun.v1.RuleEngine/EvaluateBatch", "/mujun.v1.Cycles/Run")
@@ -72,13 +76,50 @@ def _on(pool: futures.ThreadPoolExecutor, behavior):
     return run
 
 
+class _Sweeper:
+    """Writes the versions of effects that ended (or began) by the calendar, and prunes the outbox: once at
+    start, then every ``events_sweep_seconds`` (:meth:`mujun.services.events.EventService.sweep`)."""
+
+    _SYSTEM = Principal(actor="system/events-sweep", role="admin", regions=None)
+
+    def __init__(self, services: Services, config: ServerConfig):
+        self._events = services.events
+        self._config = config
+        self._stopped = threading.Event()
+        try:
+            self.once()
+        except Exception:  # noqa: BLE001 - the server still starts; the next sweep tries again
+            log.exception("events sweep at start failed")
+        self._thread = threading.Thread(target=self._run, name="mujun-events-sweep", daemon=True)
+        self._thread.start()
+
+    def once(self) -> None:
+        written = self._events.sweep(self._SYSTEM)
+        pruned = self._events.prune(self._config.outbox_retention_days)
+        if written or pruned:
+            log.info("events sweep: %d decision version(s) for effects that ended or began; %d outbox row(s) "
+                     "past retention dropped", written, pruned)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._config.events_sweep_seconds):
+            try:
+                self.once()
+            except Exception:  # noqa: BLE001 - a failed sweep is logged and tried again next time
+                log.exception("events sweep failed")
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
 class MujunServer:
     """A running server with the resources it owns; ``stop`` drains calls, then closes the store."""
 
     def __init__(self, server: grpc.Server, db: Database, health_servicer: health.HealthServicer,
                  metrics_http: object | None, metrics: Metrics, services: Services,
-                 pools: tuple[futures.ThreadPoolExecutor, ...] = (), uploads: Uploads | None = None):
+                 pools: tuple[futures.ThreadPoolExecutor, ...] = (), uploads: Uploads | None = None,
+                 sweeper: _Sweeper | None = None):
         self.grpc = server
+        self._sweeper = sweeper
         self.db = db
         self.metrics = metrics
         self.metrics_http = metrics_http
@@ -93,6 +134,8 @@ class MujunServer:
 
     def stop(self, grace: float | None) -> None:
         self._health.enter_graceful_shutdown()
+        if self._sweeper is not None:
+            self._sweeper.stop()
         self.grpc.stop(grace).wait()
         for pool in self._pools:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -116,7 +159,8 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     config = config.validated()
     db = open_database(config.database_url or sqlite_url(config.data_dir), check=True, lease=True)
     metrics = Metrics()
-    services = Services.create(db, metrics)
+    today = config.events_today
+    services = Services.create(db, metrics, today=(lambda: today) if today is not None else None)
     recovered = services.cycles.recover()
     if recovered:
         log.warning("cycles interrupted by a crash are back to draft: %s", ", ".join(recovered))
@@ -132,8 +176,9 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     # Health Watch and reflection streams hold a thread while they are open: on the unary pool a few
     # idle ones would stop every unary call; on their own they only wait for each other.
     streams = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="mujun-stream")
+    watches = futures.ThreadPoolExecutor(max_workers=config.watch_workers, thread_name_prefix="mujun-watch")
     lanes = {f"/{health.SERVICE_NAME}/Check": health_pool, f"/{health.SERVICE_NAME}/Watch": streams,
-             f"/{reflection.SERVICE_NAME}/": streams, **{method: uploads.handlers for method in UPLOAD_METHODS}}
+             f"/{reflection.SERVICE_NAME}/": streams, "/mujun.v1.Events/WatchDecisions": watches, **{method: uploads.handlers for method in UPLOAD_METHODS}}
     server = grpc.server(
         unary,
         interceptors=[_Lanes(lanes),
@@ -148,6 +193,8 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     rule_engine_pb2_grpc.add_RuleEngineServicer_to_server(RuleEngineServicer(services, config, uploads), server)
     packs_pb2_grpc.add_PacksServicer_to_server(PacksServicer(services), server)
     cycles_pb2_grpc.add_CyclesServicer_to_server(CyclesServicer(services, uploads, config), server)
+    events_pb2_grpc.add_EventsServicer_to_server(EventsServicer(services, poll_seconds=config.watch_poll_seconds),
+                                                 server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
@@ -157,15 +204,16 @@ def create_server(config: ServerConfig) -> tuple[MujunServer, int]:
     credentials = _credentials(config)
     port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     if port == 0:
-        for pool in (unary, health_pool, streams):
+        for pool in (unary, health_pool, streams, watches):
             pool.shutdown(wait=False)
         uploads.close()
         db.close()
         raise OSError(f"cannot bind {address}")
     metrics_http = metrics.serve_http(config.host, config.metrics_port) if config.metrics_port >= 0 else None
+    sweeper = _Sweeper(services, config)
     server.start()
-    return MujunServer(server, db, health_servicer, metrics_http, metrics, services, (unary, health_pool, streams),
-                       uploads), port
+    return MujunServer(server, db, health_servicer, metrics_http, metrics, services,
+                       (unary, health_pool, streams, watches), uploads, sweeper), port
 
 
 _M_ARENA_MAX = -8  # glibc mallopt parameter

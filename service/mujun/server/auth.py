@@ -55,6 +55,10 @@ METHOD_ROLES: dict[str, frozenset[str]] = {
     "/mujun.v1.Cycles/ListDecisions": _READ_DECISIONS,
     "/mujun.v1.Cycles/ExportDecisions": _READ_DECISIONS,
     "/mujun.v1.Cycles/AuditLog": frozenset({"auditor", "admin"}),
+    # in-year events: the agencies that report and apply them, for their regions, and the cycle's operators
+    "/mujun.v1.Events/Post": frozenset({"agency", "operator", "admin"}),
+    "/mujun.v1.Events/List": frozenset({"agency", "operator", "admin"}),
+    "/mujun.v1.Events/WatchDecisions": frozenset({"agency", "operator", "admin"}),
 }
 
 #: Health checking and reflection answer without a token (load balancers and grpcurl need them).

@@ -9,6 +9,8 @@ every call needs a token on every address (see :mod:`mujun.server.auth`).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import ipaddress
 import json
 import os
@@ -69,6 +71,13 @@ class ServerConfig(BaseSettings):
     max_upload_messages: int = 20_000       # messages per upload (send chunks of about 1 MiB)
     max_decoded_bytes: int = 2048 * MiB     # decoded Arrow bytes per upload (compression included)
     max_decoded_batch_bytes: int = 512 * MiB  # decoded bytes per Arrow record batch
+    # In-year events (Events): the day decisions are evaluated on (empty: today; a date for tests and
+    # replays), how often effects that ended are swept into new versions, how long the outbox keeps changes.
+    events_today: dt.date | None = None
+    events_sweep_seconds: float = 3600.0
+    outbox_retention_days: int = 400
+    watch_workers: int = 32                 # WatchDecisions streams open at once (each holds a thread)
+    watch_poll_seconds: float = 1.0         # a watcher re-reads the outbox this often when no commit woke it
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

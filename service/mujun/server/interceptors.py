@@ -22,8 +22,8 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from polars.exceptions import PanicException
 
-from mujun.errors import (AlreadyExists, InputError, LimitExceeded, MujunError, NotFound, PackError, PackNotFound,
-                          PermissionDenied, PreconditionFailed, RequestInvalid, Unauthenticated)
+from mujun.errors import (AlreadyExists, InputError, LimitExceeded, MujunError, NotFound, OutOfRange, PackError,
+                          PackNotFound, PermissionDenied, PreconditionFailed, RequestInvalid, Unauthenticated)
 from mujun.server.auth import PUBLIC_PREFIXES, Authenticator, Principal
 from mujun.server.config import ConfigError
 from mujun.server.metrics import Metrics
@@ -46,6 +46,7 @@ STATUS_BY_ERROR: tuple[tuple[type[MujunError], grpc.StatusCode], ...] = (
     (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (LimitExceeded, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (OutOfRange, grpc.StatusCode.OUT_OF_RANGE),
 )
 
 _DOMAIN = "mujun.cn"
@@ -75,8 +76,10 @@ class CallContext:
 def status_for(error: MujunError) -> status_pb2.Status:
     """The rich status of a mujun error: code, message, ErrorInfo and field violations."""
     code = next((c for kind, c in STATUS_BY_ERROR if isinstance(error, kind)), grpc.StatusCode.INTERNAL)
-    details = [error_details_pb2.ErrorInfo(reason=error.code, domain=_DOMAIN,
-                                           metadata={"location": error.location or ""})]
+    metadata = {"location": error.location or ""}
+    if isinstance(error, OutOfRange):
+        metadata["oldest_cursor"] = str(error.oldest_cursor)  # where a watcher may resume
+    details = [error_details_pb2.ErrorInfo(reason=error.code, domain=_DOMAIN, metadata=metadata)]
     violations: list[tuple[str, str]] = []
     if isinstance(error, PackError):
         violations = [(issue.path or "<pack>", issue.message) for issue in error.issues]

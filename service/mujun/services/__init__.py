@@ -7,6 +7,8 @@ explicit transactions and returns typed results (:mod:`mujun.services.results`),
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mujun.services.audit import AuditService
@@ -14,6 +16,7 @@ from mujun.services.context import Context, Meters, PackCache
 from mujun.services.cycles import CycleService
 from mujun.services.decisions import DecisionService
 from mujun.services.evaluation import EvaluationService
+from mujun.services.events import EventService
 from mujun.services.frozen import FrozenService
 from mujun.services.packs import PackService, PackSpec
 from mujun.services.principal import Principal
@@ -21,7 +24,8 @@ from mujun.services.simulation import SimulationService
 from mujun.store import Database
 
 __all__ = ["Services", "Context", "Meters", "PackCache", "Principal", "PackSpec", "PackService", "EvaluationService",
-           "CycleService", "DecisionService", "AuditService", "SimulationService", "FrozenService"]
+           "CycleService", "DecisionService", "AuditService", "SimulationService", "FrozenService",
+           "EventService"]
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,15 @@ class Services:
     audit: AuditService
     simulation: SimulationService
     frozen: FrozenService  # scoring against frozen cycles (Evaluate with a cycle, appeals)
+    events: EventService  # in-year events and the stream of decision changes
 
     @classmethod
-    def create(cls, db: Database, meters: Meters, *, cache_size: int = 32) -> Services:
+    def create(cls, db: Database, meters: Meters, *, cache_size: int = 32,
+               today: Callable[[], dt.date] | None = None) -> Services:
         context = Context(db, meters, PackCache(cache_size))
         packs = PackService(context)
         frozen = FrozenService(context)
-        return cls(context, packs, EvaluationService(context, packs), CycleService(context, frozen),
-                   DecisionService(context, frozen), AuditService(context), SimulationService(context), frozen)
+        events = EventService(context, frozen, today=today or dt.date.today)
+        return cls(context, packs, EvaluationService(context, packs), CycleService(context, frozen, events),
+                   DecisionService(context, frozen, events), AuditService(context), SimulationService(context), frozen,
+                   events)

@@ -14,20 +14,23 @@ from mujun.services._arrow import to_ipc
 from mujun.services._paging import id_page, id_token
 from mujun.services.context import Context
 from mujun.services.evaluation import check_region_column
+from mujun.services.events import EventService
 from mujun.services.frozen import FrozenService
 from mujun.services.principal import Principal
 from mujun.services.results import FACTS, Cycle, Page
 from mujun.store import cycles, groups, packs, reports
+from mujun.store import events as event_store
 from mujun.store.models import ActivationRow, CycleRow
 
 __all__ = ["CycleService"]
 
 
 class CycleService:
-    def __init__(self, context: Context, frozen: FrozenService):
+    def __init__(self, context: Context, frozen: FrozenService, events: EventService | None = None):
         self._context = context
         self._db = context.db
         self._frozen = frozen
+        self._events = events
 
     def recover(self) -> list[str]:
         """Cycles a dead server left running go back to draft; returns them as ``region/year``."""
@@ -90,7 +93,14 @@ class CycleService:
     def publish(self, principal: Principal, region: str, year: int) -> Cycle:
         principal.require_region(region)
         with self._db.write() as session:
-            return _cycle(session, cycles.publish(session, region, year, principal.actor))
+            published = cycles.publish(session, region, year, principal.actor)
+            # every published decision goes to the outbox in the publishing transaction (WatchDecisions)
+            event_store.record_publication(session, published, cycles.list_current(session, published,
+                                                                                    limit=published.enterprises + 1))
+            cycle = _cycle(session, published)
+        if self._events is not None:
+            self._events.notify()
+        return cycle
 
     def listing(self, principal: Principal, region: str, year: int, page_size: int, page_token: str) -> Page[Cycle]:
         """The cycles of ``region`` (empty: every region the caller may see), optionally of one year."""

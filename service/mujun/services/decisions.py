@@ -21,10 +21,12 @@ from mujun.services.context import Context
 from mujun.services.corrections import corrected_cohort, typed_correction
 from mujun.services.cycles import group_label
 from mujun.services.export import Export, export_decisions
-from mujun.services.frozen import FrozenService, appeal_row
+from mujun.services.events import EventService
+from mujun.services.frozen import CAUSE, FrozenService, appeal_row
 from mujun.services.principal import Principal
 from mujun.services.results import FACTS, Decision, Page
 from mujun.store import cycles, groups, packs
+from mujun.store import events as event_store
 from mujun.store.models import CycleRow, DecisionRow
 
 __all__ = ["DecisionService"]
@@ -41,10 +43,11 @@ class _Cohort:
 
 
 class DecisionService:
-    def __init__(self, context: Context, frozen: FrozenService):
+    def __init__(self, context: Context, frozen: FrozenService, events: EventService | None = None):
         self._context = context
         self._db = context.db
         self._frozen = frozen
+        self._events = events
 
     def appeal(self, principal: Principal, region: str, year: int, enterprise_id: str, correction: dict[str, Any],
                reason: str) -> Decision:
@@ -81,9 +84,18 @@ class DecisionService:
                     "input_json": json.dumps(record, ensure_ascii=False, default=str)}
         with self._db.write() as session:
             cycle = cycles.get(session, region, year)
+            previous = cycles.current_decision(session, cycle, enterprise_id)
             added = cycles.add_version(session, cycle, enterprise_id, decision=decision, reason=reason,
                                        actor=principal.actor)
-            return Decision.of(added, cycle)
+            # the new version's outbox row, in its transaction (WatchDecisions)
+            event_store.record_change(session, cycle, previous, added, json.loads(added.result_json).get(CAUSE)
+                                      or {"kind": "appeal", "reason": reason})
+            appealed = Decision.of(added, cycle)
+            if self._events is not None and self._events.reapply(session, principal, cycle, enterprise_id):
+                appealed = Decision.of(cycles.current_decision(session, cycle, enterprise_id), cycle)
+        if self._events is not None:
+            self._events.notify()
+        return appealed
 
     def get(self, principal: Principal, region: str, year: int, enterprise_id: str, with_history: bool,
             with_trace: bool = False) -> Decision:

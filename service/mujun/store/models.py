@@ -14,7 +14,8 @@ from sqlalchemy import (Date, DateTime, Float, ForeignKey, Index, Integer, Large
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = ["Base", "PackVersionRow", "ActivationRow", "CycleRow", "DecisionRow", "EventRow", "TokenRow",
-           "AuditRow", "ServerLeaseRow", "CYCLE_STATES", "utcnow"]
+           "AuditRow", "ServerLeaseRow", "EnterpriseEventRow", "DecisionChangeRow", "CYCLE_STATES",
+           "utcnow"]
 
 CYCLE_STATES = ("draft", "running", "frozen", "published")
 
@@ -168,3 +169,43 @@ class ServerLeaseRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EnterpriseEventRow(Base):
+    """One reported in-year event of an enterprise (append-only); ``result`` is what its first post
+    returned, so a retried post with the same ``(source, event_id)`` returns it unchanged."""
+
+    __tablename__ = "enterprise_events"
+    __table_args__ = (UniqueConstraint("source", "event_id", name="uq_enterprise_events_source_id"),
+                      Index("ix_enterprise_events_firm", "region", "year", "enterprise_id", "date"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(128))
+    event_id: Mapped[str] = mapped_column(String(128))
+    region: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int] = mapped_column(Integer)
+    enterprise_id: Mapped[str] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    fields_json: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    result: Mapped[str] = mapped_column(Text)
+
+
+class DecisionChangeRow(Base):
+    """The outbox of decision changes: written with each new version of a frozen or published decision;
+    ``cursor`` (never reused) orders the WatchDecisions stream."""
+
+    __tablename__ = "decision_changes"
+    __table_args__ = (Index("ix_decision_changes_region", "region", "cursor"), {"sqlite_autoincrement": True})
+
+    cursor: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int] = mapped_column(Integer)
+    enterprise_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    tier_before: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    tier_after: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    measures_changed_json: Mapped[str] = mapped_column(Text, default="{}")
+    cause_json: Mapped[str] = mapped_column(Text, default="{}")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
