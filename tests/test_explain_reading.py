@@ -166,3 +166,64 @@ def test_cli_writes_the_notice_for_a_group(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8").count('<section class="notice">') == 7
     both = CliRunner().invoke(app, ["explain", "-p", "js-huaian-2024", "-i", str(current), "--id", "G1", "--group", "1"])
     assert both.exit_code == 2
+
+
+QUOTA_PACK = """id: t
+version: '1'
+title: t
+source: t
+items:
+  s: {method: expr, expr: tax_wan}
+tiers:
+  method: quota
+  quotas: [{tier: A, percent: 20, min_score: 80}, {tier: B, percent: 40}, {tier: C, percent: 35}, {tier: D, percent: 5, min_count: 1}]
+"""
+
+
+@pytest.fixture(scope="module")
+def seven_quota():
+    """7 firms: 20/60/95/100 % half up = 1, 4, 7, 7; D 类不少于 1 家 moves C's cut to 6; rank 1 (79) misses A's 80."""
+    rows = [{"enterprise_id": f"E{i}", "region": "R", "land_mu": 10.0, "tax_wan": float(s)}
+            for i, s in enumerate([79, 70, 60, 50, 40, 30, 20])]
+    return mujun.load_pack_text(QUOTA_PACK).evaluate(rows)
+
+
+def test_quota_lines_state_the_cut_a_minimum_count_moved(seven_quota) -> None:
+    trace = seven_quota.explain("E6", lang="en")
+    text = format_trace(trace)
+    assert trace["tier"]["tier"] == "D"
+    assert "7 × 95 % = 6.65 → 7 (half up), moved to 6 by the minimum counts: C ranks 5–6" in text
+    assert "7 × 100 % = 7 → 7 (half up): D rank 7" in text and "no D firm" not in text
+    assert [q["last_rank"] for q in trace["tier"]["quotas"]] == [1, 4, 6, 7]
+
+
+def test_a_score_floor_that_moved_the_tier_is_said(seven_quota) -> None:
+    text = format_trace(seven_quota.explain("E0", lang="zh"))
+    assert "按名次为 A 类，得分 79 < A 类最低分 80 → B 类" in text
+    assert "最低分" not in format_trace(seven_quota.explain("E1", lang="zh"))  # B by rank and B in the end
+
+
+def test_a_stored_decision_without_recorded_cut_lines_still_reads_them(seven_quota) -> None:
+    row = seven_quota._run.frame.row(6, named=True)
+    bare = {k: v for k, v in row.items() if not k.startswith("__quota.")}
+    assert seven_quota._trace(bare, 6, None)["lines"] == seven_quota.explain("E6")["lines"]
+
+
+@pytest.mark.parametrize(("tax", "capped"), [(30.0, False), (40.0, True)])
+def test_a_points_cap_is_said_only_when_it_cut_the_points(tax, capped) -> None:
+    pack = mujun.load_pack_text("id: t\nversion: '1'\ntitle: t\nsource: t\n"
+                                "items:\n  s: {method: expr, expr: tax_wan, cap: 30}\n")
+    item = pack.evaluate([{"enterprise_id": "E1", "region": "R", "land_mu": 1.0, "tax_wan": tax}]).explain(
+        "E1", lang="en")["items"]["s"]
+    assert item["points"] == 30
+    assert item["applied"] == (["cap"] if capped else [])
+    assert ("above the cap, counted as 30" in item["text"]) == capped
+
+
+def test_an_adjustment_on_the_item_total_is_said_even_when_it_takes_the_score_below_its_condition() -> None:
+    """``score >= 60`` reads the item total (62): the levy applied, though the final score is 57."""
+    pack = mujun.load_pack_text("id: t\nversion: '1'\ntitle: t\nsource: t\nitems:\n  s: {method: expr, expr: tax_wan}\n"
+                                "adjustments:\n  - {name: levy, label: levy, when: 'score >= 60', points: -5}\n")
+    trace = pack.evaluate([{"enterprise_id": "E1", "region": "R", "land_mu": 1.0, "tax_wan": 62.0}]).explain("E1")
+    assert trace["score"] == 57 and trace["adjustments"][0]["applied"] is True
+    assert "score 57 = items 62 − 5" in format_trace(trace)

@@ -14,7 +14,8 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,7 +26,7 @@ from mujun.engine.prepare import to_frame
 from mujun.errors import InputError
 from mujun.packs.fields import normalise_header, split_unit
 
-__all__ = ["read_table", "read_source", "write_table", "FORMATS", "STDIO"]
+__all__ = ["read_table", "read_source", "write_table", "written_in_place", "FORMATS", "STDIO"]
 
 FORMATS = (".csv", ".parquet", ".jsonl", ".ndjson", ".xlsx", ".xls")
 STDIO = "-"
@@ -146,18 +147,26 @@ def write_table(frame: pl.DataFrame, path: str | os.PathLike[str], *, format: st
         sys.stdout.buffer.write(buffer.getvalue())
         sys.stdout.flush()
         return None
+    if suffix == ".xls":
+        _write(frame, "", suffix)
+    with written_in_place(path, suffix) as temp:
+        _write(frame, temp, suffix)
+    return Path(path)
+
+
+@contextmanager
+def written_in_place(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[str]:
+    """A temporary file beside ``path`` to write, renamed to ``path`` when the block ends (removed when it
+    raises): never a half file. The file gets the mode a new file would (0666 less the umask)."""
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError(f"{path}: the folder {path.parent} does not exist; create it first (or check the path)")
-    if suffix == ".xls":
-        _write(frame, "", suffix)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
     os.close(handle)
     try:
-        _write(frame, temp, suffix)
+        yield temp
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600: the result is for colleagues too
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    return path

@@ -30,9 +30,21 @@ from mujun_wire.v1 import (common_pb2, cycles_pb2, cycles_pb2_grpc, packs_pb2, p
 from mujun_client import _messages as m
 from mujun_client._errors import from_rpc_error
 
-__all__ = ["Api", "MiB", "channel_options", "credentials"]
+__all__ = ["Api", "DEFAULT_COMPRESSION", "MiB", "channel_options", "credentials", "is_loopback"]
 
 MiB = 1024 * 1024
+
+#: Compression of bulk tables both ways: "auto" is LZ4 across a network (it halves the bytes for a
+#: few hundred ms of CPU per million rows) and none on loopback, where bytes cost nothing to move and
+#: compressing them measured slower end to end (benchmarks/results/bulk.json).
+DEFAULT_COMPRESSION = "auto"
+_LOOPBACK = ("localhost", "127.", "[::1]", "::1", "unix:", "ipv4:127.", "ipv6:[::1]")
+
+
+def is_loopback(target: str) -> bool:
+    """True when a channel target names this machine (loopback address, localhost or a Unix socket)."""
+    host = target.lower().removeprefix("dns:///").removeprefix("dns:")
+    return host.startswith(_LOOPBACK)
 
 #: Calls that change state in a way a repeat would record twice: never retried.
 NOT_RETRIED = (("mujun.v1.Packs", "Activate"), ("mujun.v1.Cycles", "Appeal"))
@@ -73,8 +85,9 @@ class Api(ABC):
     """The calls; subclasses provide the channel and the transport."""
 
     def __init__(self, channel: Any, token: str | None, *, timeout: float, retries: int, backoff: float,
-                 chunk_bytes: int, max_message_bytes: int):
+                 chunk_bytes: int, max_message_bytes: int, target: str = ""):
         self.channel = channel
+        self.loopback = is_loopback(target)
         self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self.timeout = timeout
         self.retries = retries
@@ -101,6 +114,12 @@ class Api(ABC):
             raise from_rpc_error(error) from None
         return pause
 
+    def _codec(self, compression: str) -> str:
+        """``compression`` with "auto" resolved: none on loopback, LZ4 across a network."""
+        if compression == "auto":
+            return "none" if self.loopback else "lz4"
+        return compression
+
     # -- transport (the subclass) -------------------------------------------------------------------
 
     @abstractmethod
@@ -115,12 +134,25 @@ class Api(ABC):
     def _batch(self, make_requests: Any, timeout: float | None) -> Any:
         """EvaluateBatch: the upload, then the result table decoded from the response stream."""
 
+    @abstractmethod
+    def _export(self, request: Any, output: Any, timeout: float | None) -> Any:
+        """ExportDecisions: the table (or the Parquet file written) decoded from the response stream."""
+
     # -- RuleEngine ---------------------------------------------------------------------------------
 
     def evaluate(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
                  as_of: str = "", parameters: dict[str, float] | None = None, prior: Any = None,
-                 history: list[dict] | None = None, explain: bool = False, timeout: float | None = None) -> Any:
-        """Score a few records (protobuf records); returns ``EvaluateResponse``."""
+                 history: list[dict] | None = None, explain: bool = False, timeout: float | None = None,
+                 cycle: tuple[str, int] | None = None) -> Any:
+        """Score a few records (protobuf records); returns ``EvaluateResponse``.
+
+        ``cycle=(region, year)``: against that frozen cycle's benchmarks and cut lines, with its pinned
+        pack (give no pack, prior or history then); ``response.basis`` says what they were scored against.
+        """
+        if cycle is not None:
+            request = rule_engine_pb2.EvaluateRequest(records=m.records(data), explain=explain,
+                                                      cycle=cycles_pb2.CycleRef(region=cycle[0], year=cycle[1]))
+            return self._unary(self.engine.Evaluate, request, timeout=timeout)
         request = rule_engine_pb2.EvaluateRequest(
             pack=m.pack_ref(pack_id, region=region, version=version, as_of=as_of, parameters=parameters),
             records=m.records(data), prior=m.records(prior), explain=explain,
@@ -128,7 +160,12 @@ class Api(ABC):
         return self._unary(self.engine.Evaluate, request, timeout=timeout)
 
     def explain(self, data: Any, enterprise_id: str, pack_id: str | None = None, *, region: str | None = None,
-                prior: Any = None, timeout: float | None = None) -> Any:
+                prior: Any = None, timeout: float | None = None, cycle: tuple[str, int] | None = None) -> Any:
+        """One record's trace; ``cycle=(region, year)``: against that frozen cycle, as ``evaluate``."""
+        if cycle is not None:
+            request = rule_engine_pb2.ExplainRequest(records=m.records(data), enterprise_id=enterprise_id,
+                                                     cycle=cycles_pb2.CycleRef(region=cycle[0], year=cycle[1]))
+            return self._unary(self.engine.Explain, request, timeout=timeout)
         request = rule_engine_pb2.ExplainRequest(pack=m.pack_ref(pack_id, region=region), records=m.records(data),
                                                  prior=m.records(prior), enterprise_id=enterprise_id)
         return self._unary(self.engine.Explain, request, timeout=timeout)
@@ -136,14 +173,16 @@ class Api(ABC):
     def evaluate_batch(self, data: Any, pack_id: str | None = None, *, region: str | None = None, version: str = "",
                        parameters: dict[str, float] | None = None, prior: Any = None, history: Any = None,
                        cycle: int | None = None, prefer: str | list[str] | tuple[str, ...] = (),
+                       columns: list[str] | None = None, compression: str = DEFAULT_COMPRESSION,
                        timeout: float | None = None) -> Any:
         """Score a whole table (or several bureaus' tables, as ``run_cycle``) over Arrow IPC; returns
         (result table as pyarrow, ``BatchSummary`` with the run's notes and warnings): the table the
-        local engine gives."""
+        local engine gives, or only its ``columns`` (names, patterns such as ``"item.*"``, or names of
+        the run's intermediate values). ``compression`` ("auto", "lz4", "zstd", "none") codes both directions."""
         ref = m.pack_ref(pack_id, region=region, version=version, parameters=parameters)
         order = (prefer,) if isinstance(prefer, str) else tuple(prefer)
-        return self._batch(lambda: m.batch_requests(ref, data, prior, history, self.chunk_bytes, cycle, order),
-                           timeout)
+        return self._batch(lambda: m.batch_requests(ref, data, prior, history, self.chunk_bytes, cycle, order,
+                                                    self._codec(compression), columns), timeout)
 
     # -- Packs --------------------------------------------------------------------------------------
 
@@ -190,14 +229,16 @@ class Api(ABC):
     # -- Cycles -------------------------------------------------------------------------------------
 
     def run_cycle(self, region: str, year: int, data: Any, *, prior: Any = None, history: Any = None,
-                  as_of: str = "", prefer: str | list[str] | tuple[str, ...] = (), timeout: float | None = None) -> Any:
+                  as_of: str = "", prefer: str | list[str] | tuple[str, ...] = (), compression: str = DEFAULT_COMPRESSION,
+                  timeout: float | None = None) -> Any:
         """Score the region's firms as the cycle's draft over Arrow IPC; returns ``Cycle`` (with the run's
         notes and warnings). ``data`` is one table, or several bureaus' tables (``[tax, grid]`` or
         ``{"tax": tax, "grid": grid}``) joined on the enterprise id as the local ``pack.evaluate``;
         ``prefer`` names the sources whose values win where two differ."""
         order = (prefer,) if isinstance(prefer, str) else tuple(prefer)
         return self._upload(self.cycles.Run,
-                            lambda: m.run_requests(region, year, as_of, data, prior, history, self.chunk_bytes, order),
+                            lambda: m.run_requests(region, year, as_of, data, prior, history, self.chunk_bytes, order,
+                                                   self._codec(compression)),
                             timeout)
 
     def run_cycle_records(self, region: str, year: int, data: Any, *, prior: Any = None,
@@ -235,6 +276,15 @@ class Api(ABC):
                        page_token: str = "") -> Any:
         return self._unary(self.cycles.ListDecisions, cycles_pb2.ListDecisionsRequest(
             region=region, year=year, tier=tier, group=group, page_size=page_size, page_token=page_token))
+
+    def export_decisions(self, region: str, year: int, *, columns: list[str] | None = None,
+                         compression: str = DEFAULT_COMPRESSION, output: str | Path | None = None,
+                         timeout: float | None = None) -> Any:
+        """A cycle's current decisions in one stream: (pyarrow Table, ``ExportSummary``), or with ``output``
+        written to that Parquet file as they arrive, (path, summary); the file's metadata names the cycle,
+        its state and pack (``mujun:*`` keys). ``columns`` as ``evaluate_batch``."""
+        request = m.export_request(region, year, columns, self._codec(compression), self.chunk_bytes)
+        return self._export(request, output, timeout)
 
     def audit_log(self, region: str = "", page_size: int = 100, page_token: str = "") -> Any:
         return self._unary(self.cycles.AuditLog, cycles_pb2.AuditLogRequest(region=region, page_size=page_size,

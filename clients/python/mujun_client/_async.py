@@ -26,7 +26,7 @@ class AsyncClient(Api):
         channel = (grpc.aio.secure_channel(target, creds, options) if creds
                    else grpc.aio.insecure_channel(target, options))
         super().__init__(channel, token, timeout=timeout, retries=retries, backoff=backoff, chunk_bytes=chunk_bytes,
-                         max_message_bytes=max_message_bytes)
+                         max_message_bytes=max_message_bytes, target=target)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -76,6 +76,14 @@ class AsyncClient(Api):
             return m.chunks_to_table(chunks), summary
 
         return await self._retried(attempt, timeout)
+
+    async def _export(self, request: Any, output: str | Path | None, timeout: float | None) -> tuple[Any, Any]:
+        try:
+            responses = [response async for response in self.cycles.ExportDecisions(
+                request, timeout=timeout or self.timeout, metadata=self.metadata)]
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        return m.read_export(iter(responses), request, output)
 
     async def _retried(self, attempt: Callable[[float, list[bool]], Any], timeout: float | None) -> Any:
         """An upload, sent again from the start while the server is UNAVAILABLE and nothing came back."""

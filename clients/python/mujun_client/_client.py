@@ -27,7 +27,7 @@ class Client(Api):
         options = channel_options(max_message_bytes, retries, backoff)
         channel = grpc.secure_channel(target, creds, options) if creds else grpc.insecure_channel(target, options)
         super().__init__(channel, token, timeout=timeout, retries=retries, backoff=backoff, chunk_bytes=chunk_bytes,
-                         max_message_bytes=max_message_bytes)
+                         max_message_bytes=max_message_bytes, target=target)
 
     def __enter__(self) -> Client:
         return self
@@ -64,6 +64,13 @@ class Client(Api):
     def _batch(self, make_requests: Callable[[], Iterator], timeout: float | None) -> tuple[pa.Table, Any]:
         return self._retried(lambda remaining, received: m.read_results(
             self.engine.EvaluateBatch(make_requests(), timeout=remaining, metadata=self.metadata), received), timeout)
+
+    def _export(self, request: Any, output: str | Path | None, timeout: float | None) -> tuple[Any, Any]:
+        try:
+            return m.read_export(self.cycles.ExportDecisions(request, timeout=timeout or self.timeout,
+                                                             metadata=self.metadata), request, output)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
 
     def _retried(self, attempt: Callable[[float, list[bool]], Any], timeout: float | None) -> Any:
         """An upload, sent again from the start while the server is UNAVAILABLE and nothing came back."""

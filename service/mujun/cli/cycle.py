@@ -1,9 +1,11 @@
-"""``mujun cycle list | run | freeze | publish | appeal | show``: a county's annual cycle on a server."""
+"""``mujun cycle list | run | freeze | publish | appeal | show | export``: a county's annual cycle on a server."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import typer
 from rich.table import Table
 
@@ -12,13 +14,13 @@ from mujun.cli._common import (JsonOption, Typer, console, err_console, handle_e
 from mujun.cli.remote import (LimitOption, ServerOption, TlsCaOption, TokenOption, connect, handle_remote_errors,
                               message_dict, paged)
 from mujun.errors import InputError
-from mujun.io import read_table
+from mujun.io import read_table, write_table, written_in_place
 from mujun_wire.records import NUMBER_FIELDS
 
 __all__ = ["register"]
 
 cycle_app = Typer(no_args_is_help=True,
-                  help="Evaluation cycles on a server: list, run, freeze, publish, appeal, show")
+                  help="Evaluation cycles on a server: list, run, freeze, publish, appeal, show, export")
 
 RegionOption = typer.Option(..., "--region", help="County code")
 YearOption = typer.Option(..., "--year", help="Evaluation year")
@@ -26,6 +28,13 @@ YearOption = typer.Option(..., "--year", help="Evaluation year")
 
 def register(app: typer.Typer) -> None:
     app.add_typer(cycle_app, name="cycle")
+
+
+def export_parquet(client, region: str, year: int, output: Path, **options) -> Any:  # noqa: ANN001 - Client
+    """The export streamed into a Parquet file beside ``output``, renamed once whole (never a half file)."""
+    with written_in_place(output) as temporary:
+        _path, summary = client.export_decisions(region, year, output=temporary, **options)
+    return summary
 
 
 def _print_cycle(cycle) -> None:  # noqa: ANN001 - mujun.v1.Cycle
@@ -160,3 +169,27 @@ def show(region: str = RegionOption, year: int = YearOption,
                           r.tier, str(r.rank) if r.HasField("rank") else "", r.group, str(decision.version))
         console.print(table)
     _say_more(more, "decisions")
+
+
+@cycle_app.command("export")
+@handle_remote_errors
+def export(region: str = RegionOption, year: int = YearOption,
+           output: Path = typer.Option(..., "--output", "-o", help="File to write (.parquet streams as it arrives; "
+                                       ".csv .jsonl .xlsx also work)"),
+           columns: list[str] | None = typer.Option(None, "--column", "-c", help="Only this column (a name or a "
+                                                    "pattern such as 'indicator.*'; repeatable) [default: all]"),
+           compression: str = typer.Option("auto", "--compression", help="On the wire: lz4, zstd, none, or auto "
+                                           "(none to a server on this machine, lz4 across a network)"),
+           server: str = ServerOption, token: str | None = TokenOption, tls_ca: Path | None = TlsCaOption) -> None:
+    """Every current decision of a cycle (a published list of any size) to one file, in one call."""
+    if compression.lower() not in ("auto", "lz4", "zstd", "none"):
+        raise typer.BadParameter(f"{compression!r}: give auto, lz4, zstd or none", param_hint="--compression")
+    with connect(server, token, tls_ca) as client:
+        if output.suffix.lower() == ".parquet":
+            summary = export_parquet(client, region, year, output, columns=columns, compression=compression)
+        else:
+            table, summary = client.export_decisions(region, year, columns=columns, compression=compression)
+            write_table(pl.from_arrow(table), output)
+    err_console.print(f"{summary.rows:,} decisions of cycle {region}/{year} ({summary.cycle_state}, run "
+                      f"{summary.run_number}, pack {summary.pack_id} {summary.pack_version}) → {output}",
+                      highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import time
@@ -56,6 +57,49 @@ def _prefer(values: list[str] | None) -> tuple[str, ...]:
     return tuple(Path(v).name if v != STDIO else "stdin" for v in values or [])
 
 
+EventsOption = typer.Option(None, "--events", help="In-year events (.csv or .jsonl: event_id, enterprise_id, "
+                            "type, date, fields) applied by the pack's event rules")
+AsOfOption = typer.Option(None, "--as-of", help="With --events: the decision in force on this date "
+                          "(YYYY-MM-DD) [default: today]")
+
+
+def _with_events(rule_pack: Pack, result, path: Path, as_of: str | None, cycle: int | None):  # noqa: ANN001, ANN202
+    """The result table after the events in force on --as-of (see mujun.events.offline)."""
+    from mujun.events import read_events  # durable_rules is loaded only for a run with events
+    from mujun.events.offline import EFFECTS, apply_events
+
+    if rule_pack.model.events is None:
+        raise InputError(f"pack {rule_pack.id} has no 'events' section", location="--events")
+    try:
+        day = dt.date.today() if as_of is None else dt.date.fromisoformat(as_of)
+    except ValueError as exc:
+        raise InputError(f"--as-of must be a date YYYY-MM-DD, got {as_of!r}") from exc
+    table, changed = apply_events(rule_pack.plan, result, read_events(path, rule_pack.model.events), day,
+                                  cycle=cycle, pack_hash=rule_pack.hash)
+    return table, (f"events on {day}: {len(changed)} firm(s) with event effects; see the '{EFFECTS}' column", changed)
+
+
+def _explain_events(rule_pack: Pack, result, traces: list[dict], path: Path, as_of: str | None,  # noqa: ANN001
+                    cycle: int | None) -> list[dict]:
+    """Each firm's trace with what its events did (which event, rule, effect, until when) appended."""
+    from mujun.events import read_events
+    from mujun.events.explain import explain_effective
+
+    if rule_pack.model.events is None:
+        raise InputError(f"pack {rule_pack.id} has no 'events' section", location="--events")
+    stored = read_events(path, rule_pack.model.events)
+    _table, changed = _with_events(rule_pack, result, path, as_of, cycle)
+    by_firm = {d.enterprise: d for d in changed[1]}
+    out = []
+    for trace in traces:
+        decision = by_firm.get(trace.get("enterprise_id"))
+        if decision is not None:
+            facts = explain_effective(rule_pack.model, decision, stored)
+            trace = {**trace, "events": facts, "lines": [*trace["lines"], *facts["lines"]]}
+        out.append(trace)
+    return out
+
+
 @handle_errors
 def score(
     pack: str = PackOption,
@@ -80,6 +124,8 @@ def score(
                                        help="CA bundle (PEM) to verify a TLS --server [default: plaintext]"),
     parks_output: str | None = typer.Option(None, "--parks-output", help="Park table of a pack with a parks "
                                             "section (default: beside the output, <stem>.parks.<ext>)"),
+    events: Path | None = EventsOption,
+    as_of: str | None = AsOfOption,
 ) -> None:
     """Score every enterprise of INPUT (one file, or several bureaus' files) with a pack and write the result.
 
@@ -113,6 +159,8 @@ def score(
         result = step("evaluating", "evaluate", lambda: rule_pack.evaluate(
             data, prior=prior_data, history=history_data, cycle=cycle, prefer=_prefer(prefer)))
         table, rounding = result.table, None
+        if events is not None:
+            table, (events_note, _changed) = _with_events(rule_pack, result, events, as_of, cycle)
         if round_scores:
             table, rounding = rounded(table, rule_pack)
         step(f"writing {output}", "write", lambda: write_table(table, output, format=output_format))
@@ -120,6 +168,8 @@ def score(
         if parks_path is not None:
             step(f"writing {parks_path}", "write_parks", lambda: write_table(result.parks, parks_path))
     notes = [*result.notes, *([rounding] if rounding else [])]
+    if events is not None:
+        notes.append(events_note)
     if parks_path is not None:
         out.print(parks_table(result.parks, parks_path))
     report_run(result.table, rule_pack.id, rule_pack.hash, f"{result.table.height:,} records → {output}",
@@ -229,6 +279,8 @@ def explain(
     format: str = typer.Option("text", "--format", help="text, json or html (a printable 评价结果告知书)"),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal"),
+    events: Path | None = EventsOption,
+    as_of: str | None = AsOfOption,
 ) -> None:
     """Explain decisions: inputs (with their file and unit), indicators, benchmarks, items, tier, measures and the document cited.
 
@@ -251,6 +303,8 @@ def explain(
         traces = [result.explain_park(park, lang)]
     else:
         traces = [result.explain(enterprise_id, lang)] if enterprise_id is not None else result.explain_group(group, lang)
+    if events is not None:
+        traces = _explain_events(rule_pack, result, traces, events, as_of, cycle)
     if kind == "html":
         text = render_notices(traces)
     elif kind == "json":

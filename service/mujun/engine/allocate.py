@@ -4,7 +4,7 @@ A share is ``budget_units × weight / Σ weights`` in whole ``unit`` s: floored,
 over go one each to the largest fractional remainders (ties: larger weight, then enterprise id).
 So a group's allocations add up to ``floor(budget / unit)`` units exactly, never more than the
 budget. Shares are rounded to 9 decimals before flooring so that 70.0 computed as 69.99999999999999
-still counts as 70 units; the reference evaluator does the same.
+still counts as 70 units; the oracle (tests/oracle) does the same.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import polars as pl
 
 from mujun.engine.columns import OK, STATUS, compile_expr
 from mujun.engine.compile import Plan
-from mujun.lang import round_half_away
+from mujun.engine.rounding import round_half_away, round_half_away_expr
 from mujun.packs.model import Check
 
 __all__ = ["apply_checks", "check_col", "compared_col", "DECISION", "FAILED_REASONS", "render_number",
@@ -83,7 +83,7 @@ def render_number(value: float, digits: int) -> str:
 
 
 def _render_polars(value: pl.Expr, digits: int) -> pl.Expr:
-    rounded = value.round(digits, mode="half_away_from_zero")
+    rounded = round_half_away_expr(value, digits)
     whole = (rounded == rounded.floor()) & (rounded.abs() < _WHOLE_LIMIT)
     return pl.when(whole).then(rounded.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(rounded.cast(pl.String))
 
@@ -136,7 +136,7 @@ def _render_failed(check: Check, value: pl.Expr, threshold: pl.Expr) -> tuple[pl
     value_text: pl.Expr | pl.When | pl.Then = pl
     threshold_text: pl.Expr | pl.When | pl.Then = pl
     for digits in range(base, base + _EXTRA_DIGITS):
-        v, t = (x.round(digits, mode="half_away_from_zero") for x in (value, threshold))
+        v, t = (round_half_away_expr(x, digits) for x in (value, threshold))
         shows = ~_holds_polars(check, v, t, rounded=True)
         value_text = value_text.when(shows).then(_render_polars(value, digits))  # type: ignore[union-attr]
         threshold_text = threshold_text.when(shows).then(_render_polars(threshold, digits))  # type: ignore[union-attr]
@@ -160,7 +160,7 @@ def apply_checks(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
         applies = rated & (compile_expr(plan, f"{path}.when").fill_null(False) if check.when is not None else True)
         if check.precision is not None:
             columns.append(pl.when(applies).then(value).alias(compared_col(check.name, "raw")))
-            value, threshold = (x.round(check.precision, mode="half_away_from_zero") for x in (value, threshold))
+            value, threshold = (round_half_away_expr(x, check.precision) for x in (value, threshold))
         passed = _holds_polars(check, value, threshold, rounded=check.precision is not None).fill_null(False)
         columns += [pl.when(applies).then(passed).otherwise(None).alias(check_col(check.name)),
                     pl.when(applies).then(value).alias(compared_col(check.name, "value")),

@@ -39,7 +39,7 @@ from mujun.engine.tiers import GROUP, RANK, TIER, assign_tiers
 from mujun.errors import InputError
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["Run", "run_plan", "output_columns", "STAGES"]
+__all__ = ["Run", "run_plan", "output_columns", "STAGES", "Stage"]
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,9 @@ _THREAD_PRIOR_ROWS = 50_000
 
 
 def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, cycle: int | None = None,
-             prefer: tuple[str, ...] = ()) -> Run:
+             prefer: tuple[str, ...] = (), stages: tuple[tuple[str, Stage], ...] = STAGES) -> Run:
+    """``stages``: :data:`STAGES`, or that table with some stages replaced (a frozen cycle's benchmarks
+    and cut lines, see :mod:`mujun.engine.frozen`)."""
     if cycle is None and plan.cycle_readers:
         raise InputError(f"pack {plan.pack.id} reads the cycle year ({', '.join(plan.cycle_readers)}) and none was "
                          "given: give the cycle (--cycle YEAR, or the request's cycle), or every such value would be "
@@ -140,7 +142,7 @@ def run_plan(plan: Plan, data: Any, *, prior: Any = None, history: Any = None, c
         intake = take_in_data(data, plan, prefer=prefer)
         inputs = _Inputs(rows=intake.frame.height, prior_year=prior_year, history=history_frame, cycle=cycle, years=years)
         frame = prepare(intake, plan, tier_names=plan.tier_names)
-        for _name, stage in STAGES:
+        for _name, stage in stages:
             frame = stage(frame, plan, inputs)
     done = inputs.collect(frame.with_columns(_publishable(plan, frame)))
     done = done.with_columns(unknown_key_columns(plan))  # a lookup of an unknown key is a fact, never silent

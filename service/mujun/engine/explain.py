@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mujun.engine.explain_mechanisms import mechanism_facts
-from mujun.engine.adjust import SCORE
+from mujun.engine.explain_mechanisms import applied_cuts, mechanism_facts
+from mujun.engine.adjust import SCORE, hit_col
 from mujun.engine.benchmarks import BASIS, cohort_n_col, stat_col
 from mujun.engine.checks import (DECISION, FAILED_REASONS, check_col, compared_col, holds, render_number,
                                  round_half_away)
@@ -26,8 +26,8 @@ from mujun.engine.columns import (ERROR, GROUP_N, OK, REASON, STATUS, VETO, adju
 from mujun.engine.compile import CYCLE, Plan
 from mujun.engine.formula import render
 from mujun.engine.indicators import denominator_text, zero_col
-from mujun.engine.items import applied_codes, applied_col, ratio_col
-from mujun.engine.tiers import GROUP, RANK, TIER, cumulative_cuts
+from mujun.engine.items import applied_codes, applied_col, ratio_col, step_col
+from mujun.engine.tiers import FROZEN_BASIS, FROZEN_CUTS, GROUP, RANK, TIER, cumulative_cuts
 from mujun import lang as ex
 from mujun.packs.fields import ID_FIELD
 
@@ -121,14 +121,22 @@ _W = {
     "no_tier": ("未定等级", "no tier"),
     "rank": ("{group}参评 {n} 家，按 {order} 排序，排第 {rank} 名",
              "rank {rank} of {n} in group {group} by {order}"),
-    "quota": ("{tiers} 类累计 {n} 家 × {pct} % = {exact} → {cut}（{rounding}）：{span}",
-              "{tiers} cumulative {n} × {pct} % = {exact} → {cut} ({rounding}): {span}"),
+    "quota": ("{tiers} 类累计 {n} 家 × {pct} % = {exact} → {cut}（{rounding}）{moved}：{span}",
+              "{tiers} cumulative {n} × {pct} % = {exact} → {cut} ({rounding}){moved}: {span}"),
+    "moved": ("，按最少家数调整为 {cut}", ", moved to {cut} by the minimum counts"),
+    "bounded": ("按名次为 {by_rank} 类，得分 {score} {cmp} {by_rank} 类{bound} {limit} → {tier} 类",
+                "{by_rank} by rank, but score {score} {cmp} {by_rank}'s {bound} {limit} → {tier}"),
+    "min_score": ("最低分", "min_score"), "max_score": ("最高分", "max_score"),
     "span": ("第 {a}–{b} 名", "ranks {a}–{b}"), "span_one": ("第 {a} 名", "rank {a}"),
     "span_none": ("{tier} 类 0 家", "no {tier} firm"),
     "span_after": ("前 {last} 名已分完，{tier} 类 0 家", "ranks 1–{last} are taken: no {tier} firm"),
     "thr": ("得分 {score} ≥ {min} → {tier} 类", "score {score} ≥ {min} → {tier}"),
     "thr_else": ("得分 {score} 未达更高档 → {tier} 类", "score {score} below the other thresholds → {tier}"),
     "input_tier": ("等级取自输入的评价结果", "tier given in the input"),
+    "frozen": ("按冻结周期（{basis}）的分档线定档：{group}冻结时参评 {n} 家，不重新计算比例，落入 {tier} 类",
+               "placed against the frozen cut lines of {basis}: group {group} of {n} when frozen (quotas not "
+               "recomputed), tier {tier}"),
+    "frozen_cuts": ("分档线（各档末位企业的排序键）：{cuts}", "cut lines (each tier's last ordering key): {cuts}"),
     "desc": ("由高到低", "desc"), "asc": ("由低到高", "asc"),
     "half_up": ("四舍五入", "half up"), "floor_r": ("向下取整", "floor"), "ceil": ("向上取整", "ceil"),
     "history": ("等级记录：含本次连续 {k} 次为 {tier} 类{years}", "tier history: {k} consecutive cycles in {tier}{years}"),
@@ -396,7 +404,7 @@ class _Explainer:
                 else:
                     steps.append(f"{_num(x)} ÷ {_num(bm)} = {_num(ratio)} × {_num(weight)} = {product}")
         elif item.method == "steps" and x is not None:
-            reached = next((s for s in item.steps if s.min is None or x >= s.min), None)
+            reached = self._step(name, x)
             steps.append(self.t("step", x=_num(x), min=_num(reached.min)) if reached and reached.min is not None
                          else self.t("step_else", x=_num(x)))
         elif item.method == "minmax":
@@ -421,6 +429,14 @@ class _Explainer:
         out["text"] = self.t("item", label=label, points=_num(points), full=full, steps=joiner.join(steps) or "—")
         return out
 
+    def _step(self, name: str, x: float) -> Any:
+        """The step the items stage recorded; a decision stored before steps were recorded reads it from x."""
+        item = self.pack.items[name]
+        if step_col(name) in self.row:
+            index = self.row[step_col(name)]
+            return None if index is None else item.steps[index]
+        return next((s for s in item.steps if s.min is None or x >= s.min), None)
+
     def _why_missing(self, indicator: str | None) -> str:
         if indicator and self.row.get(zero_col(indicator)):
             return self.t("undefined", den=self.label(denominator_text(self.plan, indicator)))
@@ -434,7 +450,7 @@ class _Explainer:
     def _adjustments(self) -> list[dict[str, Any]]:
         out = []
         for i, adj in enumerate(self.pack.adjustments):
-            applied = bool(_eval(self.plan, f"adjustments.{i}.when", self.env))
+            applied = self._adjusted(i)
             points = self.row.get(adjust_col(adj.name))
             label = adj.label or adj.name
             text = (self.t("veto", label=label, tier=adj.veto) if adj.veto
@@ -442,6 +458,15 @@ class _Explainer:
             out.append({"name": adj.name, "label": adj.label, "applied": applied, "points": points, "veto": adj.veto,
                         "text": text})
         return out
+
+    def _adjusted(self, i: int) -> bool:
+        """Whether adjustment ``i`` applied, as the stage recorded; a decision stored before that was
+        recorded asks its condition again (which reads the item total as ``score``)."""
+        name = self.pack.adjustments[i].name
+        if hit_col(name) in self.row:
+            return bool(self.row[hit_col(name)])
+        items = sum(self.row.get(item_col(n)) or 0.0 for n in self.pack.items)
+        return bool(_eval(self.plan, f"adjustments.{i}.when", {**self.env, SCORE: items}))
 
     def _score_line(self, out: dict[str, Any]) -> str:
         items = sum(v["points"] or 0 for v in out.get("items", {}).values())
@@ -458,9 +483,17 @@ class _Explainer:
         lines = [self.t("tier_line", tier=tier) if tier else self.t("no_tier")]
         if row.get(VETO):
             out["why"] = f"veto: forced to {row[VETO]}"
+        elif tiers.method == "quota" and row.get(FROZEN_CUTS):  # scored later against a frozen cycle
+            fields = "、".join(self.label(f) for f in tiers.group_by)
+            group = f"{fields} {row.get(GROUP)} " if self.lang == "zh" else f"{row.get(GROUP)} ({fields or 'all'})"
+            lines.append("  " + self.t("frozen", basis=row[FROZEN_BASIS], group=group, n=row.get(GROUP_N), tier=tier))
+            lines.append("  " + self.t("frozen_cuts", cuts=row[FROZEN_CUTS]))
+            out["why"] = f"placed against the frozen cut lines of {row[FROZEN_BASIS]}: {row[FROZEN_CUTS]}"
+            out["frozen"] = {"basis": row[FROZEN_BASIS], "cut_lines": row[FROZEN_CUTS]}
         elif tiers.method == "quota" and row.get(GROUP_N):
             n = int(row[GROUP_N])
-            cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, n)
+            rounded = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, n)  # the arithmetic, read aloud
+            cuts = applied_cuts(self.plan, row, n)  # the cut lines as the stage applied them
             order = "、".join(self._order_word(spec) for spec in tiers.order_by) if self.lang == "zh" \
                 else ", ".join(tiers.order_by)
             fields = "、".join(self.label(f) for f in tiers.group_by)
@@ -468,7 +501,7 @@ class _Explainer:
             lines.append("  " + self.t("rank", group=group, n=n, order=order, rank=row.get(RANK)))
             rounding = self.t({"half_up": "half_up", "floor": "floor_r", "ceil": "ceil"}[tiers.rounding])
             spans, quota_lines, start, running, names = [], [], 1, 0.0, []
-            for quota, cut in zip(tiers.quotas, cuts):
+            for quota, cut, plain in zip(tiers.quotas, cuts, rounded):
                 running += quota.percent
                 names.append(quota.tier)
                 if cut >= start:
@@ -478,18 +511,20 @@ class _Explainer:
                     span = (self.t("span_after", tier=quota.tier, last=start - 1) if start > 1
                             else self.t("span_none", tier=quota.tier))
                     spans.append(f"{quota.tier} none")
+                moved = self.t("moved", cut=cut) if cut != plain else ""
                 quota_lines.append("  " + self.t("quota", tiers="+".join(names) if len(names) < 3 else f"{names[0]}–{names[-1]}",
-                                                 n=n, pct=_num(running), exact=_num(n * running / 100), cut=cut,
-                                                 rounding=rounding, span=f"{quota.tier} {span}" if cut >= start else span))
+                                                 n=n, pct=_num(running), exact=_num(n * running / 100), cut=plain,
+                                                 rounding=rounding, moved=moved,
+                                                 span=f"{quota.tier} {span}" if cut >= start else span))
                 start = cut + 1
-            lines += quota_lines
+            lines += quota_lines + self._bounded(cuts)
             out["quotas"] = [{"tier": q.tier, "cumulative_percent": sum(x.percent for x in tiers.quotas[:i + 1]),
                               "last_rank": c} for i, (q, c) in enumerate(zip(tiers.quotas, cuts))]
             out["why"] = (f"rank {row[RANK]} of {row[GROUP_N]} in group {row[GROUP]} by "
                           f"{', '.join(tiers.order_by)}; quotas ({tiers.rounding}): {'; '.join(spans)}")
         elif tiers.method == "thresholds":
             score = row.get(SCORE)
-            reached = next((t for t in tiers.thresholds if t.min is None or (score is not None and score >= t.min)), None)
+            reached = next((t for t in tiers.thresholds if t.tier == tier), None)  # the threshold the stage's tier is
             out["why"] = (f"score {score:.4f} ≥ {reached.min:g}" if reached and reached.min is not None and score is not None
                           else "below every other threshold")
             if reached is not None:
@@ -513,6 +548,18 @@ class _Explainer:
             lines.append("  " + self.t("history", k=k, tier=tier, years=years))
         out["lines"] = lines
         return out
+
+    def _bounded(self, cuts: list[int]) -> list[str]:
+        """Why a firm's tier is not the one its rank gives: a tier's ``min_score`` or ``max_score``."""
+        quotas, row = self.pack.tiers.quotas, self.row  # type: ignore[union-attr]
+        by_rank = next(q for q, cut in zip(quotas, cuts) if int(row[RANK]) <= cut)
+        tier, score = row.get(TIER), row.get(SCORE)
+        if by_rank.tier == tier or score is None:
+            return []
+        low = by_rank.min_score is not None and score < by_rank.min_score
+        bound = "min_score" if low else "max_score"
+        return ["  " + self.t("bounded", by_rank=by_rank.tier, score=_num(score), cmp="<" if low else ">",
+                              bound=self.t(bound), limit=_num(getattr(by_rank, bound)), tier=tier)]
 
     def _order_word(self, spec: str) -> str:
         name, _, direction = spec.partition(" ")

@@ -13,10 +13,10 @@ from mujun.engine.adjust import SCORE
 from mujun.engine.columns import GROUP_N
 from mujun.engine.compile import Plan, calls
 from mujun.engine.lookups import lookup_col, lookup_sites, site_message
-from mujun.engine.tiers import RANK, TIER, cumulative_cuts, minimum_counts
+from mujun.engine.tiers import RANK, TIER, cumulative_cuts, cut_col, minimum_counts
 from mujun.lang import earlier_column
 
-__all__ = ["mechanism_facts"]
+__all__ = ["mechanism_facts", "applied_cuts"]
 
 
 def mechanism_facts(plan: Plan, row: dict[str, Any]) -> dict[str, Any]:
@@ -53,15 +53,26 @@ def _reading(plan: Plan, name: str) -> str:
     return f"Σ numerator ÷ Σ denominator of {bm.of} = {formula} over the cohort (ratio of sums)"
 
 
+def applied_cuts(plan: Plan, row: dict[str, Any], n: int) -> list[int]:
+    """The last rank of each quota tier in the firm's group, as the tiers stage recorded it; a decision
+    stored before the cut lines were recorded has them worked out again from its group's size."""
+    quotas = plan.pack.tiers.quotas  # type: ignore[union-attr]
+    if all(row.get(cut_col(q.tier)) is not None for q in quotas):
+        return [int(row[cut_col(q.tier)]) for q in quotas]
+    cuts = cumulative_cuts([q.percent for q in quotas], plan.pack.tiers.rounding, n)  # type: ignore[union-attr]
+    return [int(c) for c in minimum_counts(cuts, [q.min_count for q in quotas], n)]
+
+
 def _quota_place(plan: Plan, row: dict[str, Any]) -> dict[str, Any] | None:
-    """The tier the rank alone gives, the cuts (after minimum counts) and the score bound that moved it."""
+    """The tier the rank alone gives, the cuts (rounded, and as applied after minimum counts) and the
+    score bound that moved it."""
     tiers = plan.pack.tiers
     quotas = tiers.quotas  # type: ignore[union-attr]
     if not any(q.min_count or q.min_score is not None or q.max_score is not None for q in quotas):
         return None
     n, rank = int(row[GROUP_N]), int(row[RANK])
     cuts = cumulative_cuts([q.percent for q in quotas], tiers.rounding, n)  # type: ignore[union-attr]
-    least = minimum_counts(cuts, [q.min_count for q in quotas], n)
+    least = applied_cuts(plan, row, n)
     by_rank = next(q.tier for q, cut in zip(quotas, least) if rank <= cut)
     fact: dict[str, Any] = {"group_size": n, "rank": rank, "cuts": [int(c) for c in cuts],
                             "cuts_after_min_count": [int(c) for c in least], "tier_by_rank": by_rank,

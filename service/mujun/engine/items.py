@@ -6,8 +6,9 @@ scored, so one item's policy never shifts another item's cohort. An indicator wh
 0 under policy ``full`` scores the item's full capped points (ratio: weight × cap_ratio, else the
 cap; minmax: the weight; steps: the first step).
 
-Each item records what it did (:func:`ratio_col`: the ratio before any cap; :func:`applied_col`:
-the rules that changed the points, as a bit mask over :data:`APPLIED`), so the explanation
+Each item records what it did (:func:`ratio_col`: the ratio before any cap; :func:`step_col`: the
+step a steps item reached; :func:`applied_col`: the rules that changed the points, as a bit mask
+over :data:`APPLIED`), so the explanation
 states what happened instead of inferring it from ``points == cap``.
 """
 
@@ -21,7 +22,7 @@ from mujun.engine.compile import Plan
 from mujun.engine.indicators import zero_col
 from mujun.packs.model import Item
 
-__all__ = ["score_items", "applies", "raw_points", "ratio_col", "applied_col", "applied_codes", "APPLIED"]
+__all__ = ["score_items", "applies", "raw_points", "ratio_col", "step_col", "applied_col", "applied_codes", "APPLIED"]
 
 #: What an item's ``applied`` column may name, in the order the rules run.
 APPLIED = ("zero_denominator_full", "cap_ratio", "negative_zero", "floor", "cap", "missing_zero",
@@ -31,6 +32,11 @@ APPLIED = ("zero_denominator_full", "cap_ratio", "negative_zero", "floor", "cap"
 def ratio_col(name: str) -> str:
     """Internal column: indicator ÷ benchmark of a ratio item, before ``cap_ratio``."""
     return f"__item.{name}.ratio"
+
+
+def step_col(name: str) -> str:
+    """Internal column: the position in ``steps`` of the step a steps item's indicator reached."""
+    return f"__item.{name}.step"
 
 
 def applied_col(name: str) -> str:
@@ -94,12 +100,23 @@ def raw_points(plan: Plan, name: str, item: Item) -> pl.Expr:
         return pl.when(x.is_not_null()).then(weight * spread / 100)  # type: ignore[union-attr]
     if item.method == "steps":
         chain: pl.Expr | pl.When | pl.Then = pl
-        for i, step in enumerate(item.steps):
-            points = compile_expr(plan, f"{path}.steps.{i}.points")
-            cond = x.is_not_null() if step.min is None else x >= step.min  # type: ignore[union-attr,operator]
-            chain = chain.when(cond).then(points)  # type: ignore[union-attr]
+        for i, cond in enumerate(_step_conditions(item)):
+            chain = chain.when(cond).then(compile_expr(plan, f"{path}.steps.{i}.points"))  # type: ignore[union-attr]
         return chain.otherwise(None)  # type: ignore[union-attr]
     return compile_expr(plan, f"{path}.expr")
+
+
+def _step_conditions(item: Item) -> list[pl.Expr]:
+    """Per step, whether the indicator reaches it; the first that holds is the step reached."""
+    x = pl.col(indicator_col(item.indicator))  # type: ignore[arg-type]
+    return [x.is_not_null() if step.min is None else x >= step.min for step in item.steps]
+
+
+def _step_reached(item: Item) -> pl.Expr:
+    chain: pl.Expr | pl.When | pl.Then = pl
+    for i, cond in enumerate(_step_conditions(item)):
+        chain = chain.when(cond).then(pl.lit(i, dtype=pl.UInt8))  # type: ignore[union-attr]
+    return chain.otherwise(None)  # type: ignore[union-attr]
 
 
 def score_items(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
@@ -122,6 +139,8 @@ def score_items(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
             columns.append(pl.when(applicable).then(ratio).cast(pl.Float64).alias(ratio_col(name)))
             if item.cap_ratio is not None:
                 steps.append(_mark(ratio > item.cap_ratio, "cap_ratio"))
+        if item.method == "steps":
+            columns.append(pl.when(applicable).then(_step_reached(item)).alias(step_col(name)))
         negative = (x < 0).fill_null(False) if x is not None else pl.lit(False)
         if item.negative == "zero":
             steps.append(_mark(negative, "negative_zero"))

@@ -3,7 +3,9 @@
 Ranks are positions within the tier group in ``order_by`` order, with the enterprise id as the last
 key so that equal firms always rank the same way. A quota's cumulative count for each tier is
 ``share × n`` rounded by the pack's rule in integer arithmetic (no 0.6 × 5 = 3.0000000000000004).
-Vetoed firms take the veto tier and no place in the ranking.
+Vetoed firms take the veto tier and no place in the ranking. A quota records, per ranked firm, the
+last rank of every tier in its group as the cuts were applied (:func:`cut_col`), so the explanation
+states the cut lines instead of working them out again.
 """
 
 from __future__ import annotations
@@ -20,10 +22,19 @@ from mujun.engine.groups import GroupCoder, Groups, group_codes
 from mujun.engine.ranking import rank_within_groups
 from mujun.packs.fields import ID_FIELD
 
-__all__ = ["assign_tiers", "GROUP", "TIER", "RANK", "cumulative_cuts", "minimum_counts", "BASIS_POINTS"]
+__all__ = ["assign_tiers", "GROUP", "TIER", "RANK", "cumulative_cuts", "minimum_counts", "cut_col", "score_bounds",
+           "BASIS_POINTS", "FROZEN_BASIS", "FROZEN_CUTS"]
 
 GROUP, TIER, RANK = "group", "tier", "rank"
+#: Internal columns of a record scored later against a frozen cycle (:mod:`mujun.engine.frozen`): what it
+#: was scored against, and the cut lines it was placed against; the explanation reads them.
+FROZEN_BASIS, FROZEN_CUTS = "__frozen.basis", "__frozen.cuts"
 BASIS_POINTS = 10_000
+
+
+def cut_col(tier: str) -> str:
+    """Internal column: the last rank of ``tier`` in the firm's group, after ``min_count`` moved the cuts."""
+    return f"__quota.{tier}.last_rank"
 
 
 def cumulative_cuts(percents: list[float], rounding: str, n: Any) -> list[Any]:
@@ -71,7 +82,7 @@ def minimum_counts(cuts: list[Any], least: list[int | None], n: Any) -> list[Any
     return [c.tolist() if isinstance(c, np.generic) else c for c in cuts]
 
 
-def _score_bounds(position: np.ndarray, score: np.ndarray, quotas: list) -> np.ndarray:
+def score_bounds(position: np.ndarray, score: np.ndarray, quotas: list) -> np.ndarray:
     """A firm below its quota tier's ``min_score`` goes down a tier until it meets the floor (or is
     last); then one above its tier's ``max_score`` goes up, but not into a tier whose floor it misses.
     Places are not refilled: a floor can leave A with fewer firms than its share."""
@@ -109,13 +120,17 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan, groups_of: GroupCoder = group_
     )
     eligible = status["eligible"].to_numpy()
     rank, codes, counts = _rank(frame, plan, eligible, groups_of(frame, fields))
+    placed = pl.Series(rank > 0)
+    recorded: list[pl.Expr] = []
     if tiers.method == "quota":  # cuts per group, then compared row by row
         cuts = cumulative_cuts([q.percent for q in tiers.quotas], tiers.rounding, counts)
         if any(q.min_count for q in tiers.quotas):
             cuts = minimum_counts(cuts, [q.min_count for q in tiers.quotas], counts)
         position = sum((rank > cut[codes]).astype(np.int64) for cut in cuts[:-1])  # past k cuts: tier k+1
+        recorded = [pl.when(placed).then(pl.Series(np.asarray(cut)[codes].astype(np.uint32))).alias(cut_col(q.tier))
+                    for q, cut in zip(tiers.quotas, cuts)]
         if any(q.min_score is not None or q.max_score is not None for q in tiers.quotas):
-            position = _score_bounds(position, frame[SCORE].cast(pl.Float64).fill_null(np.nan).to_numpy(), tiers.quotas)
+            position = score_bounds(position, frame[SCORE].cast(pl.Float64).fill_null(np.nan).to_numpy(), tiers.quotas)
         index = np.array([names.index(q.tier) for q in tiers.quotas])[position]
     elif tiers.method == "thresholds":
         score = frame[SCORE].cast(pl.Float64).to_numpy()  # missing is NaN: meets no minimum
@@ -126,11 +141,11 @@ def assign_tiers(frame: pl.DataFrame, plan: Plan, groups_of: GroupCoder = group_
     else:
         index = select(frame, pl.col(TIER).cast(enum, strict=False).to_physical().cast(pl.Int64).fill_null(-1)).to_series().to_numpy()
     index = np.where(eligible, index, status["forced"].to_numpy())
-    placed = pl.Series(rank > 0)
     return lazy.with_columns(
         pl.Series(names, dtype=pl.String).gather(pl.Series(index).set(pl.Series(index < 0), None)).alias(TIER),
         pl.when(placed).then(pl.Series(rank)).alias(RANK),
         pl.when(placed).then(pl.Series(counts[codes].astype(np.uint32))).alias(GROUP_N),
+        *recorded,
     )
 
 

@@ -141,9 +141,14 @@ def _read_text(path: Path, *, where: str) -> str:
 
 def validate_model(raw: dict[str, Any], name: str) -> Pack:
     try:
-        return Pack.model_validate(raw)
+        model = Pack.model_validate(raw)
     except ValidationError as exc:
         raise PackError([_issue_from_pydantic(e) for e in exc.errors()], source=name) from exc
+    if model.events is not None:  # its rules name tiers and measures of the pack
+        tiers = model.tiers.tier_names() if model.tiers else []
+        if issues := model.events.issues(tiers, list(model.measures)):
+            raise PackError(issues, source=name)
+    return model
 
 
 def content_hash(model: Pack) -> str:

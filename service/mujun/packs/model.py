@@ -12,10 +12,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mujun.errors import PackIssue
+
 __all__ = [
     "Pack", "InputSpec", "Parameter", "DerivedGroup", "ScopeRule", "Indicator", "Benchmark", "Step", "Item",
     "Adjustment", "Threshold", "Quota", "Tiers", "Measure", "Allocation", "Check", "Decision", "Effective", "Leading", "Parks",
-    "Expression",
+    "Expression", "Events", "EventType", "EventField", "EventRule", "EventEffect", "EventCount",
+    "EventAbsence", "FieldTest",
 ]
 
 Expression = str | float
@@ -377,6 +380,166 @@ class Parks(_Model):
         return names
 
 
+# --- events: in-year events (penalties, accidents, certifications) and the rules they trigger -------------
+
+
+class EventField(_Model):
+    """A typed field of an event: a ``number`` (with a unit) or a ``text`` word from ``allowed``."""
+
+    type: Literal["number", "text"] = "text"
+    allowed: list[str] | None = None
+    required: bool = True
+    unit: str | None = None
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _allowed_is_for_text(self) -> EventField:
+        if self.allowed is not None and self.type != "text":
+            raise ValueError("'allowed' lists words: only a text field has it")
+        return self
+
+
+class EventType(_Model):
+    """A kind of event a bureau reports (环境行政处罚, 安全生产事故 …) and its fields."""
+
+    label: str | None = None
+    fields: dict[Identifier, EventField] = {}
+
+    @field_validator("fields")
+    @classmethod
+    def _not_an_event_key(cls, fields: dict[str, EventField]) -> dict[str, EventField]:
+        if taken := sorted(set(fields) & {"event_id", "enterprise_id", "type", "date", "fields"}):
+            raise ValueError(f"{', '.join(taken)}: the event's own keys, not names for its fields")
+        return fields
+
+
+class FieldTest(_Model):
+    """A condition on one field of one event: equal to ``is``, one of ``in``, or within ``min``/``max``."""
+
+    is_: str | float | None = Field(default=None, alias="is")
+    in_: list[str] | None = Field(default=None, alias="in", min_length=1)
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"is": data} if isinstance(data, (str, int, float)) and not isinstance(data, bool) else data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FieldTest:
+        if sum(x is not None for x in (self.is_, self.in_)) + (self.min is not None or self.max is not None) != 1:
+            raise ValueError("a field condition is one of: a value (or 'is'), 'in' (a list), or 'min'/'max'")
+        return self
+
+
+class EventCount(_Model):
+    """Fires at the event that makes ``at_least`` matching events within ``within_days`` (both days counted)."""
+
+    at_least: int = Field(ge=2, le=5)
+    within_days: int = Field(ge=1, le=3660)
+
+
+class EventAbsence(_Model):
+    """Fires ``within_days`` after the event when no ``type`` event (matching ``where``) came in that time."""
+
+    type: str
+    where: dict[Identifier, FieldTest] = {}
+    within_days: int = Field(ge=1, le=3660)
+
+
+class EventEffect(_Model):
+    """What a firing does from its date on: force a tier, add points (negative: deduct), override measures,
+    or lift the effects of earlier rules; ``for_days`` bounds it (unset: until the cycle ends)."""
+
+    tier: str | None = None
+    points: float | None = None
+    measures: dict[Identifier, float] = {}
+    lift: list[Identifier] = []
+    for_days: int | None = Field(default=None, ge=1, le=3660)
+
+    @model_validator(mode="after")
+    def _something(self) -> EventEffect:
+        acts = self.tier is not None or self.points is not None or bool(self.measures)
+        if acts == bool(self.lift):
+            raise ValueError("an effect either acts (tier, points, measures) or lifts earlier rules ('lift'), "
+                             "and does one of them")
+        if self.lift and self.for_days is not None:
+            raise ValueError("a lift is final: 'for_days' is only for an effect that acts")
+        return self
+
+
+class EventRule(_Model):
+    """On an ``event`` of a type (matching ``where``), optionally counted in a window or followed by an
+    absence, ``effect`` applies. Rules are matched by :mod:`mujun.events` (durable_rules and a reference)."""
+
+    name: Identifier
+    label: str | None = None
+    event: str
+    where: dict[Identifier, FieldTest] = {}
+    count: EventCount | None = None
+    absent: EventAbsence | None = None
+    effect: EventEffect
+
+    @model_validator(mode="after")
+    def _count_or_absence(self) -> EventRule:
+        if self.count is not None and self.absent is not None:
+            raise ValueError("a rule counts events ('count') or waits for an absence ('absent'), not both")
+        return self
+
+
+class Events(_Model):
+    """The ``events`` section: event types and the rules that turn events into in-year effects."""
+
+    types: dict[Identifier, EventType]
+    rules: list[EventRule] = []
+
+    def issues(self, tier_names: list[str], measure_names: list[str]) -> list[PackIssue]:
+        """Every reference of the rules that points nowhere (types, fields, words, tiers, measures, lifts)."""
+        found: list[PackIssue] = []
+        names = [r.name for r in self.rules]
+        for i, rule in enumerate(self.rules):
+            at = f"events.rules.{i}"
+            if names.count(rule.name) > 1:
+                found.append(PackIssue(f"{at}.name", f"rule name {rule.name!r} is used twice: names must be unique"))
+            found += self._where_issues(rule.event, rule.where, f"{at}.event", f"{at}.where")
+            if rule.absent is not None:
+                found += self._where_issues(rule.absent.type, rule.absent.where, f"{at}.absent.type", f"{at}.absent.where")
+            effect = rule.effect
+            if effect.tier is not None and effect.tier not in tier_names:
+                found.append(PackIssue(f"{at}.effect.tier", f"unknown tier {effect.tier!r}; tiers: "
+                                       f"{', '.join(tier_names) or '(the pack has no tiers)'}"))
+            if effect.points is not None and not tier_names:
+                found.append(PackIssue(f"{at}.effect.points", "points re-tier the firm: the pack needs 'tiers'"))
+            found += [PackIssue(f"{at}.effect.measures.{m}", f"unknown measure; measures: {', '.join(measure_names)}")
+                      for m in effect.measures if m not in measure_names]
+            found += [PackIssue(f"{at}.effect.lift", f"unknown rule {t!r}; rules: {', '.join(names)}")
+                      for t in effect.lift if t not in names]
+        return found
+
+    def _where_issues(self, type_: str, where: dict[str, FieldTest], type_at: str, where_at: str) -> list[PackIssue]:
+        spec = self.types.get(type_)
+        if spec is None:
+            return [PackIssue(type_at, f"unknown event type {type_!r}; types: {', '.join(self.types)}")]
+        found = []
+        for name, test in where.items():
+            field = spec.fields.get(name)
+            if field is None:
+                found.append(PackIssue(f"{where_at}.{name}", f"{type_} has no field {name!r}; fields: "
+                                       f"{', '.join(spec.fields) or '(none)'}"))
+                continue
+            words = [test.is_] if isinstance(test.is_, str) else test.in_ or []
+            numeric = test.min is not None or test.max is not None or isinstance(test.is_, float)
+            if field.type == "text" and numeric:
+                found.append(PackIssue(f"{where_at}.{name}", "a text field is compared with words, not numbers"))
+            elif field.type == "number" and words:
+                found.append(PackIssue(f"{where_at}.{name}", "a number field is compared with 'min'/'max' or a number"))
+            elif field.allowed is not None:
+                found += [PackIssue(f"{where_at}.{name}", f"{w!r} is not an allowed word; allowed: "
+                                    f"{', '.join(field.allowed)}") for w in words if w not in field.allowed]
+        return found
+
+
 class Pack(_Model):
     """A whole rule pack, after ``extends`` has been resolved."""
 
@@ -400,6 +563,7 @@ class Pack(_Model):
     checks: list[Check] = []
     decision: Decision = Decision()
     parks: Parks | None = None
+    events: Events | None = None
 
     @field_validator("version", mode="before")
     @classmethod

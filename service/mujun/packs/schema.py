@@ -17,6 +17,7 @@ __all__ = ["pack_json_schema"]
 _SHORTHANDS = {
     "Parameter": [{"type": "number"}, {"type": "object", "additionalProperties": {"type": "number"}}],
     "Indicator": [{"type": "string"}, {"type": "number"}],
+    "FieldTest": [{"type": "string"}, {"type": "number"}],  # an event condition: `severity: major`
 }
 
 

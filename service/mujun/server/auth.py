@@ -53,6 +53,7 @@ METHOD_ROLES: dict[str, frozenset[str]] = {
     "/mujun.v1.Cycles/List": _READ_DECISIONS,
     "/mujun.v1.Cycles/GetDecision": _READ_DECISIONS,
     "/mujun.v1.Cycles/ListDecisions": _READ_DECISIONS,
+    "/mujun.v1.Cycles/ExportDecisions": _READ_DECISIONS,
     "/mujun.v1.Cycles/AuditLog": frozenset({"auditor", "admin"}),
 }
 

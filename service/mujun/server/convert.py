@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 from google.protobuf import struct_pb2
 
-from mujun_wire.v1 import common_pb2, cycles_pb2, packs_pb2
+from mujun_wire.v1 import common_pb2, cycles_pb2, packs_pb2, rule_engine_pb2
 from mujun.errors import LimitExceeded, RequestInvalid
 from mujun.services import PackSpec
 from mujun.services.results import Activation, AuditEntry, Cycle, Decision, PackVersion
@@ -22,7 +22,7 @@ from mujun_wire.records import NUMBER_FIELDS, STRING_FIELDS, record_message
 
 __all__ = ["record_inputs", "records_to_frame", "history_to_frame", "pack_spec", "result_rows", "result_message", "to_struct",
            "pack_version", "activation", "cycle", "decision", "audit_entry",
-           "correction_dict", "parse_date"]
+           "correction_dict", "parse_date", "record_dicts", "scoring_basis"]
 
 _PREFIX_MAPS = {"item": "items", "measure": "measures", "indicator": "indicators", "adjust": "adjustments",
                 "benchmark": "benchmarks"}
@@ -228,3 +228,25 @@ def audit_entry(entry: AuditEntry) -> cycles_pb2.AuditEntry:
 
 
 # -- Arrow IPC ----------------------------------------------------------------------------------
+
+
+def record_dicts(records: Iterable[common_pb2.Record]) -> list[dict[str, Any]]:
+    """Records as rows of canonical field names (the few-record path reads these, no table is built);
+    the same values ``records_to_frame`` puts in its columns."""
+    rows = []
+    for r in records:
+        row: dict[str, Any] = {name: getattr(r, name) or None for name in STRING_FIELDS}
+        row.update({name: getattr(r, name) if r.HasField(name) else None for name in NUMBER_FIELDS})
+        row["flags"] = list(r.flags)
+        row.update(r.extra_numbers)
+        row.update(r.extra_strings)
+        rows.append(row)
+    return rows
+
+
+def scoring_basis(*, pack_id: str, pack_version: str, pack_hash: str, region: str = "",
+                  year: int = 0) -> rule_engine_pb2.ScoringBasis:
+    """What results were scored against: a frozen cycle (region and year given) or the records themselves."""
+    kind = rule_engine_pb2.ScoringBasis.FROZEN_CYCLE if region else rule_engine_pb2.ScoringBasis.RECORDS
+    return rule_engine_pb2.ScoringBasis(kind=kind, cycle=cycles_pb2.CycleRef(region=region, year=year) if region else None,
+                                        pack_id=pack_id, pack_version=pack_version, pack_hash=pack_hash)

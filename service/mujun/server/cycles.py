@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from mujun_wire.v1 import cycles_pb2, cycles_pb2_grpc
 from mujun.server import convert
+from mujun.server.bulk import export_responses, wire_codec
 from mujun.server.config import ServerConfig
 from mujun.server.interceptors import CallContext
 from mujun.server.upload import Uploads
@@ -71,3 +72,10 @@ class CyclesServicer(cycles_pb2_grpc.CyclesServicer):
         page = self._audit.log(context.principal, request.region, request.page_size, request.page_token)
         return cycles_pb2.AuditLogResponse(entries=[convert.audit_entry(e) for e in page.items],
                                            next_page_token=page.next_page_token)
+
+    def ExportDecisions(self, request: cycles_pb2.ExportDecisionsRequest, context: CallContext):
+        codec = wire_codec(request.compression, "compression")
+        chunk_bytes = min(request.response_chunk_bytes or 1 << 20, self._config.max_message_bytes - 1024)
+        with self._uploads.working(context):
+            export = self._decisions.export(context.principal, request.region, request.year, list(request.columns))
+            yield from self._uploads.respond(context, export_responses(export, chunk_bytes, codec))

@@ -14,13 +14,14 @@ from mujun.services.context import Context, Meters, PackCache
 from mujun.services.cycles import CycleService
 from mujun.services.decisions import DecisionService
 from mujun.services.evaluation import EvaluationService
+from mujun.services.frozen import FrozenService
 from mujun.services.packs import PackService, PackSpec
 from mujun.services.principal import Principal
 from mujun.services.simulation import SimulationService
 from mujun.store import Database
 
 __all__ = ["Services", "Context", "Meters", "PackCache", "Principal", "PackSpec", "PackService", "EvaluationService",
-           "CycleService", "DecisionService", "AuditService", "SimulationService"]
+           "CycleService", "DecisionService", "AuditService", "SimulationService", "FrozenService"]
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,12 @@ class Services:
     decisions: DecisionService
     audit: AuditService
     simulation: SimulationService
+    frozen: FrozenService  # scoring against frozen cycles (Evaluate with a cycle, appeals)
 
     @classmethod
     def create(cls, db: Database, meters: Meters, *, cache_size: int = 32) -> Services:
         context = Context(db, meters, PackCache(cache_size))
         packs = PackService(context)
-        return cls(context, packs, EvaluationService(context, packs), CycleService(context), DecisionService(context),
-                   AuditService(context), SimulationService(context))
+        frozen = FrozenService(context)
+        return cls(context, packs, EvaluationService(context, packs), CycleService(context, frozen),
+                   DecisionService(context, frozen), AuditService(context), SimulationService(context), frozen)

@@ -14,6 +14,7 @@ from mujun.services._arrow import to_ipc
 from mujun.services._paging import id_page, id_token
 from mujun.services.context import Context
 from mujun.services.evaluation import check_region_column
+from mujun.services.frozen import FrozenService
 from mujun.services.principal import Principal
 from mujun.services.results import FACTS, Cycle, Page
 from mujun.store import cycles, groups, packs, reports
@@ -23,9 +24,10 @@ __all__ = ["CycleService"]
 
 
 class CycleService:
-    def __init__(self, context: Context):
+    def __init__(self, context: Context, frozen: FrozenService):
         self._context = context
         self._db = context.db
+        self._frozen = frozen
 
     def recover(self) -> list[str]:
         """Cycles a dead server left running go back to draft; returns them as ``region/year``."""
@@ -80,9 +82,10 @@ class CycleService:
             return _cycle(session, cycles.get(session, region, year))
 
     def freeze(self, principal: Principal, region: str, year: int) -> Cycle:
-        principal.require_region(region)
-        with self._db.write() as session:
-            return _cycle(session, cycles.freeze(session, region, year, principal.actor))
+        """Frozen with its context (benchmarks, cut lines) recorded: see :mod:`mujun.services.frozen`."""
+        frozen = self._frozen.freeze(principal, region, year)
+        with self._db.read() as session:
+            return _cycle(session, cycles.get(session, frozen.region, frozen.year))
 
     def publish(self, principal: Principal, region: str, year: int) -> Cycle:
         principal.require_region(region)

@@ -20,6 +20,8 @@ from mujun.services._paging import clamp_page_size, decode_token, encode_token
 from mujun.services.context import Context
 from mujun.services.corrections import corrected_cohort, typed_correction
 from mujun.services.cycles import group_label
+from mujun.services.export import Export, export_decisions
+from mujun.services.frozen import FrozenService, appeal_row
 from mujun.services.principal import Principal
 from mujun.services.results import FACTS, Decision, Page
 from mujun.store import cycles, groups, packs
@@ -39,13 +41,16 @@ class _Cohort:
 
 
 class DecisionService:
-    def __init__(self, context: Context):
+    def __init__(self, context: Context, frozen: FrozenService):
         self._context = context
         self._db = context.db
+        self._frozen = frozen
 
     def appeal(self, principal: Principal, region: str, year: int, enterprise_id: str, correction: dict[str, Any],
                reason: str) -> Decision:
-        """Re-score one enterprise with corrected input against its cycle's cohort and pinned pack."""
+        """Re-score one enterprise with corrected input against its frozen cycle's context (benchmarks and cut
+        lines; the pinned pack): no other firm's decision moves. A pack that reads more of its cohort than
+        the context keeps is re-scored with the cycle's cohort instead."""
         principal.require_region(region)
         violations = []
         if not reason.strip():
@@ -65,9 +70,11 @@ class DecisionService:
             current = cycles.current_decision(session, cycle, enterprise_id)
         cohort = self._cohort(cycle)
         corrected = typed_correction(cohort.pack.plan, correction, cohort.data.columns)
-        record = {**json.loads(current.input_json), **corrected}
-        result, position = self._rescore(cycle, cohort, enterprise_id, record, corrected)
-        row = result.table.row(position, named=True)
+        record = {**json.loads(current.input_json), **corrected}  # the latest version's input is the base
+        row = appeal_row(self._frozen.rescore(principal, cycle, record), current.version, reason)
+        if row is None:  # the pack reads more of its cohort than the frozen context keeps
+            result, position = self._rescore(cycle, cohort, enterprise_id, record, corrected)
+            row = result.table.row(position, named=True)
         decision = {"status": row["status"], "tier": row.get("tier"), "score": row.get("score"),
                     "group_key": None if row.get("group") is None else str(row["group"]),
                     "result_json": json.dumps(row, ensure_ascii=False, default=str),
@@ -88,7 +95,10 @@ class DecisionService:
         trace = None
         if with_trace:
             trace = self._recorded_trace(cycle, current)
-            if trace is None:  # an appeal's version, or a run from before runs recorded their groups
+            if trace is None and current.version > 1:  # an appeal's version: against the frozen context
+                scored = self._frozen.rescore(principal, cycle, json.loads(current.input_json))
+                trace = None if scored is None else scored.explain(enterprise_id)
+            if trace is None:  # a run from before runs recorded their groups, or a pack beyond the context
                 result, _ = self._rescore(cycle, self._cohort(cycle), enterprise_id, json.loads(current.input_json))
                 trace = result.explain(enterprise_id)
         return Decision.of(current, cycle, history, trace)
@@ -104,6 +114,10 @@ class DecisionService:
             rows = cycles.list_current(session, cycle, tier=tier, group=group, after=after, limit=size + 1)
         token = encode_token(rows[size - 1].enterprise_id) if len(rows) > size else ""
         return Page(tuple(Decision.of(r, cycle) for r in rows[:size]), token)
+
+    def export(self, principal: Principal, region: str, year: int, columns: list[str]) -> Export:
+        """The cycle's current decisions as Arrow pages (:mod:`mujun.services.export`)."""
+        return export_decisions(self._context, principal, region, year, columns)
 
     def _cohort(self, cycle: CycleRow) -> _Cohort:
         with self._db.read() as session:
