@@ -12,10 +12,14 @@ Semantics (the pack's, exactly):
 * error   — land null or <= 0, tax or revenue null, region null, or an id that occurs more than once;
 * unrated — years_in_production < 2 (T class); every other row is rated ("ok");
 * indicators — tax_per_mu, revenue_per_mu, tax_per_energy (energy = energy_tce, else kWh × 1.229e-4);
-* benchmark per county and indicator — 2 × the prior year's mean over its rated rows with a value,
-  else 2 × the current year's mean;
+* indicators — a zero denominator gives no value (tax_per_energy with zero energy and a positive tax
+  is flagged: that item scores full points);
+* benchmark per county and indicator — 2 × the county's ratio of sums over its rated rows with a value
+  (Σ tax ÷ Σ land, Σ revenue ÷ Σ land, Σ tax ÷ Σ energy) in the prior year, else in the current year;
 * items — weight × min(x / benchmark, 1) floored at 0 (weights 45/35/20), 0 when x or the benchmark
-  is missing or the benchmark <= 0; score = their sum;
+  is missing or the benchmark <= 0, full points 20 for the zero-energy case above;
+* score — the items' sum plus the bonuses of rated rows (bonus_safety_production 2, bonus_energy_carbon 2,
+  bonus_innovation 3), vetoed firms included;
 * veto — env_violation or safety_accident → tier D, no rank;
 * quota tiers per county over rated non-vetoed rows ordered by score, tax_per_mu, revenue desc and id
   asc: cumulative cuts round(20 %, 60 %, 95 % of n) in integer arithmetic → A, B, C, else D;
@@ -34,12 +38,22 @@ import pyarrow.compute as pc
 __all__ = ["county_benchmarks", "evaluate"]
 
 PACK_ID = "js-huaian-2024"
+PACK_VERSION = "2024.2"  # test_baseline_matches checks this against the bundled pack: a new version needs a look here
 #: The input columns this computation reads (what a script would pass to ``pl.read_parquet(columns=...)``).
 COLUMNS = ["enterprise_id", "region", "land_mu", "tax_wan", "revenue_wan", "energy_tce", "electricity_kwh",
            "years_in_production", "flags"]
 TCE_PER_KWH = 1.229e-4
 WEIGHTS = {"tax": 45.0, "revenue": 35.0, "energy": 20.0}
 INDICATOR_OF_ITEM = {"tax": "tax_per_mu", "revenue": "revenue_per_mu", "energy": "tax_per_energy"}
+#: Each benchmark is the county's Σ numerator ÷ Σ denominator of its indicator (reading: ratio_of_sums).
+BENCHMARK_OF_ITEM = {"tax": "tax_per_mu_bm", "revenue": "revenue_per_mu_bm", "energy": "tax_per_energy_bm"}
+RATIO_OF_SUMS = {"tax_per_mu": ("tax", "land"), "revenue_per_mu": ("revenue", "land"),
+                 "tax_per_energy": ("tax", "energy_equiv_tce")}
+#: Adjustments in the pack's order: (name, flag, points); the two vetoes score 0.
+ADJUSTMENTS = [("env_accident", "env_violation", 0.0), ("safety_accident", "safety_accident", 0.0),
+               ("bonus_safety", "bonus_safety_production", 2.0), ("bonus_energy_carbon", "bonus_energy_carbon", 2.0),
+               ("bonus_innovation", "bonus_innovation", 3.0)]
+BASIS = ["prior year", "current year (no prior-year data for this group)"]
 BENCHMARK_FACTOR = 2.0
 QUOTA_BASIS_POINTS = np.array([2000, 6000, 9500], dtype=np.int64)  # cumulative A, B, C
 VETO_FLAGS = ["env_violation", "safety_accident"]
@@ -49,8 +63,11 @@ SURCHARGE_YUAN_PER_KWH = np.array([0.0, 0.0, 0.0, 0.30])
 LAND_TAX_REDUCTION_PCT = np.array([100.0, 50.0, 0.0, 0.0])
 STATUSES = ["ok", "unrated", "error"]
 OK, UNRATED, ERROR = 0, 1, 2
-ERRORS = ["land_mu missing or <= 0", "tax_wan missing", "revenue_wan missing", "region missing",
-          "duplicate enterprise_id"]
+#: Record errors, the first failing check named (the engine adds the value, e.g. "got -3.2"; test_baseline_matches
+#: compares the field before the colon).
+ERRORS = ["land_mu: missing or <= 0", "tax_wan: missing required value", "revenue_wan: missing required value",
+          "region: missing required value", "enterprise_id: duplicate"]
+T_CLASS = "T 类：投产不满 2 年，不参评"  # the pack's scope reason
 
 
 @dataclass
@@ -62,34 +79,43 @@ class _Rows:
     error: np.ndarray  # int8 index into ERRORS, -1 if none
     revenue: np.ndarray  # 万元, the second tie-break
     indicators: dict[str, np.ndarray]  # float64, NaN = missing
+    sums: dict[str, np.ndarray]  # the benchmarks' numerators and denominators: tax, revenue, land, energy_equiv_tce
+    energy_full: np.ndarray  # zero energy with a positive tax: the energy item scores full points
 
 
 def evaluate(current: pl.DataFrame, prior: pl.DataFrame | None = None) -> pl.DataFrame:
     """Score, tier and price every row of ``current``; one output row per input row, in input order."""
-    counties = pc.dictionary_encode(current["region"].to_arrow())
-    dictionary = counties.dictionary
-    now = _prepare(current, _codes(counties.indices))
-    benchmarks = _benchmarks(now, _prepare(prior, _codes(pc.index_in(prior["region"].to_arrow(), dictionary)))
-                             if prior is not None else None, len(dictionary))
-    items = {name: _item(now.indicators[INDICATOR_OF_ITEM[name]], benchmarks[name][now.county], weight)
+    now, benchmarks, had_prior, counties = _year_and_benchmarks(current, prior)
+    bm = {name: benchmarks[name][now.county] for name in WEIGHTS}
+    items = {name: _item(now.indicators[INDICATOR_OF_ITEM[name]], bm[name], weight)
              for name, weight in WEIGHTS.items()}
-    score = items["tax"] + items["revenue"] + items["energy"]
+    items["energy"][now.energy_full] = WEIGHTS["energy"]
     rated = now.status == OK
-    vetoed = rated & _vetoed(current["flags"])
-    rank, tier = _quota_tiers(current["enterprise_id"], now, score, rated & ~vetoed, len(dictionary))
+    flags = _flag_hits(current["flags"])
+    adjust = {name: np.where(flags[:, i], points, 0.0) for i, (name, _, points) in enumerate(ADJUSTMENTS)}
+    score = (items["tax"] + items["revenue"] + items["energy"]) + sum(adjust.values())
+    vetoed = rated & (flags[:, 0] | flags[:, 1])
+    rank, tier = _quota_tiers(current["enterprise_id"], now, score, rated & ~vetoed, counties)
     tier[vetoed] = D
-    return _table(current, now, items, score, rank, tier, rated)
+    return _table(current, now, items, adjust, bm, _basis(had_prior, now.county), score, rank, tier, rated)
 
 
 def county_benchmarks(current: pl.DataFrame, prior: pl.DataFrame | None = None) -> pl.DataFrame:
     """The benchmark of each item per county (``region``, ``bm_tax``, ``bm_revenue``, ``bm_energy``)."""
+    dictionary = pc.dictionary_encode(current["region"].to_arrow()).dictionary
+    _, benchmarks, _, _ = _year_and_benchmarks(current, prior)
+    return pl.DataFrame({"region": pl.from_arrow(dictionary), **{f"bm_{k}": v for k, v in benchmarks.items()}},
+                        nan_to_null=True)
+
+
+def _year_and_benchmarks(current: pl.DataFrame, prior: pl.DataFrame | None):
+    """This year's rows, the benchmarks per county code, whether each came from the prior year, the county count."""
     counties = pc.dictionary_encode(current["region"].to_arrow())
     dictionary = counties.dictionary
     now = _prepare(current, _codes(counties.indices))
-    benchmarks = _benchmarks(now, _prepare(prior, _codes(pc.index_in(prior["region"].to_arrow(), dictionary)))
-                             if prior is not None else None, len(dictionary))
-    return pl.DataFrame({"region": pl.from_arrow(dictionary), **{f"bm_{k}": v for k, v in benchmarks.items()}},
-                        nan_to_null=True)
+    before = _prepare(prior, _codes(pc.index_in(prior["region"].to_arrow(), dictionary))) if prior is not None else None
+    benchmarks, had_prior = _benchmarks(now, before, len(dictionary))
+    return now, benchmarks, had_prior, len(dictionary)
 
 
 def _codes(indices: pa.Array) -> np.ndarray:
@@ -115,9 +141,10 @@ def _prepare(table: pl.DataFrame, county: np.ndarray) -> _Rows:
             "tax_per_mu": tax / land,
             "revenue_per_mu": revenue / land,
             "energy_equiv_tce": energy,
-            "tax_per_energy": np.where(energy != 0, tax / energy, np.nan),
+            "tax_per_energy": np.where(energy != 0, tax / energy, np.nan),  # x / 0 has no value
         }
-    return _Rows(county, status.astype(np.int8), error, revenue, indicators)
+    sums = {"tax": tax, "revenue": revenue, "land": land, "energy_equiv_tce": energy}
+    return _Rows(county, status.astype(np.int8), error, revenue, indicators, sums, (energy == 0) & (tax > 0))
 
 
 def _duplicated(ids: pl.Series) -> np.ndarray:
@@ -133,26 +160,26 @@ def _duplicated(ids: pl.Series) -> np.ndarray:
     return duplicated
 
 
-def _benchmarks(now: _Rows, prior: _Rows | None, counties: int) -> dict[str, np.ndarray]:
-    """2 × the county mean of each indicator, prior year first, current year where the prior has none."""
-    result = {}
+def _benchmarks(now: _Rows, prior: _Rows | None, counties: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """2 × the county ratio of sums of each indicator, prior year first, current year where the prior has none;
+    and per item, which counties had prior-year data."""
+    result, had_prior = {}, {}
     for name, indicator in INDICATOR_OF_ITEM.items():
-        mean = _county_mean(now, indicator, counties)
-        if prior is not None:
-            prior_mean = _county_mean(prior, indicator, counties)
-            mean = np.where(np.isnan(prior_mean), mean, prior_mean)
-        result[name] = BENCHMARK_FACTOR * mean
-    return result
+        ratio = _county_ratio(now, indicator, counties)
+        previous = _county_ratio(prior, indicator, counties) if prior is not None else np.full(counties, np.nan)
+        had_prior[name] = ~np.isnan(previous)
+        result[name] = BENCHMARK_FACTOR * np.where(had_prior[name], previous, ratio)
+    return result, had_prior
 
 
-def _county_mean(rows: _Rows, indicator: str, counties: int) -> np.ndarray:
-    """Mean over rated rows with a value, per county code; NaN for a county without any."""
-    x = rows.indicators[indicator]
-    use = (rows.status == OK) & ~np.isnan(x) & (rows.county >= 0)
-    total = np.bincount(rows.county[use], weights=x[use], minlength=counties)
-    count = np.bincount(rows.county[use], minlength=counties)
+def _county_ratio(rows: _Rows, indicator: str, counties: int) -> np.ndarray:
+    """Σ numerator ÷ Σ denominator over rated rows with a value, per county code; NaN for a county without any."""
+    numerator, denominator = (rows.sums[name] for name in RATIO_OF_SUMS[indicator])
+    use = (rows.status == OK) & ~np.isnan(rows.indicators[indicator]) & (rows.county >= 0)
+    total = np.bincount(rows.county[use], weights=numerator[use], minlength=counties)
+    base = np.bincount(rows.county[use], weights=denominator[use], minlength=counties)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return np.where(base != 0, total / base, np.nan)
 
 
 def _item(x: np.ndarray, benchmark: np.ndarray, weight: float) -> np.ndarray:
@@ -162,12 +189,22 @@ def _item(x: np.ndarray, benchmark: np.ndarray, weight: float) -> np.ndarray:
         return np.where(usable, weight * np.clip(x / benchmark, 0.0, 1.0), 0.0)
 
 
-def _vetoed(flags: pl.Series) -> np.ndarray:
-    """Rows carrying a flag that sends a firm straight to D."""
+def _flag_hits(flags: pl.Series) -> np.ndarray:
+    """One boolean column per entry of ADJUSTMENTS: does the row carry that flag."""
     listed = flags.to_arrow()
-    hit = pc.is_in(pc.list_flatten(listed), pa.array(VETO_FLAGS)).to_numpy(zero_copy_only=False)
+    code = pc.fill_null(pc.index_in(pc.list_flatten(listed), pa.array([flag for _, flag, _ in ADJUSTMENTS])), -1)
+    code = code.to_numpy()
     parents = pc.list_parent_indices(listed).to_numpy()
-    return np.bincount(parents[hit], minlength=len(flags)) > 0
+    hits = np.zeros((len(flags), len(ADJUSTMENTS)), dtype=bool)
+    hits[parents[code >= 0], code[code >= 0]] = True
+    return hits
+
+
+def _basis(had_prior: dict[str, np.ndarray], county: np.ndarray) -> np.ndarray:
+    """Per row: 0 every benchmark from the prior year, 1 none, 2 mixed (an index into BASIS + the mixed label)."""
+    per_county = np.stack(list(had_prior.values()))
+    every, none = per_county.all(axis=0), ~per_county.any(axis=0)
+    return np.where(every, 0, np.where(none, 1, 2))[county]
 
 
 def _quota_tiers(ids: pl.Series, rows: _Rows, score: np.ndarray, pool: np.ndarray, counties: int):
@@ -228,33 +265,36 @@ def _break_ties_by_id(order: np.ndarray, keys: tuple, ids: pl.Series, members: n
     return order
 
 
-def _table(current: pl.DataFrame, rows: _Rows, items: dict, score: np.ndarray, rank: np.ndarray,
-           tier: np.ndarray, rated: np.ndarray) -> pl.DataFrame:
+def _table(current: pl.DataFrame, rows: _Rows, items: dict, adjust: dict, bm: dict, basis: np.ndarray,
+           score: np.ndarray, rank: np.ndarray, tier: np.ndarray, rated: np.ndarray) -> pl.DataFrame:
     """The engine's result layout: nulls where a value does not apply, so both tables compare cell by cell."""
     has_tier = rated & (tier >= 0)
     tier_index = np.maximum(tier, 0)
     electricity = current["electricity_kwh"].to_numpy()
     rate = SURCHARGE_YUAN_PER_KWH[tier_index]
     not_error = rows.status != ERROR
-    reason = np.where(rows.status == UNRATED, 0, np.where(rated & (rank == 0), 1, -1))
     columns = {
         "enterprise_id": current["enterprise_id"],
         "status": _labels(STATUSES, rows.status, np.ones(len(score), dtype=bool)),
         "error": _labels(ERRORS, rows.error, rows.error >= 0),
-        "reason": _labels(["years_in_production < 2 (T class, not rated)", "veto: env_violation or safety_accident"],
-                          reason, reason >= 0),
+        "reason": _labels([T_CLASS], np.zeros(len(score), dtype=np.int8), rows.status == UNRATED),
         "score": _masked(score, rated),
         "tier": _labels(TIERS, tier_index, has_tier),
         "rank": _masked(rank, rank > 0),
-        "group": current["region"],
+        "group": current["region"].to_frame().select(pl.when(pl.Series(not_error)).then("region")).to_series(),
         **{f"item.{name}": _masked(value, rated) for name, value in items.items()},
+        **{f"adjust.{name}": _masked(value, rated) for name, value in adjust.items()},
         "measure.electricity_surcharge_yuan_per_kwh": _masked(rate, rated),
         "measure.electricity_surcharge_yuan": _masked(rate * electricity, rated & ~np.isnan(electricity)),
         "measure.land_tax_reduction_pct": _masked(LAND_TAX_REDUCTION_PCT[tier_index], rated),
         **{f"indicator.{name}": _masked(value, not_error & ~np.isnan(value))
            for name, value in rows.indicators.items()},
+        **{f"benchmark.{BENCHMARK_OF_ITEM[name]}": _masked(value, rated & ~np.isnan(value)) for name, value in bm.items()},
+        "benchmark_basis": _labels([*BASIS, "mixed: prior year where the group has prior-year data, else current year"],
+                                   basis, rated),
     }
-    return pl.DataFrame(columns).with_columns(pack_id=pl.lit(PACK_ID), pack_hash=pl.lit("numpy-baseline"))
+    return pl.DataFrame(columns).with_columns(pack_id=pl.lit(PACK_ID), pack_version=pl.lit(PACK_VERSION),
+                                              pack_hash=pl.lit("numpy-baseline"))
 
 
 def _masked(values: np.ndarray, valid: np.ndarray) -> pl.Series:

@@ -3,13 +3,15 @@
 Zen evaluates one JSON context at a time, so anything that needs the whole county cannot live in the
 model.  What the model does, per enterprise:
 
-* an expression node computes the three indicators, the capped items and the score from the raw
-  record plus the county benchmarks it is given;
+* an expression node computes the three indicators, the capped items (full energy points for zero
+  energy with a positive tax) and the score with its bonuses from the raw record plus the county
+  benchmarks it is given;
 * a decision table (first hit) gives the tier from the veto flag and the county's *score thresholds*;
 * a decision table gives the measures for the tier, and an expression node the surcharge in 元.
 
 What is computed before Zen, with numpy (``contexts``), and passed in: validation and scope (only
-rated rows are sent), the county benchmarks (2 × prior-year mean), and the score thresholds — the
+rated rows are sent), the county benchmarks (2 × the prior-year ratio of sums), the veto and bonus
+flags as booleans, and the score thresholds — the
 score of the firm at each quota cut after the exact ranking.  Thresholds cannot express the pack's
 tie-break (tax_per_mu, revenue, id), so firms tied on score across a cut get the better tier here;
 ``agreement`` reports how often the tiers match the exact ones.  The timing covers only Zen's own
@@ -56,8 +58,9 @@ _INDICATORS = [
     ("tax_per_energy", "($.energy_equiv_tce == null or $.energy_equiv_tce == 0) ? null : tax_wan / $.energy_equiv_tce"),
     ("item_tax", _item(45, "$.tax_per_mu", "bm_tax")),
     ("item_revenue", _item(35, "$.revenue_per_mu", "bm_revenue")),
-    ("item_energy", _item(20, "$.tax_per_energy", "bm_energy")),
-    ("score", "$.item_tax + $.item_revenue + $.item_energy"),
+    ("item_energy", f"($.energy_equiv_tce == 0 and tax_wan > 0) ? 20 : {_item(20, '$.tax_per_energy', 'bm_energy')}"),
+    ("bonus", " + ".join(f"({flag} ? {points:g} : 0)" for _, flag, points in baseline_numpy.ADJUSTMENTS if points)),
+    ("score", "$.item_tax + $.item_revenue + $.item_energy + $.bonus"),
 ]
 
 
@@ -111,7 +114,9 @@ def contexts(current: pl.DataFrame, prior: pl.DataFrame | None) -> tuple[list[di
     inputs = (
         current[rated["row"]]
         .select("enterprise_id", "region", "land_mu", "tax_wan", "revenue_wan", "energy_tce", "electricity_kwh",
-                vetoed=pl.col("flags").list.set_intersection(baseline_numpy.VETO_FLAGS).list.len() > 0)
+                vetoed=pl.col("flags").list.set_intersection(baseline_numpy.VETO_FLAGS).list.len() > 0,
+                **{flag: pl.col("flags").list.contains(flag)
+                   for _, flag, points in baseline_numpy.ADJUSTMENTS if points})
         .join(benchmarks, on="region", how="left", maintain_order="left")
         .join(thresholds, on="region", how="left", maintain_order="left")
     )
