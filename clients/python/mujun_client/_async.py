@@ -12,9 +12,7 @@ import pyarrow as pa
 
 from mujun_client import _messages as m
 from mujun_client._api import MiB, Api, channel_options, credentials
-from mujun_client._client import CURSOR_HEADER
 from mujun_client._errors import from_rpc_error
-from mujun_wire.v1 import events_pb2
 
 __all__ = ["AsyncClient"]
 
@@ -57,14 +55,11 @@ class AsyncClient(Api):
         after UNAVAILABLE from the last cursor it yielded."""
         cursor, pause = from_cursor, reconnect_pause
         while True:
-            request = events_pb2.WatchDecisionsRequest(region=region, tiers=list(tiers), measures=list(measures))
-            if cursor is not None:
-                request.from_cursor = cursor
-            call = self.events.WatchDecisions(request, metadata=self.metadata, wait_for_ready=True)
+            call = self.events.WatchDecisions(m.watch_request(region, tiers, measures, cursor), metadata=self.metadata,
+                                              wait_for_ready=True)
             try:
-                if cursor is None:  # the server's end of the stream when it started: where a reconnect resumes
-                    start = dict(await call.initial_metadata()).get(CURSOR_HEADER)
-                    cursor = int(start) if start is not None else None
+                if cursor is None:
+                    cursor = m.start_cursor(await call.initial_metadata())
                 async for change in call:
                     cursor, pause = change.cursor, reconnect_pause
                     yield change

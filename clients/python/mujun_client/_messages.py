@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from mujun_wire.arrow import ChunkReader, codec, compression_value, decoded, table_to_chunks
 from mujun_wire.records import record_message
-from mujun_wire.v1 import common_pb2, cycles_pb2, rule_engine_pb2
+from mujun_wire.v1 import common_pb2, cycles_pb2, events_pb2, rule_engine_pb2
 
 __all__ = ["arrow_table", "pack_ref", "records", "read_results", "chunks_to_table", "batch_requests", "run_requests",
            "run_records_request", "several", "export_request", "read_export", "export_metadata"]
@@ -201,3 +201,21 @@ def run_records_request(region: str, year: int, as_of: str, data: Any, prior: An
     return cycles_pb2.RunCycleRecordsRequest(region=region, year=year, as_of=as_of, records=records(data),
                                              prior=records(prior),
                                              history=[common_pb2.HistoryEntry(**h) for h in history or []])
+
+
+CURSOR_HEADER = "mujun-cursor"  # WatchDecisions' initial metadata: the stream's end when the call started
+
+
+def watch_request(region: str, tiers: Iterable[str], measures: Iterable[str],
+                  cursor: int | None) -> events_pb2.WatchDecisionsRequest:
+    """A WatchDecisions request from ``cursor`` (None: from the server's current end)."""
+    request = events_pb2.WatchDecisionsRequest(region=region, tiers=list(tiers), measures=list(measures))
+    if cursor is not None:
+        request.from_cursor = cursor
+    return request
+
+
+def start_cursor(initial_metadata: Any) -> int | None:
+    """Where a watch that began "from now on" resumes after a reconnect (the server's end at its start)."""
+    start = dict(initial_metadata).get(CURSOR_HEADER)
+    return int(start) if start is not None else None
