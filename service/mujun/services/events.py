@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ from mujun.store import events as store
 from mujun.store.models import CycleRow, DecisionChangeRow, DecisionRow, EnterpriseEventRow, utcnow
 
 __all__ = ["EventService", "Outcome", "StoredEvent", "Change", "DERIVED_CAUSES"]
+
+log = logging.getLogger(__name__)
 
 #: Causes of versions derived from events: the base decision is the newest version of any other cause.
 DERIVED_CAUSES = ("event", "expiry")
@@ -299,17 +302,24 @@ class EventService:
             firms = store.firms_with_events(session)
         written = 0
         for region, year, enterprise in firms:
-            entry = self._frozen.entry(principal, region, year)
-            if entry.pack.model.events is None:
-                continue
-            with self._writer, self._db.write() as session:
-                cycle = cycles.get(session, region, year)
-                history = cycles.decision_history(session, cycle, enterprise)
-                if history and self._apply(session, principal, entry, cycle, history, day, {"kind": "expiry"}):
-                    written += 1
+            try:
+                written += self._sweep_firm(principal, region, year, enterprise, day)
+            except Exception:  # noqa: BLE001 - one firm that cannot be re-derived must not hold back the others
+                log.exception("events sweep: %s %s %s not re-derived; the next sweep tries again", region, year,
+                              enterprise)
         if written:
             self._signal.notify()
         return written
+
+    def _sweep_firm(self, principal: Principal, region: str, year: int, enterprise: str, day: dt.date) -> int:
+        entry = self._frozen.entry(principal, region, year)
+        if entry.pack.model.events is None:
+            return 0
+        with self._writer, self._db.write() as session:
+            cycle = cycles.get(session, region, year)
+            history = cycles.decision_history(session, cycle, enterprise)
+            changed = bool(history) and self._apply(session, principal, entry, cycle, history, day, {"kind": "expiry"})
+            return 1 if changed else 0
 
     def prune(self, retention_days: int, now: dt.datetime | None = None) -> int:
         """Drop outbox rows older than the retention (watchers behind it get OUT_OF_RANGE)."""
